@@ -1,0 +1,57 @@
+# One entry point for people and CI. `make test` and `make demo` work on a fresh clone:
+# they create the virtualenv, install the package (compiling the C core), and start the services.
+
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PYTEST := $(BIN)/pytest -p no:cacheprovider
+
+.PHONY: all install services-up services-down lint typecheck test test-unit test-integration \
+        fuzz demo bench clean
+
+all: install
+
+# Reinstall whenever the package metadata or the C core changes (the editable install compiles it).
+$(STAMP): pyproject.toml setup.py native/build.py $(wildcard native/*.c native/*.h)
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+install: $(STAMP)
+
+services-up:
+	scripts/services up
+
+services-down:
+	scripts/services down
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy --strict bridge
+	$(BIN)/mypy --strict --ignore-missing-imports tests bench scripts/services
+
+test-unit: install
+	$(PYTEST) tests/unit
+
+test-integration: install services-up
+	$(PYTEST) tests/integration
+
+fuzz: install
+	scripts/fuzz --seconds 60
+
+# The README's test command: lint, types, every test (unit and integration) and a short fuzz run.
+test: lint typecheck test-unit test-integration fuzz
+
+demo: install services-up
+	$(BIN)/python scripts/demo.py
+
+bench: install
+	$(BIN)/python bench/decode_bench.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info bridge/_bridge_native*.so bridge/_bridge_native.c

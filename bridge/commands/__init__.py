@@ -1,0 +1,1 @@
+"""One module per ``bridge`` subcommand; each exposes ``register(subparsers)``."""

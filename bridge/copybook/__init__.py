@@ -1,0 +1,1 @@
+"""Copybook compiler: COBOL copybook text to an immutable record layout."""

@@ -1,0 +1,10 @@
+"""Named exit codes, shared by every subcommand so scripts can tell outcomes apart."""
+
+RET_OK = 0
+RET_INVALID_RECORDS = 1  # the run finished, some records were rejected (see the errors output)
+RET_USAGE = 2  # bad command line (argparse uses 2 as well)
+RET_COPYBOOK_INVALID = 3  # the copybook or mapping does not compile
+RET_NOT_FOUND = 4  # an input file or COPY member does not exist
+RET_FATAL_DATA = 5  # the input cannot be framed at all (e.g. a broken RDW chain)
+RET_CONNECT = 6  # Kafka or Redis unreachable
+RET_INTERRUPTED = 130
