@@ -28,8 +28,8 @@ services-down:
 	scripts/services down
 
 lint: install
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/ruff check . scripts/services
+	$(BIN)/ruff format --check . scripts/services
 
 typecheck: install
 	$(BIN)/mypy --strict bridge
