@@ -1,0 +1,79 @@
+"""The copybook compiler's public API: source -> tokens -> entries -> Layouts.
+
+Every stage reports what it finds as Diagnostics; the compile fails with one CopybookError
+holding all of them, so a person fixes a copybook in one pass rather than one error per run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from os import PathLike
+from pathlib import Path
+
+from bridge.copybook.builder import build_layouts, record_name_from_stem
+from bridge.copybook.layout import Layout
+from bridge.copybook.parser import parse
+from bridge.copybook.source import Expander, SourceText
+from bridge.copybook.tokens import tokenize
+from bridge.errors import CopybookError, CopybookNotFoundError, Diagnostic
+
+__all__ = ["compile_copybook", "compile_text"]
+
+StrPath = str | PathLike[str]
+
+
+def compile_copybook(
+    path: StrPath,
+    *,
+    include_dirs: Sequence[StrPath] = (),
+    free_format: bool | None = None,
+    decimal_point_is_comma: bool = False,
+) -> tuple[Layout, ...]:
+    """One Layout per level-01 (or 77) record of the copybook at ``path``.
+
+    A copybook that starts below level 01 (``05 ...``) gets one record named after the file stem.
+    ``free_format=None`` detects the format; COPY members are looked up next to the including
+    file, then in ``include_dirs``. Raises CopybookNotFoundError for a missing file or member and
+    CopybookError (with every Diagnostic) for an invalid copybook.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise CopybookNotFoundError(f"{p}: no such copybook")
+    expander = Expander([Path(d) for d in include_dirs], free_format)
+    src = expander.load_file(p)
+    return _compile(
+        src, expander.diagnostics, record_name_from_stem(p.stem), decimal_point_is_comma
+    )
+
+
+def compile_text(
+    text: str,
+    name: str = "COPYBOOK",
+    *,
+    include_dirs: Sequence[StrPath] = (),
+    free_format: bool | None = None,
+    decimal_point_is_comma: bool = False,
+) -> tuple[Layout, ...]:
+    """Like compile_copybook for copybook text; ``name`` labels diagnostics and names the record
+    synthesised for text that starts below level 01."""
+    expander = Expander([Path(d) for d in include_dirs], free_format)
+    src = expander.load_text(text, name, None)
+    return _compile(src, expander.diagnostics, record_name_from_stem(name), decimal_point_is_comma)
+
+
+def _compile(
+    src: SourceText, diagnostics: list[Diagnostic], root_name: str, comma: bool
+) -> tuple[Layout, ...]:
+    diagnostics = list(diagnostics)
+    tokens = tokenize(src, diagnostics)
+    entries, parse_diags = parse(tokens, src, decimal_point_is_comma=comma)
+    diagnostics += parse_diags
+    layouts, build_diags = build_layouts(entries, src, root_name, decimal_point_is_comma=comma)
+    diagnostics += build_diags
+    if not layouts and not diagnostics:
+        end = tokens[-1].pos
+        diagnostics.append(src.diagnostic(end, "no data description entries in the copybook"))
+    if diagnostics:
+        diagnostics.sort(key=lambda d: (d.file, d.line, d.column))
+        raise CopybookError(diagnostics)
+    return tuple(layouts)
