@@ -8,7 +8,168 @@
 
 #define BRIDGE_OK 0
 #define BRIDGE_E_ARG -1
+#define BRIDGE_E_PLAN -2      /* the plan is inconsistent (bridge_plan_check says where) */
+#define BRIDGE_FULL 1         /* stopped early: output or error buffer full; see `done` */
 
 /* Map n bytes of src through a 256-entry byte table into dst (src and dst may be the same).
  * The single-byte building block of code-page conversion. */
 int bridge_translate(const uint8_t *src, size_t n, const uint8_t *table, uint8_t *dst);
+
+/* ---- The decode plan: a layout compiled (once, in Python) into a flat array of ops. ---- */
+
+#define BRIDGE_OP_OPEN_OBJ 1  /* key, then '{' */
+#define BRIDGE_OP_CLOSE_OBJ 2 /* '}' */
+#define BRIDGE_OP_OPEN_ARR 3  /* key, then '[': the ops up to `end` repeat per element */
+#define BRIDGE_OP_CLOSE_ARR 4 /* ']' */
+#define BRIDGE_OP_TEXT 5      /* single-byte characters through the plan's text table */
+#define BRIDGE_OP_NATIONAL 6  /* UTF-16BE */
+#define BRIDGE_OP_ZONED 7     /* DISPLAY numeric */
+#define BRIDGE_OP_PACKED 8    /* COMP-3 */
+#define BRIDGE_OP_BINARY 9    /* COMP/COMP-4/COMP-5/BINARY, POINTER, INDEX: big-endian */
+#define BRIDGE_OP_FLOAT 10    /* COMP-1 (4 bytes) / COMP-2 (8 bytes) */
+#define BRIDGE_OP_EDITED 11   /* numeric-edited: text checked against a mask in the blob */
+#define BRIDGE_OP_FAIL 12     /* always null with the error `reason` (DBCS without a codec) */
+
+#define BRIDGE_F_SIGNED 1        /* numeric items */
+#define BRIDGE_F_SIGN_LEADING 2  /* zoned */
+#define BRIDGE_F_SIGN_SEPARATE 4 /* zoned */
+#define BRIDGE_F_HIDDEN 8        /* decoded (an ODO count) but not written to the document */
+#define BRIDGE_F_QUOTED 16       /* write the number as a JSON string (decimals_as_strings) */
+#define BRIDGE_F_TRUNC_STD 32    /* binary: beyond 10**digits is an error */
+#define BRIDGE_F_IEEE 64         /* float: IEEE 754 instead of IBM hexadecimal */
+#define BRIDGE_F_COUNT 128       /* keep the integer value in `slot` for an OPEN_ARR's `odo` */
+#define BRIDGE_F_BLANK_CHECK 256 /* numeric: all spaces / all X'00' is blank-numeric */
+#define BRIDGE_F_LOW_NULL 512    /* text/national: all X'00' is null */
+
+#define BRIDGE_TRIM_NONE 0
+#define BRIDGE_TRIM_RIGHT 1
+#define BRIDGE_TRIM_BOTH 2
+
+/* Error reasons (the contract's names, in its order). */
+#define BRIDGE_R_BAD_PACKED_DIGIT 1
+#define BRIDGE_R_BAD_PACKED_SIGN 2
+#define BRIDGE_R_BAD_ZONE 3
+#define BRIDGE_R_BAD_SIGN 4
+#define BRIDGE_R_BLANK_NUMERIC 5
+#define BRIDGE_R_BINARY_OUT_OF_RANGE 6
+#define BRIDGE_R_BAD_FLOAT 7
+#define BRIDGE_R_BAD_EDITED 8
+#define BRIDGE_R_UNMAPPABLE 9
+#define BRIDGE_R_NO_CODEC 10
+#define BRIDGE_R_ODO_OUT_OF_RANGE 11
+#define BRIDGE_R_RECORD_TOO_SHORT 12
+
+#define BRIDGE_MAX_TABLE_DEPTH 8  /* nested OCCURS */
+#define BRIDGE_MAX_OBJ_DEPTH 64   /* nested groups and tables */
+#define BRIDGE_MAX_SLOTS 64       /* ODO count items */
+#define BRIDGE_MAX_NUM_LEN 64     /* bytes of a zoned/packed/edited item */
+#define BRIDGE_MAX_SCALE 64       /* |scale| */
+
+typedef struct {
+    uint8_t kind;       /* BRIDGE_OP_* */
+    uint8_t reason;     /* BRIDGE_OP_FAIL: the reason to report */
+    uint16_t flags;     /* BRIDGE_F_* */
+    int16_t scale;      /* 10**-scale is the weight of the last digit */
+    uint16_t digits;    /* PIC digit positions (binary range check) */
+    uint32_t offset;    /* static offset of the first occurrence from the record start */
+    uint32_t length;    /* bytes of one occurrence */
+    uint32_t key_off;   /* pre-escaped `,"NAME":` in the blob (no comma when first) */
+    uint32_t key_len;
+    uint32_t aux_off;   /* BRIDGE_OP_EDITED: the mask in the blob, one byte per text byte */
+    uint32_t aux_len;
+    uint32_t count;     /* OPEN_ARR: maximum number of elements */
+    uint32_t min_count; /* OPEN_ARR: ODO minimum */
+    uint32_t stride;    /* OPEN_ARR: bytes per element */
+    int32_t odo;        /* OPEN_ARR: op index of the DEPENDING ON item, or -1 */
+    uint32_t end;       /* OPEN_*: index of the matching CLOSE_* op */
+    uint32_t slot;      /* BRIDGE_F_COUNT items: where the count is kept */
+} bridge_op;
+
+typedef struct {
+    const bridge_op *ops;
+    uint32_t n_ops;
+    uint32_t blob_len;
+    const uint8_t *blob;
+    /* 256 entries of 8 bytes: [0..5] the character as escaped JSON UTF-8, [6] flags
+     * (1 = unmappable, 2 = a space for trimming), [7] the length of [0..5]. */
+    const uint8_t *text_table;
+    /* Zoned sign position, signed (first 256) then unsigned (next 256): bits 0-3 the digit,
+     * bit 4 negative, bits 5-7 0 or an error reason (BRIDGE_R_BAD_ZONE / BRIDGE_R_BAD_SIGN). */
+    const uint8_t *zone_sign;
+    /* Packed sign nibble, signed (first 16) then unsigned (next 16): 0 = +, 1 = -, 2 = bad. */
+    const uint8_t *packed_sign;
+    uint8_t trim;       /* BRIDGE_TRIM_* */
+    uint8_t space;      /* the code page's space byte (blank-numeric) */
+    uint8_t plus;       /* the code page's '+' and '-' (SIGN SEPARATE, edited) */
+    uint8_t minus;
+    uint32_t n_slots;
+} bridge_plan;
+
+/* Check a plan once before decoding with it: kinds, nesting, blob references, sizes, ODO
+ * references. Returns BRIDGE_OK or BRIDGE_E_PLAN and the index of the first bad op. Decoding
+ * trusts a checked plan. */
+int bridge_plan_check(const bridge_plan *plan, uint32_t *bad_op);
+
+typedef struct {
+    uint64_t doc_offset;  /* the record's JSON in the output buffer */
+    uint32_t doc_length;
+    uint32_t error_first; /* index of its first error in the error array */
+    uint32_t error_count;
+    uint32_t stopped;     /* 1 when decoding stopped (ODO out of range, record too short) */
+} bridge_record;
+
+typedef struct {
+    uint32_t record;      /* index in the batch */
+    uint32_t op;          /* the op (path) index */
+    uint64_t offset;      /* file offset of the field */
+    uint32_t length;
+    uint16_t reason;      /* BRIDGE_R_* */
+    uint16_t depth;       /* subscripts used in subs */
+    uint32_t detail;      /* reason-specific (for messages): a byte index, a count */
+    int32_t value;        /* reason-specific: an ODO count that was out of range */
+    uint32_t subs[8];     /* 0-based subscripts of the enclosing tables, outermost first */
+} bridge_error;
+
+typedef struct {
+    /* input: records in a window of the file */
+    const uint8_t *data;
+    size_t data_len;
+    uint64_t base_offset;     /* file offset of data[0] */
+    const uint64_t *offsets;  /* record offsets in data, or NULL: record i at i*fixed_length */
+    const uint32_t *lengths;  /* record lengths, or NULL: every record is fixed_length */
+    uint32_t fixed_length;
+    size_t n_records;
+    uint32_t newline;         /* 1: a '\n' after each document (not in doc_length): JSON Lines */
+    /* caller-owned output */
+    uint8_t *out;
+    size_t out_cap;
+    bridge_record *records;   /* n_records entries */
+    bridge_error *errors;
+    size_t error_cap;
+    /* results */
+    size_t done;              /* records decoded (all of them unless BRIDGE_FULL) */
+    size_t out_used;
+    size_t errors_used;
+} bridge_batch;
+
+/* Decode batch->n_records records into JSON documents, one after another in batch->out.
+ * Returns BRIDGE_OK, or BRIDGE_FULL when the output or error buffer filled (batch->done tells
+ * how many records are complete; 0 means one record needs bigger buffers). */
+int bridge_decode(const bridge_plan *plan, bridge_batch *batch);
+
+/* ---- Framing ---- */
+
+/* Fixed-length records: offsets of the whole records in data_len bytes from `start`. */
+int bridge_frame_fixed(size_t data_len, size_t start, uint32_t record_length, uint64_t *offsets,
+                       size_t cap, size_t *n, size_t *next);
+
+#define BRIDGE_FRAME_DONE 0    /* reached the end of data exactly */
+#define BRIDGE_FRAME_CAP 1     /* the arrays are full; call again from *next */
+#define BRIDGE_FRAME_PARTIAL 2 /* data ends inside a descriptor or record at *next */
+#define BRIDGE_FRAME_BROKEN 3  /* a bad descriptor at *next */
+
+/* RDW (variable) records: each record is a 4-byte descriptor (big-endian length including the
+ * descriptor, two zero bytes) and its data. Fills the offsets and lengths of the record data
+ * (without the descriptor) from `start`; *status is BRIDGE_FRAME_*. */
+int bridge_frame_rdw(const uint8_t *data, size_t data_len, size_t start, uint64_t *offsets,
+                     uint32_t *lengths, size_t cap, size_t *n, size_t *next, int *status);

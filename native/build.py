@@ -18,7 +18,7 @@ ROOT = HERE.parent
 
 
 def _sources() -> list[str]:
-    return sorted(os.path.relpath(p, ROOT) for p in HERE.glob("*.c") if p.name != "fuzz_main.c")
+    return sorted(os.path.relpath(p, ROOT) for p in HERE.glob("*.c"))
 
 
 ffibuilder = FFI()
@@ -28,6 +28,7 @@ ffibuilder.set_source(
     '#include <stddef.h>\n#include <stdint.h>\n#include "bridge_core.h"\n',
     sources=_sources(),
     include_dirs=[os.path.relpath(HERE, ROOT)],
+    libraries=["m"],
     extra_compile_args=["-O3", "-std=c11", "-Wall", "-Wextra", "-Wno-unused-parameter"],
 )
 

@@ -1,0 +1,593 @@
+/* The batch decoder: walks a checked plan over each record and writes its JSON document.
+ *
+ * Hot-path rules: one bounds check per op against a worst case, keys are memcpy'd from the
+ * blob, characters are one table lookup and an 8-byte copy, digits go straight from the
+ * record bytes to the output. Positions: a field is at its static offset, plus the elements
+ * of the tables around it, minus what the ODO tables before it did not use (`shift`).
+ */
+#include <math.h>
+#include <string.h>
+
+#include "core_internal.h"
+#include "numfmt.h"
+
+#define RESERVE (2 * BRIDGE_MAX_OBJ_DEPTH + 32)
+
+enum { WALK_OK = 0, WALK_FULL = 1 };
+
+typedef struct {
+    uint32_t op; /* the OPEN_ARR */
+    uint32_t i;  /* current element */
+    uint32_t n;  /* actual number of elements */
+} table_frame;
+
+typedef struct {
+    const bridge_plan *p;
+    bridge_batch *b;
+    const uint8_t *rec;
+    uint32_t rec_len;
+    uint32_t recno;
+    uint64_t rec_file_off;
+    size_t errors_used;
+    int64_t elem_base, shift;
+    int ntables, nclosers;
+    int stopped;
+    table_frame tables[BRIDGE_MAX_TABLE_DEPTH];
+    uint8_t closers[BRIDGE_MAX_OBJ_DEPTH];
+    uint64_t slot_ok; /* bit per slot */
+    int64_t slot_val[BRIDGE_MAX_SLOTS];
+    int64_t slot_at[BRIDGE_MAX_SLOTS]; /* where the count item was */
+} walk;
+
+static const uint64_t POW10[20] = {
+    1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull,
+    100000000ull, 1000000000ull, 10000000000ull, 100000000000ull, 1000000000000ull,
+    10000000000000ull, 100000000000000ull, 1000000000000000ull, 10000000000000000ull,
+    100000000000000000ull, 1000000000000000000ull, 10000000000000000000ull};
+
+/* ---- errors ---- */
+
+static int add_error(walk *k, uint32_t op, int64_t at, uint32_t length, int reason,
+                     uint32_t detail, int32_t value)
+{
+    bridge_error *e;
+    if (k->errors_used >= k->b->error_cap)
+        return WALK_FULL;
+    e = &k->b->errors[k->errors_used++];
+    e->record = k->recno;
+    e->op = op;
+    e->offset = k->rec_file_off + (uint64_t)(at < 0 ? 0 : at);
+    e->length = length;
+    e->reason = (uint16_t)reason;
+    e->depth = (uint16_t)k->ntables;
+    e->detail = detail;
+    e->value = value;
+    for (int t = 0; t < 8; t++)
+        e->subs[t] = t < k->ntables ? k->tables[t].i : 0;
+    return WALK_OK;
+}
+
+/* ---- field decoders: 0 or a BRIDGE_R_* reason; values written at *wp ---- */
+
+static int all_bytes(const uint8_t *s, uint32_t len, uint8_t v)
+{
+    for (uint32_t i = 0; i < len; i++)
+        if (s[i] != v)
+            return 0;
+    return 1;
+}
+
+static uint8_t *put_null(uint8_t *w)
+{
+    memcpy(w, "null", 4);
+    return w + 4;
+}
+
+static int put_text(const walk *k, const bridge_op *op, const uint8_t *s, uint32_t len,
+                    uint8_t **wp, uint32_t *detail)
+{
+    const uint8_t *tab = k->p->text_table;
+    uint32_t a = 0, z = len;
+    uint8_t bad = 0, *w = *wp;
+    if ((op->flags & BRIDGE_F_LOW_NULL) && s[0] == 0 && all_bytes(s, len, 0)) {
+        *wp = put_null(w);
+        return 0;
+    }
+    if (k->p->trim != BRIDGE_TRIM_NONE)
+        while (z > a && (tab[8 * s[z - 1] + 6] & 2))
+            z--;
+    if (k->p->trim == BRIDGE_TRIM_BOTH)
+        while (a < z && (tab[8 * s[a] + 6] & 2))
+            a++;
+    *w++ = '"';
+    for (uint32_t i = a; i < z; i++) {
+        const uint8_t *e = tab + 8 * (size_t)s[i];
+        memcpy(w, e, 8);
+        w += e[7];
+        bad |= e[6];
+    }
+    if (bad & 1) {
+        for (uint32_t i = a; i < z; i++)
+            if (tab[8 * s[i] + 6] & 1) {
+                *detail = i;
+                break;
+            }
+        return BRIDGE_R_UNMAPPABLE;
+    }
+    *w++ = '"';
+    *wp = w;
+    return 0;
+}
+
+static uint8_t *put_ascii_escaped(uint8_t *w, unsigned c)
+{
+    static const char hex[] = "0123456789abcdef";
+    if (c >= 0x20 && c != '"' && c != '\\') {
+        *w++ = (uint8_t)c;
+        return w;
+    }
+    *w++ = '\\';
+    switch (c) {
+    case '"': *w++ = '"'; break;
+    case '\\': *w++ = '\\'; break;
+    case '\b': *w++ = 'b'; break;
+    case '\t': *w++ = 't'; break;
+    case '\n': *w++ = 'n'; break;
+    case '\f': *w++ = 'f'; break;
+    case '\r': *w++ = 'r'; break;
+    default:
+        memcpy(w, "u00", 3);
+        w[3] = (uint8_t)hex[c >> 4];
+        w[4] = (uint8_t)hex[c & 15];
+        w += 5;
+    }
+    return w;
+}
+
+static int put_national(const walk *k, const bridge_op *op, const uint8_t *s, uint32_t len,
+                        uint8_t **wp, uint32_t *detail)
+{
+    uint32_t a = 0, z = len;
+    uint8_t *w = *wp;
+    if ((op->flags & BRIDGE_F_LOW_NULL) && all_bytes(s, len, 0)) {
+        *wp = put_null(w);
+        return 0;
+    }
+    if (k->p->trim != BRIDGE_TRIM_NONE)
+        while (z > a && s[z - 2] == 0 && s[z - 1] == 0x20)
+            z -= 2;
+    if (k->p->trim == BRIDGE_TRIM_BOTH)
+        while (a < z && s[a] == 0 && s[a + 1] == 0x20)
+            a += 2;
+    *w++ = '"';
+    for (uint32_t i = a; i < z; i += 2) {
+        uint32_t u = (uint32_t)s[i] << 8 | s[i + 1];
+        if (u < 0x80) {
+            w = put_ascii_escaped(w, u);
+        } else if (u < 0x800) {
+            *w++ = (uint8_t)(0xC0 | u >> 6);
+            *w++ = (uint8_t)(0x80 | (u & 0x3F));
+        } else if (u >= 0xD800 && u <= 0xDFFF) {
+            uint32_t lo = i + 3 < z ? (uint32_t)s[i + 2] << 8 | s[i + 3] : 0;
+            if (u > 0xDBFF || lo < 0xDC00 || lo > 0xDFFF) {
+                *detail = i;
+                return BRIDGE_R_UNMAPPABLE;
+            }
+            u = 0x10000 + ((u - 0xD800) << 10) + (lo - 0xDC00);
+            *w++ = (uint8_t)(0xF0 | u >> 18);
+            *w++ = (uint8_t)(0x80 | ((u >> 12) & 0x3F));
+            *w++ = (uint8_t)(0x80 | ((u >> 6) & 0x3F));
+            *w++ = (uint8_t)(0x80 | (u & 0x3F));
+            i += 2;
+        } else {
+            *w++ = (uint8_t)(0xE0 | u >> 12);
+            *w++ = (uint8_t)(0x80 | ((u >> 6) & 0x3F));
+            *w++ = (uint8_t)(0x80 | (u & 0x3F));
+        }
+    }
+    *w++ = '"';
+    *wp = w;
+    return 0;
+}
+
+static int blank(const walk *k, const uint8_t *s, uint32_t len)
+{
+    return (s[0] == k->p->space && all_bytes(s, len, k->p->space)) ||
+           (s[0] == 0 && all_bytes(s, len, 0));
+}
+
+/* Zoned digits: each byte must be F0-F9. */
+static int zoned_digits(const uint8_t *s, uint32_t from, uint32_t to, char *digs,
+                        uint32_t *detail)
+{
+    for (uint32_t i = from; i < to; i++) {
+        uint8_t b = s[i];
+        if ((uint8_t)(b - 0xF0) > 9) {
+            *detail = i;
+            return BRIDGE_R_BAD_ZONE;
+        }
+        *digs++ = (char)(b - 0xC0);
+    }
+    return 0;
+}
+
+/* The checks go in byte order, so the first bad byte names the error. */
+static int dec_zoned(const walk *k, const bridge_op *op, const uint8_t *s, uint32_t len,
+                     char *digs, uint32_t *nd, int *neg, uint32_t *detail)
+{
+    const bridge_plan *p = k->p;
+    uint16_t f = op->flags;
+    int leading = (f & BRIDGE_F_SIGN_LEADING) != 0, why;
+    uint32_t si = leading ? 0 : len - 1;
+    if ((f & BRIDGE_F_BLANK_CHECK) && blank(k, s, len))
+        return BRIDGE_R_BLANK_NUMERIC;
+    *neg = 0;
+    if (f & BRIDGE_F_SIGN_SEPARATE) {
+        uint8_t sb = s[si];
+        *nd = len - 1;
+        if (!leading && (why = zoned_digits(s, 0, len - 1, digs, detail)) != 0)
+            return why;
+        if (sb == p->minus)
+            *neg = 1;
+        else if (sb != p->plus) {
+            *detail = si;
+            return BRIDGE_R_BAD_SIGN;
+        }
+        if (leading && (why = zoned_digits(s, 1, len, digs, detail)) != 0)
+            return why;
+        return 0;
+    }
+    *nd = len;
+    if (leading || (f & BRIDGE_F_SIGNED) || len == 1 || s[si] < 0xF0 || s[si] > 0xF9) {
+        const uint8_t *table = p->zone_sign + ((f & BRIDGE_F_SIGNED) ? 0 : 256);
+        uint8_t v = table[s[si]];
+        if (!leading && (why = zoned_digits(s, 0, len - 1, digs, detail)) != 0)
+            return why;
+        if (v >> 5) {
+            *detail = si;
+            return v >> 5;
+        }
+        digs[si] = (char)('0' + (v & 15));
+        *neg = (v >> 4) & 1;
+        if (leading && (why = zoned_digits(s, 1, len, digs + 1, detail)) != 0)
+            return why;
+        return 0;
+    }
+    return zoned_digits(s, 0, len, digs, detail); /* unsigned, last byte plain F0-F9 */
+}
+
+static int dec_packed(const walk *k, const bridge_op *op, const uint8_t *s, uint32_t len,
+                      char *digs, uint32_t *nd, int *neg, uint32_t *detail)
+{
+    unsigned bad = 0;
+    uint8_t last = s[len - 1], sign;
+    if ((op->flags & BRIDGE_F_BLANK_CHECK) && blank(k, s, len))
+        return BRIDGE_R_BLANK_NUMERIC;
+    for (uint32_t i = 0; i + 1 < len; i++) {
+        unsigned b = s[i], hi = b >> 4, lo = b & 15;
+        bad |= ((hi + 6) | (lo + 6)) & 16;
+        digs[2 * i] = (char)('0' + hi);
+        digs[2 * i + 1] = (char)('0' + lo);
+    }
+    if (bad || (last >> 4) > 9) {
+        for (uint32_t i = 0; i < 2 * len - 1; i++) {
+            unsigned nib = i & 1 ? s[i / 2] & 15 : s[i / 2] >> 4;
+            if (nib > 9) {
+                *detail = i;
+                break;
+            }
+        }
+        return BRIDGE_R_BAD_PACKED_DIGIT;
+    }
+    digs[2 * len - 2] = (char)('0' + (last >> 4));
+    *nd = 2 * len - 1;
+    sign = k->p->packed_sign[((op->flags & BRIDGE_F_SIGNED) ? 0 : 16) + (last & 15)];
+    if (sign == 2) {
+        *detail = 2 * len - 1;
+        return BRIDGE_R_BAD_PACKED_SIGN;
+    }
+    *neg = sign;
+    return 0;
+}
+
+static int dec_binary(const bridge_op *op, const uint8_t *s, uint32_t len, uint64_t *mag,
+                      int *neg)
+{
+    uint64_t u = 0;
+    for (uint32_t i = 0; i < len; i++)
+        u = u << 8 | s[i];
+    *neg = 0;
+    if ((op->flags & BRIDGE_F_SIGNED) && (s[0] & 0x80)) {
+        *neg = 1;
+        u = len == 8 ? 0 - u : (1ull << (8 * len)) - u; /* the magnitude */
+    }
+    *mag = u;
+    if ((op->flags & BRIDGE_F_TRUNC_STD) && op->digits < 20 && u >= POW10[op->digits])
+        return BRIDGE_R_BINARY_OUT_OF_RANGE;
+    return 0;
+}
+
+static int dec_float(const bridge_op *op, const uint8_t *s, uint32_t len, double *out)
+{
+    uint64_t u = 0;
+    for (uint32_t i = 0; i < len; i++)
+        u = u << 8 | s[i];
+    if (op->flags & BRIDGE_F_IEEE) {
+        if (len == 4) {
+            uint32_t u32 = (uint32_t)u;
+            float f;
+            memcpy(&f, &u32, 4);
+            *out = f;
+        } else {
+            memcpy(out, &u, 8);
+        }
+        return isfinite(*out) ? 0 : BRIDGE_R_BAD_FLOAT;
+    }
+    /* IBM hexadecimal: sign, 7-bit excess-64 exponent of 16, 24- or 56-bit fraction. */
+    {
+        int bits = len == 4 ? 24 : 56;
+        int neg = (int)(u >> (8 * len - 1)) & 1;
+        int exp = (int)(u >> bits) & 0x7F;
+        uint64_t frac = u & ((1ull << bits) - 1);
+        double v = ldexp((double)frac, 4 * (exp - 64) - bits);
+        *out = neg ? -v : v;
+    }
+    return 0;
+}
+
+/* The integer a count item holds (saturating: anything past 18 digits is out of range). */
+static int64_t digits_value(const char *digs, uint32_t nd, int neg)
+{
+    int64_t v = 0;
+    while (nd > 0 && *digs == '0') {
+        digs++;
+        nd--;
+    }
+    if (nd > 18)
+        return neg ? INT64_MIN : INT64_MAX;
+    for (uint32_t i = 0; i < nd; i++)
+        v = v * 10 + (digs[i] - '0');
+    return neg ? -v : v;
+}
+
+/* ---- the walk ---- */
+
+static int stop(walk *k, uint8_t **wp)
+{
+    uint8_t *w = *wp;
+    while (k->nclosers > 0)
+        *w++ = k->closers[--k->nclosers];
+    k->stopped = 1;
+    *wp = w;
+    return WALK_OK;
+}
+
+static int decode_field(walk *k, uint32_t ip, uint8_t **wp, const uint8_t *wend)
+{
+    const bridge_plan *p = k->p;
+    const bridge_op *op = &p->ops[ip];
+    uint32_t len = op->length, detail = 0, nd = 0;
+    int64_t at = (int64_t)op->offset + k->elem_base - k->shift;
+    uint8_t *w = *wp, *keyw = w, *val;
+    const uint8_t *s;
+    int why = 0, neg = 0;
+    char digs[2 * BRIDGE_MAX_NUM_LEN + 24];
+    size_t need = op->key_len + 6 * (size_t)len + BRIDGE_MAX_SCALE + 48;
+
+    if (w > wend || (size_t)(wend - w) < need)
+        return WALK_FULL;
+    memcpy(w, p->blob + op->key_off, op->key_len);
+    w += op->key_len;
+    val = w;
+    if (at < 0 || (uint64_t)at + len > k->rec_len) {
+        *wp = put_null(w);
+        if (add_error(k, ip, at, len, BRIDGE_R_RECORD_TOO_SHORT, k->rec_len, 0))
+            return WALK_FULL;
+        return stop(k, wp);
+    }
+    s = k->rec + at;
+    switch (op->kind) {
+    case BRIDGE_OP_TEXT:
+        why = put_text(k, op, s, len, &w, &detail);
+        break;
+    case BRIDGE_OP_NATIONAL:
+        why = put_national(k, op, s, len, &w, &detail);
+        break;
+    case BRIDGE_OP_ZONED:
+    case BRIDGE_OP_PACKED:
+        why = op->kind == BRIDGE_OP_ZONED ? dec_zoned(k, op, s, len, digs, &nd, &neg, &detail)
+                                          : dec_packed(k, op, s, len, digs, &nd, &neg, &detail);
+        if (why == 0) {
+            w = bridge_put_decimal(w, digs, nd, neg, op->scale,
+                                   (op->flags & BRIDGE_F_QUOTED) != 0);
+            if (op->flags & BRIDGE_F_COUNT) {
+                k->slot_val[op->slot] = digits_value(digs, nd, neg);
+                k->slot_at[op->slot] = at;
+                k->slot_ok |= 1ull << op->slot;
+            }
+        }
+        break;
+    case BRIDGE_OP_BINARY: {
+        uint64_t mag;
+        why = dec_binary(op, s, len, &mag, &neg);
+        if (why == 0) {
+            char *end = digs + sizeof digs;
+            nd = (uint32_t)bridge_u64_digits(mag, end);
+            w = bridge_put_decimal(w, end - nd, nd, neg, op->scale,
+                                   (op->flags & BRIDGE_F_QUOTED) != 0);
+            if (op->flags & BRIDGE_F_COUNT) {
+                k->slot_val[op->slot] = digits_value(end - nd, nd, neg);
+                k->slot_at[op->slot] = at;
+                k->slot_ok |= 1ull << op->slot;
+            }
+        }
+        break;
+    }
+    case BRIDGE_OP_FLOAT: {
+        double v;
+        why = dec_float(op, s, len, &v);
+        if (why == 0)
+            w = bridge_put_double(w, v);
+        break;
+    }
+    case BRIDGE_OP_EDITED:
+        why = BRIDGE_R_BAD_EDITED; /* TODO: the edited mask */
+        break;
+    default: /* BRIDGE_OP_FAIL */
+        why = op->reason;
+        break;
+    }
+    if (why != 0) {
+        w = put_null(val);
+        if (!(op->flags & BRIDGE_F_HIDDEN) &&
+            add_error(k, ip, at, len, why, detail, 0) != WALK_OK)
+            return WALK_FULL;
+    }
+    *wp = (op->flags & BRIDGE_F_HIDDEN) ? keyw : w;
+    return WALK_OK;
+}
+
+static int decode_record(walk *k, uint8_t **wp, const uint8_t *wend)
+{
+    const bridge_plan *p = k->p;
+    const bridge_op *ops = p->ops;
+    uint32_t ip = 0, n = p->n_ops;
+    uint8_t *w = *wp;
+
+    k->elem_base = 0;
+    k->shift = 0;
+    k->ntables = 0;
+    k->nclosers = 0;
+    k->stopped = 0;
+    k->slot_ok = 0;
+    while (ip < n && !k->stopped) {
+        const bridge_op *op = &ops[ip];
+        switch (op->kind) {
+        case BRIDGE_OP_OPEN_OBJ:
+            if (w > wend || (size_t)(wend - w) < op->key_len + 2u)
+                return WALK_FULL;
+            memcpy(w, p->blob + op->key_off, op->key_len);
+            w += op->key_len;
+            *w++ = '{';
+            k->closers[k->nclosers++] = '}';
+            ip++;
+            break;
+        case BRIDGE_OP_CLOSE_OBJ:
+            *w++ = '}';
+            k->nclosers--;
+            ip++;
+            break;
+        case BRIDGE_OP_OPEN_ARR: {
+            uint32_t cnt = op->count;
+            if (w > wend || (size_t)(wend - w) < op->key_len + 8u)
+                return WALK_FULL;
+            memcpy(w, p->blob + op->key_off, op->key_len);
+            w += op->key_len;
+            if (op->odo >= 0) {
+                const bridge_op *c = &ops[op->odo];
+                int ok = (k->slot_ok >> c->slot) & 1;
+                int64_t v = k->slot_val[c->slot];
+                if (!ok || v < op->min_count || v > op->count) {
+                    int32_t shown = !ok ? -1 : v > INT32_MAX ? INT32_MAX : v < 0 ? -1 : (int32_t)v;
+                    int64_t at = ok ? k->slot_at[c->slot] : (int64_t)c->offset - k->shift;
+                    w = put_null(w);
+                    /* The table's path; the count item's place; detail: the count op. */
+                    if (add_error(k, ip, at, c->length, BRIDGE_R_ODO_OUT_OF_RANGE,
+                                  (uint32_t)op->odo, shown))
+                        return WALK_FULL;
+                    stop(k, &w);
+                    break;
+                }
+                cnt = (uint32_t)v;
+            }
+            *w++ = '[';
+            if (cnt == 0) {
+                *w++ = ']';
+                k->shift += (int64_t)op->count * op->stride;
+                ip = op->end + 1;
+                break;
+            }
+            k->tables[k->ntables++] = (table_frame){ip, 0, cnt};
+            k->closers[k->nclosers++] = ']';
+            ip++;
+            break;
+        }
+        case BRIDGE_OP_CLOSE_ARR: {
+            table_frame *t = &k->tables[k->ntables - 1];
+            const bridge_op *a = &ops[t->op];
+            if (++t->i < t->n) {
+                *w++ = ',';
+                k->elem_base += a->stride;
+                ip = t->op + 1;
+            } else {
+                *w++ = ']';
+                k->elem_base -= (int64_t)(t->n - 1) * a->stride;
+                k->shift += (int64_t)(a->count - t->n) * a->stride;
+                k->ntables--;
+                k->nclosers--;
+                ip++;
+            }
+            break;
+        }
+        default:
+            if (decode_field(k, ip, &w, wend) != WALK_OK)
+                return WALK_FULL;
+            ip++;
+            break;
+        }
+    }
+    *wp = w;
+    return WALK_OK;
+}
+
+int bridge_decode(const bridge_plan *p, bridge_batch *b)
+{
+    walk k;
+    uint8_t *w, *wend;
+
+    if (p == NULL || b == NULL)
+        return BRIDGE_E_ARG;
+    b->done = 0;
+    b->out_used = 0;
+    b->errors_used = 0;
+    if (b->n_records == 0)
+        return BRIDGE_OK;
+    if (b->data == NULL || b->out == NULL || b->out_cap < RESERVE || b->records == NULL ||
+        (b->errors == NULL && b->error_cap != 0) || (b->lengths == NULL && b->fixed_length == 0))
+        return BRIDGE_E_ARG;
+    memset(&k, 0, sizeof k);
+    k.p = p;
+    k.b = b;
+    w = b->out;
+    wend = b->out + b->out_cap - RESERVE;
+    for (size_t r = 0; r < b->n_records; r++) {
+        uint64_t off = b->offsets ? b->offsets[r] : (uint64_t)r * b->fixed_length;
+        uint32_t len = b->lengths ? b->lengths[r] : b->fixed_length;
+        uint8_t *start = w;
+        size_t e0 = k.errors_used;
+        bridge_record *rec = &b->records[r];
+        if (off > b->data_len || len > b->data_len - off || r > UINT32_MAX)
+            return BRIDGE_E_ARG;
+        k.rec = b->data + off;
+        k.rec_len = len;
+        k.recno = (uint32_t)r;
+        k.rec_file_off = b->base_offset + off;
+        if (decode_record(&k, &w, wend) != WALK_OK || (size_t)(w - start) > UINT32_MAX) {
+            k.errors_used = e0;
+            b->out_used = (size_t)(start - b->out);
+            b->errors_used = e0;
+            return BRIDGE_FULL;
+        }
+        if (b->newline)
+            *w++ = '\n';
+        rec->doc_offset = (uint64_t)(start - b->out);
+        rec->doc_length = (uint32_t)(w - start - (b->newline ? 1 : 0));
+        rec->error_first = (uint32_t)e0;
+        rec->error_count = (uint32_t)(k.errors_used - e0);
+        rec->stopped = (uint32_t)k.stopped;
+        b->done = r + 1;
+        b->out_used = (size_t)(w - b->out);
+        b->errors_used = k.errors_used;
+    }
+    return BRIDGE_OK;
+}
