@@ -151,10 +151,14 @@ def tokenize(src: SourceText, diagnostics: list[Diagnostic]) -> list[Token]:
         if ch in "'\"" or (prefix and quote_at < n and text[quote_at] in "'\""):
             end = _literal_end(text, quote_at)
             if end < 0:
-                pos = src.position(i)
-                diagnostics.append(src.diagnostic(pos, "unterminated literal"))
-                i = text.find("\n", i)
-                i = n if i < 0 else i
+                # Report it, and keep it as if closed at the end of the line so that parsing
+                # goes on without a second, derived error.
+                diagnostics.append(src.diagnostic(src.position(i), "unterminated literal"))
+                stop = text.find("\n", i)
+                stop = n if stop < 0 else stop
+                body = text[i:stop].rstrip()
+                tokens.append(Token(TokenType.LITERAL, body + text[quote_at], src.position(i)))
+                i = stop
                 continue
             tokens.append(Token(TokenType.LITERAL, text[i:end], src.position(i)))
             i = end

@@ -1,0 +1,30 @@
+"""Shared fixtures: the real copybooks under ../shared/realdata, and a helper for inline text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[3]
+FIXTURES = REPO / "tests" / "fixtures" / "copybooks"
+
+
+@pytest.fixture(scope="session")
+def realdata() -> Path:
+    path = REPO.parent / "shared" / "realdata"
+    if not path.is_dir():
+        pytest.skip(f"real data not found at {path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def fixtures() -> Path:
+    return FIXTURES
+
+
+def fixed(text: str) -> str:
+    """Indent inline copybook text into area A (column 8) of fixed format."""
+    return "\n".join(
+        ("       " + line) if line.strip() else "" for line in text.strip("\n").splitlines()
+    )
