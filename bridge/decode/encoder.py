@@ -1,0 +1,437 @@
+"""Values to record bytes: the inverse of the reference decoder.
+
+Property tests encode random values and check that decoding gives them back; the benchmark
+generator writes its files with it. It takes the nested shape ``decode_to_dict`` returns.
+
+It also holds numeric editing (:class:`EditedPicture`), because the reference decoder decides
+whether numeric-edited text "fits its picture" by editing the number the text shows and
+comparing: the text fits exactly when it is what a COBOL MOVE of that number would produce.
+"""
+
+from __future__ import annotations
+
+import math
+import struct
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from bridge.codepages import encode_table, space_byte
+from bridge.copybook.layout import Category, Field, Layout, Usage
+from bridge.decode.hfp import to_hfp
+from bridge.errors import BridgeError
+
+__all__ = ["EditedPicture", "EncodeError", "encode_record", "expand_picture"]
+
+# EBCDIC bytes of zoned decimal and SIGN SEPARATE (docs/decoding.md speaks in these bytes).
+PLUS_BYTE = 0x4E
+MINUS_BYTE = 0x60
+
+_INSERTION = {",": ",", "B": " ", "0": "0", "/": "/"}
+
+
+class EncodeError(BridgeError):
+    """A value that the field it is meant for cannot hold."""
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        super().__init__(f"{path}: {message}")
+
+
+def expand_picture(picture: str) -> list[str]:
+    """Picture symbols one by one: ``Z(3)9.99CR`` -> Z Z Z 9 . 9 9 CR."""
+    symbols: list[str] = []
+    i = 0
+    while i < len(picture):
+        if picture.startswith(("CR", "DB"), i):
+            symbols.append(picture[i : i + 2])
+            i += 2
+            continue
+        symbol = picture[i]
+        i += 1
+        if i < len(picture) and picture[i] == "(":
+            close = picture.index(")", i)
+            symbols.extend([symbol] * int(picture[i + 1 : close]))
+            i = close + 1
+        else:
+            symbols.append(symbol)
+    return symbols
+
+
+@dataclass(frozen=True)
+class EditedPicture:
+    """A numeric-edited PICTURE, able to edit a number into text and to read text back.
+
+    ``symbols`` has one entry per character position (CR and DB are one two-character entry);
+    V, P and S take no position and are dropped. Editing follows the IBM rules: zero
+    suppression (Z) and check protection (*) up to the first non-zero digit or the decimal
+    point; a floating + - or $ string puts its symbol just left of the first non-zero digit;
+    a zero value with every digit position Z (or floating) is all spaces, all * is all
+    asterisks but the point; BLANK WHEN ZERO blanks a zero.
+    """
+
+    symbols: tuple[str, ...]
+    blank_when_zero: bool = False
+
+    @classmethod
+    def parse(cls, picture: str, *, blank_when_zero: bool = False) -> EditedPicture:
+        symbols = tuple(s for s in expand_picture(picture.upper()) if s not in ("V", "P", "S"))
+        for s in symbols:
+            if s not in ("9", "Z", "*", ".", "+", "-", "$", "CR", "DB", *_INSERTION):
+                raise ValueError(f"picture {picture}: symbol {s!r} is not supported")
+        edited = cls(symbols, blank_when_zero)
+        floats = [c for c in "+-$" if symbols.count(c) >= 2]
+        if len(floats) > 1:
+            raise ValueError(f"picture {picture}: more than one floating insertion string")
+        return edited
+
+    @property
+    def width(self) -> int:
+        return sum(len(s) for s in self.symbols)
+
+    @property
+    def _float(self) -> tuple[str, int, int] | None:
+        """The floating symbol and the first and last index of its string."""
+        for c in "+-$":
+            where = [i for i, s in enumerate(self.symbols) if s == c]
+            if len(where) >= 2:
+                return c, where[0], where[-1]
+        return None
+
+    @property
+    def digit_positions(self) -> tuple[int, ...]:
+        floating = self._float
+        out = []
+        for i, s in enumerate(self.symbols):
+            in_float = floating is not None and s == floating[0] and floating[1] < i <= floating[2]
+            if s in ("9", "Z", "*") or in_float:
+                out.append(i)
+        return tuple(out)
+
+    def edit(self, magnitude: int, negative: bool) -> str:
+        """The text a MOVE of ``magnitude`` (digits at the picture's scale) would write."""
+        positions = self.digit_positions
+        digits = str(magnitude).rjust(len(positions), "0")
+        if len(digits) > len(positions) or magnitude < 0:
+            raise ValueError(f"{magnitude} does not fit {len(positions)} digit positions")
+        kinds = {self.symbols[i] for i in positions}
+        floating = self._float
+        if magnitude == 0:
+            if self.blank_when_zero or kinds <= {"Z"}:
+                return " " * self.width
+            if floating and kinds == {floating[0]}:
+                return " " * self.width
+            if kinds == {"*"}:
+                return "".join("." if s == "." else "*" * len(s) for s in self.symbols)
+        digit_at = dict(zip(positions, digits, strict=True))
+        symbol_at = -1
+        if floating:
+            _, first, last = floating
+            nonzero = [i for i in positions if first < i <= last and digit_at[i] != "0"]
+            symbol_at = nonzero[0] - 1 if nonzero else last
+        fill = "*" if "*" in kinds else " "
+        suppressing = bool(positions) and self.symbols[positions[0]] in ("Z", "*")
+        out: list[str] = []
+        for i, s in enumerate(self.symbols):
+            if floating and floating[1] <= i <= floating[2]:
+                if i == symbol_at:
+                    out.append(self._sign_char(floating[0], negative))
+                elif i < symbol_at:
+                    out.append(" ")
+                else:
+                    out.append(digit_at[i] if i in digit_at else self._insert(s))
+                continue
+            if s == "9":
+                out.append(digit_at[i])
+                suppressing = False
+            elif s in ("Z", "*"):
+                if suppressing and digit_at[i] == "0":
+                    out.append(fill)
+                else:
+                    out.append(digit_at[i])
+                    suppressing = False
+            elif s == ".":
+                out.append(".")
+                suppressing = False
+            elif s in _INSERTION:
+                out.append(fill if suppressing else _INSERTION[s])
+            else:
+                out.append(self._sign_char(s, negative))
+        return "".join(out)
+
+    def read(self, text: str) -> tuple[int, bool] | None:
+        """(magnitude, negative) that edits to exactly ``text``, or None when none does."""
+        if len(text) != self.width:
+            return None
+        starts = []
+        at = 0
+        for s in self.symbols:
+            starts.append(at)
+            at += len(s)
+        digits = "".join(
+            text[starts[i]] if text[starts[i]] in "0123456789" else "0"
+            for i in self.digit_positions
+        )
+        negative = False
+        floating = self._float
+        for i, s in enumerate(self.symbols):
+            shown = text[starts[i] : starts[i] + len(s)]
+            # A floating sign may land on an insertion position (``++,++9``).
+            signs = s in ("+", "-") or (
+                floating is not None and floating[0] in "+-" and floating[1] <= i <= floating[2]
+            )
+            if (signs and shown == "-") or (s in ("CR", "DB") and shown == s):
+                negative = True
+        magnitude = int(digits) if digits else 0
+        if self.edit(magnitude, negative) == text:
+            return magnitude, negative
+        return None
+
+    @staticmethod
+    def _sign_char(symbol: str, negative: bool) -> str:
+        if symbol == "+":
+            return "-" if negative else "+"
+        if symbol == "-":
+            return "-" if negative else " "
+        if symbol in ("CR", "DB"):
+            return symbol if negative else "  "
+        return symbol  # the currency sign
+
+    @staticmethod
+    def _insert(symbol: str) -> str:
+        return _INSERTION.get(symbol, symbol)
+
+
+# --- scalar encoders -------------------------------------------------------------------------
+
+
+def _scaled(field: Field, value: Any, path: str) -> int:
+    """The integer the field stores for ``value`` (its digits at the field's scale)."""
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        raise EncodeError(path, f"a number is needed, not {value!r}")
+    scaled = Decimal(value).scaleb(field.scale or 0)
+    if scaled != scaled.to_integral_value():
+        raise EncodeError(path, f"{value} has more fractional digits than scale {field.scale}")
+    return int(scaled)
+
+
+def _zoned(field: Field, n: int, path: str) -> bytes:
+    width = field.length - (1 if field.sign_separate else 0)
+    if n < 0 and not field.signed:
+        raise EncodeError(path, f"{n} is negative and the item unsigned")
+    text = str(abs(n))
+    if len(text) > width:
+        raise EncodeError(path, f"{n} needs more than {width} digits")
+    digits = bytearray(0xF0 + int(d) for d in text.rjust(width, "0"))
+    if field.sign_separate:
+        sign = MINUS_BYTE if n < 0 else PLUS_BYTE
+        return bytes([sign]) + digits if field.sign_leading else bytes(digits) + bytes([sign])
+    if field.signed:
+        at = 0 if field.sign_leading else -1
+        digits[at] = (0xD0 if n < 0 else 0xC0) | (digits[at] & 0x0F)
+    return bytes(digits)
+
+
+def _packed(field: Field, n: int, path: str) -> bytes:
+    if n < 0 and not field.signed:
+        raise EncodeError(path, f"{n} is negative and the item unsigned")
+    nibbles = field.length * 2 - 1
+    text = str(abs(n))
+    if len(text) > nibbles:
+        raise EncodeError(path, f"{n} needs more than {nibbles} digits")
+    sign = "f" if not field.signed else ("d" if n < 0 else "c")
+    return bytes.fromhex(text.rjust(nibbles, "0") + sign)
+
+
+def _binary(field: Field, n: int, path: str) -> bytes:
+    if field.usage is not Usage.COMP5 and field.digits and abs(n) >= 10**field.digits:
+        raise EncodeError(path, f"{n} is beyond PIC digits {field.digits}")
+    try:
+        return n.to_bytes(field.length, "big", signed=field.signed)
+    except OverflowError:
+        raise EncodeError(path, f"{n} does not fit {field.length} bytes") from None
+
+
+def _float(field: Field, value: Any, float_format: str, path: str) -> bytes:
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise EncodeError(path, f"a number is needed, not {value!r}")
+    number = float(value)
+    try:
+        if float_format == "hfp":
+            return to_hfp(number, field.length)
+        if math.isnan(number) or math.isinf(number):
+            raise ValueError(f"{number} is not a finite number")
+        return struct.pack(">f" if field.length == 4 else ">d", number)
+    except (ValueError, OverflowError) as exc:
+        raise EncodeError(path, str(exc)) from None
+
+
+def _text(field: Field, value: Any, codepage: str, path: str) -> bytes:
+    if value is None:
+        return bytes(field.length)  # low-values decode to null
+    if not isinstance(value, str):
+        raise EncodeError(path, f"a string is needed, not {value!r}")
+    if len(value) > field.length:
+        raise EncodeError(path, f"{len(value)} characters do not fit {field.length}")
+    table = encode_table(codepage)
+    try:
+        encoded = bytes(table[c] for c in value)
+    except KeyError as exc:
+        raise EncodeError(path, f"character {exc.args[0]!r} is not in {codepage}") from None
+    pad = bytes([space_byte(codepage)]) * (field.length - len(encoded))
+    return pad + encoded if field.justified else encoded + pad
+
+
+def _national(field: Field, value: Any, path: str) -> bytes:
+    if value is None:
+        return bytes(field.length)
+    if not isinstance(value, str):
+        raise EncodeError(path, f"a string is needed, not {value!r}")
+    encoded = value.encode("utf-16-be")
+    if len(encoded) > field.length:
+        raise EncodeError(path, f"{len(encoded)} bytes do not fit {field.length}")
+    pad = " ".encode("utf-16-be") * ((field.length - len(encoded)) // 2)
+    return pad + encoded if field.justified else encoded + pad
+
+
+def _edited(field: Field, value: Any, codepage: str, path: str) -> bytes:
+    n = _scaled(field, value, path)
+    picture = EditedPicture.parse(field.picture or "", blank_when_zero=field.blank_when_zero)
+    try:
+        text = picture.edit(abs(n), n < 0)
+    except ValueError as exc:
+        raise EncodeError(path, str(exc)) from None
+    return _text(field, text, codepage, path)
+
+
+def encode_value(
+    field: Field, value: Any, *, codepage: str = "cp037", float_format: str = "hfp", path: str = ""
+) -> bytes:
+    """One occurrence of an elementary item; ``None`` writes a default (spaces, zero, nulls)."""
+    path = path or field.path
+    usage = field.usage
+    if usage in (Usage.COMP1, Usage.COMP2):
+        return _float(field, 0.0 if value is None else value, float_format, path)
+    if usage in (Usage.POINTER, Usage.INDEX):
+        n = 0 if value is None else _scaled(field, value, path)
+        try:
+            return n.to_bytes(field.length, "big")
+        except OverflowError:
+            raise EncodeError(path, f"{n} does not fit {field.length} bytes") from None
+    if usage is Usage.NATIONAL:
+        return _national(field, value, path)
+    if usage is Usage.DBCS:
+        if value is not None:
+            raise EncodeError(path, "there is no DBCS codec")
+        return b"\x40" * field.length
+    if field.category is Category.NUMERIC_EDITED:
+        return _edited(field, 0 if value is None else value, codepage, path)
+    if field.category is not Category.NUMERIC:
+        return _text(field, value, codepage, path)
+    n = 0 if value is None else _scaled(field, value, path)
+    if usage is Usage.COMP3:
+        return _packed(field, n, path)
+    if usage in (Usage.COMP, Usage.COMP5):
+        return _binary(field, n, path)
+    return _zoned(field, n, path)
+
+
+# --- records ---------------------------------------------------------------------------------
+
+
+class _Writer:
+    def __init__(
+        self, layout: Layout, values: Mapping[str, Any], codepage: str, float_format: str
+    ) -> None:
+        self.layout = layout
+        self.values = values
+        self.codepage = codepage
+        self.float_format = float_format
+        self.buffer = bytearray([space_byte(codepage)]) * layout.record_length
+        self.counts: dict[str, int] = {}  # ODO count path -> the count written
+        self.tables = {
+            f.occurs.depending_on: f
+            for f in layout.fields()
+            if f.occurs is not None and f.occurs.depending_on
+        }
+
+    def find(self, path: str) -> Any:
+        """The value at a layout path, when no table lies on the way (else None)."""
+        node: Any = self.values
+        for name in path.split(".")[1:]:
+            if not isinstance(node, Mapping):
+                return None
+            node = node.get(name)
+        return node
+
+    def group(self, group: Field, start: int, values: Mapping[str, Any], path: str) -> int:
+        """Write one occurrence of a group's members; return its length in the record."""
+        shift = 0
+        for child in group.children:
+            if child.level in (66, 88) or child.renames is not None or child.redefines:
+                continue
+            at = start + (child.offset - group.offset) - shift
+            shift += child.total_length - self.item(child, at, values, path)
+        return group.length - shift
+
+    def item(self, field: Field, start: int, parent: Mapping[str, Any], path: str) -> int:
+        """Write every occurrence of ``field`` from ``start``; return the bytes it took."""
+        here = f"{path}.{field.name}" if path else field.name
+        value = None if field.is_filler else parent.get(field.name)
+        if field.occurs is None:
+            return self.occurrence(field, start, value, parent, here)
+        items: Sequence[Any] = value if isinstance(value, list | tuple) else []
+        count = field.occurs.max
+        if field.occurs.depending_on:
+            count = self.counts.get(field.occurs.depending_on, len(items))
+        if not field.occurs.min <= count <= field.occurs.max:
+            raise EncodeError(here, f"{count} occurrences, not {field.occurs.min}..")
+        at = start
+        for i in range(count):
+            element = items[i] if i < len(items) else None
+            at += self.occurrence(field, at, element, parent, f"{here}[{i}]")
+        return at - start
+
+    def occurrence(
+        self, field: Field, start: int, value: Any, parent: Mapping[str, Any], path: str
+    ) -> int:
+        if field.is_group:
+            members = value if isinstance(value, Mapping) else {}
+            return self.group(field, start, members, path)
+        if field.is_filler:
+            return field.length
+        if value is None and field.path in self.tables:
+            # An absent ODO count: take it from the length of the table it governs.
+            table = self.tables[field.path]
+            found = parent[table.name] if table.name in parent else self.find(table.path)
+            value = len(found) if isinstance(found, list | tuple) else 0
+        data = encode_value(
+            field, value, codepage=self.codepage, float_format=self.float_format, path=path
+        )
+        self.buffer[start : start + field.length] = data
+        if field.path in self.tables:
+            self.counts[field.path] = int(value if value is not None else 0)
+        return field.length
+
+
+def encode_record(
+    layout: Layout,
+    values: Mapping[str, Any],
+    *,
+    codepage: str = "cp037",
+    float_format: str = "hfp",
+) -> bytes:
+    """The record bytes holding ``values`` (shaped like ``decode_to_dict``'s result).
+
+    Absent items get defaults (spaces, zero); FILLER and slack bytes are spaces; an ODO count
+    absent from ``values`` is set from the length of its table. REDEFINES alternatives are
+    not written: the original item is.
+    """
+    writer = _Writer(layout, values, codepage, float_format)
+    root = layout.root
+    if root.is_group:
+        length = writer.group(root, 0, values, root.name)
+    else:
+        length = writer.occurrence(root, 0, values.get(root.name), values, root.name)
+    return bytes(writer.buffer[:length])
