@@ -110,10 +110,9 @@ class _Builder:
 # --------------------------------------------------------------------------- reading lines
 
 
-def read_lines(path: Path) -> tuple[str, ...]:
+def read_text(path: Path) -> str:
     # latin-1 never fails: a stray byte in a comment or sequence area must not stop the compile.
-    raw = path.read_bytes().decode("latin-1")
-    return tuple(line.expandtabs(TAB_STOP) for line in raw.splitlines())
+    return path.read_bytes().decode("latin-1")
 
 
 _LEVEL_IN_SEQUENCE_AREA = re.compile(r"^\s*\d{1,2}\s+[A-Za-z]")
@@ -161,10 +160,22 @@ class _Pending:
     quote: str | None  # the quote of a literal left open at the end, if any
 
 
+def raw_tab_in_sequence_area(raw_lines: Sequence[str] | None, number: int) -> bool:
+    return raw_lines is not None and "\t" in raw_lines[number - 1][:7]
+
+
 def scan_file(
-    lines: Sequence[str], file: str, *, free: bool, diagnostics: list[Diagnostic]
+    lines: Sequence[str],
+    file: str,
+    *,
+    free: bool,
+    diagnostics: list[Diagnostic],
+    raw_lines: Sequence[str] | None = None,
 ) -> _Builder:
-    """One file's code text (no COPY expansion yet); logical lines end with a newline."""
+    """One file's code text (no COPY expansion yet); logical lines end with a newline.
+
+    ``lines`` are tab-expanded; ``raw_lines`` (as read) tell where a tab sat in the sequence area.
+    """
     out = _Builder()
     pending: _Pending | None = None
 
@@ -190,6 +201,8 @@ def scan_file(
             if len(line) < 7 or not line[6:72].strip():
                 continue  # blank, or only a sequence number
             indicator, code, first_col = line[6], line[7:72], 8
+            if raw_tab_in_sequence_area(raw_lines, number) and line[6:].lstrip()[:1] in ("*", "/"):
+                continue  # "000100<tab>* ..." : a tab pushed the comment indicator past column 7
             if indicator in "*/Dd":
                 continue  # comment, page eject, or debugging line (WITH DEBUGGING MODE is off)
             if indicator not in _INDICATORS:
@@ -318,18 +331,21 @@ class Expander:
         self.diagnostics: list[Diagnostic] = []
 
     def load_text(self, text: str, file: str, base_dir: Path | None) -> SourceText:
-        lines = tuple(line.expandtabs(TAB_STOP) for line in text.splitlines())
-        return self._expand(lines, file, base_dir, ())
+        return self._expand(text, file, base_dir, ())
 
     def load_file(self, path: Path) -> SourceText:
-        return self._expand(read_lines(path), str(path), path.parent, ())
+        return self._expand(read_text(path), str(path), path.parent, ())
 
     def _expand(
-        self, lines: tuple[str, ...], file: str, base_dir: Path | None, stack: tuple[str, ...]
+        self, text: str, file: str, base_dir: Path | None, stack: tuple[str, ...]
     ) -> SourceText:
+        raw_lines = text.splitlines()
+        lines = tuple(line.expandtabs(TAB_STOP) for line in raw_lines)
         self.lines[file] = lines
         free = looks_free_format(lines) if self.free_format is None else self.free_format
-        src = scan_file(lines, file, free=free, diagnostics=self.diagnostics).build(self.lines)
+        src = scan_file(
+            lines, file, free=free, diagnostics=self.diagnostics, raw_lines=raw_lines
+        ).build(self.lines)
         words = text_words(src.text)
         out = _Builder()
         done = 0
@@ -339,6 +355,12 @@ class Expander:
             if w.kind == "word" and src.text[w.start : w.end].upper() == "COPY":
                 stmt = self._copy_statement(src, words, i)
                 if stmt is None:
+                    # Reported; drop the statement through its period so no errors follow from it.
+                    out.add_slice(src, done, w.start)
+                    i += 1
+                    while i < len(words) and words[i].kind != "period":
+                        i += 1
+                    done = words[i].end if i < len(words) else len(src.text)
                     i += 1
                     continue
                 name, replacing, next_i = stmt
@@ -439,7 +461,7 @@ class Expander:
         if str(path) in stack or len(stack) > _MAX_COPY_DEPTH:
             self.diagnostics.append(src.diagnostic(pos, f"COPY {name} copies itself"))
             return None
-        return self._expand(read_lines(path), str(path), path.parent, stack)
+        return self._expand(read_text(path), str(path), path.parent, stack)
 
     def _splice(
         self, out: _Builder, member: SourceText, replacing: list[_Replacing], src: SourceText
