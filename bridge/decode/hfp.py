@@ -16,8 +16,8 @@ from fractions import Fraction
 
 __all__ = ["HFP_MAX", "from_hfp", "to_hfp"]
 
-# The largest long HFP value: 0.FFFFFFFFFFFFFF * 16**63.
-HFP_MAX = math.ldexp((1 << 56) - 1, 4 * 63 - 56)
+# The largest double that HFP holds (0.FFFFFFFFFFFFFF * 16**63 itself rounds up to 16**63).
+HFP_MAX = math.ldexp((1 << 53) - 1, 4 * 63 - 53)
 
 
 def from_hfp(raw: bytes) -> float:
