@@ -70,6 +70,7 @@ class _Node:
     offset: int = 0
     length: int = 0  # one occurrence, slack included
     variable: bool = False
+    quiet: bool = False  # an entry after it failed to parse: its own checks might be knock-ons
     depending_path: str | None = None
     path: str = ""
 
@@ -119,6 +120,11 @@ class Builder:
         stack: list[_Node] = []
         last: _Node | None = None
         for e in entries:
+            if e.broken:
+                if last is not None:
+                    last.quiet = True
+                if not 2 <= e.level <= 49:
+                    continue
             if e.level == 88:
                 self._condition(e, last)
                 continue
@@ -248,7 +254,8 @@ class Builder:
             if e.blank_when_zero or e.justified:
                 self.error(e.name_pos, "BLANK WHEN ZERO and JUSTIFIED are for elementary items")
             return
-        self._elementary(node, usage or "DISPLAY", e.sign, sign, sync)
+        if not e.broken:
+            self._elementary(node, usage or "DISPLAY", e.sign, sign, sync)
 
     def _elementary(
         self,
@@ -269,7 +276,8 @@ class Builder:
             self._check_own_sign(node, own_sign)
             return
         if e.picture is None or e.picture_pos is None:
-            self.error(e.name_pos, f"{node.name} needs a PICTURE (or subordinate items)")
+            if not node.quiet:
+                self.error(e.name_pos, f"{node.name} needs a PICTURE (or subordinate items)")
             return
         try:
             pic = analyze(e.picture, decimal_point_is_comma=self.comma)

@@ -71,6 +71,9 @@ class Entry:
     blank_when_zero: bool = False
     sync: bool = False
     clause_pos: dict[str, Position] = field(default_factory=dict, compare=False)
+    # The parser gave up on this entry (already reported): the builder keeps it for nesting
+    # but checks nothing about it, and nothing about the item before it, to avoid knock-on errors.
+    broken: bool = False
 
 
 class _SkipEntryError(Exception):
@@ -81,6 +84,7 @@ class Parser:
     def __init__(
         self, tokens: list[Token], src: SourceText, *, decimal_point_is_comma: bool = False
     ) -> None:
+        self._partial: Entry | None = None
         self.tokens = [t for t in tokens if not _is_listing_control(t)]
         self.src = src
         self.comma = decimal_point_is_comma
@@ -154,9 +158,13 @@ class Parser:
             if self.tok.type is TokenType.PERIOD:
                 self._advance()  # a stray period: harmless
                 continue
+            start = self.tok
+            self._partial = None
             try:
                 entries.append(self._entry())
             except _SkipEntryError:
+                partial = self._partial or Entry(0, None, start.pos, start.pos)
+                entries.append(replace(partial, broken=True))
                 self._recover()
         return entries
 
@@ -183,6 +191,7 @@ class Parser:
             elif t.keyword is None and t.upper not in USAGES and _is_data_name(t.text):
                 name, name_pos = t.upper, t.pos
                 self._advance()
+        self._partial = Entry(level, name, level_tok.pos, name_pos)
         if level in (66, 88) and name in (None, "FILLER"):
             raise self._error(self.tok, f"a level-{level} entry needs a name")
         fields: dict[str, object] = {}
