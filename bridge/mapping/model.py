@@ -1,0 +1,403 @@
+"""The mapping document as typed, immutable objects.
+
+A mapping is JSON a person writes (``schemas/osfi-mapping.schema.json`` is its meta-schema).
+``load_mapping`` checks it against the meta-schema first and reports every violation with its
+JSON pointer, so the dataclasses below can trust their input. Checks against the copybook
+(does the field exist, does the type fit the PIC) live in ``check.py``.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+
+from bridge.errors import BridgeError
+
+# The schemas folder sits beside the package in the source tree (an editable install).
+SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
+META_SCHEMA_PATH = SCHEMA_DIR / "osfi-mapping.schema.json"
+
+Scalar = str | int
+
+
+class TargetType(enum.StrEnum):
+    STRING = "string"
+    INTEGER = "integer"
+    DECIMAL = "decimal"
+    DATE = "date"
+    TIMESTAMP = "timestamp"
+    BOOLEAN = "boolean"
+    ENUM = "enum"
+
+
+class Classification(enum.StrEnum):
+    PUBLIC = "public"
+    INTERNAL = "internal"
+    CONFIDENTIAL = "confidential"
+    PII = "pii"
+
+
+class PiiPolicyKind(enum.StrEnum):
+    KEEP = "keep"
+    MASK = "mask"
+    HASH = "hash"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with a mapping: where in the document, which layout item, what."""
+
+    pointer: str  # JSON pointer into the mapping document ("" is the whole document)
+    message: str
+    field: str | None = None  # the layout path concerned, when there is one
+    severity: str = "error"  # or "warning": reported, does not fail the check
+
+    def __str__(self) -> str:
+        where = self.pointer or "/"
+        item = f" [{self.field}]" if self.field else ""
+        return f"{self.severity}: {where}{item}: {self.message}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "severity": self.severity,
+            "pointer": self.pointer,
+            "field": self.field,
+            "message": self.message,
+        }
+
+
+class MappingError(BridgeError):
+    """A mapping document is invalid; holds every problem found, not just the first."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class MappingNotFoundError(BridgeError):
+    """The mapping file (or the copybook it names) does not exist."""
+
+
+@dataclass(frozen=True)
+class Framing:
+    type: str  # fixed | rdw | bdw
+    record_length: int | None = None
+
+
+@dataclass(frozen=True)
+class CopybookRef:
+    path: str
+    fingerprint: str
+    include_dirs: tuple[str, ...] = ()
+    record: str | None = None
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    when: tuple[Scalar, ...]
+    layout: str
+    redefines: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Discriminator:
+    source: str
+    cases: tuple[Case, ...]
+
+
+@dataclass(frozen=True)
+class Keys:
+    kafka: tuple[str, ...] = ()
+    redis: tuple[str, ...] = ()
+    redis_prefix: str = ""
+    separator: str = "|"
+
+
+@dataclass(frozen=True)
+class PiiKeySource:
+    env: str | None = None
+    file: str | None = None
+    key_id: str | None = None
+
+
+@dataclass(frozen=True)
+class PiiPolicy:
+    policy: PiiPolicyKind
+    keep_last: int = 0
+    mask_char: str = "*"
+
+
+@dataclass(frozen=True)
+class EnumValue:
+    target: str
+    source: tuple[Scalar, ...] = ()
+    ranges: tuple[tuple[Scalar, Scalar], ...] = ()
+    condition: str | None = None
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """How one elementary item becomes one event property."""
+
+    source: str
+    target: str
+    type: TargetType
+    pointer: str  # where this entry sits in the mapping document, for messages
+    description: str | None = None
+    precision: int | None = None
+    scale: int | None = None
+    format: str | None = None
+    century_window: int | None = None
+    values: tuple[EnumValue, ...] = ()
+    true_values: tuple[Scalar, ...] = ()
+    false_values: tuple[Scalar, ...] = ()
+    null_values: tuple[Scalar, ...] = ()
+    trim: str = "right"
+    required: bool = False
+    minimum: int | Decimal | None = None
+    maximum: int | Decimal | None = None
+    enum: tuple[Scalar, ...] | None = None
+    max_length: int | None = None
+    min_length: int | None = None
+    pattern: str | None = None
+    classification: Classification = Classification.INTERNAL
+    pii: PiiPolicy | None = None
+
+    @property
+    def protection(self) -> PiiPolicyKind:
+        """What happens to the value before it is published."""
+        return self.pii.policy if self.pii else PiiPolicyKind.KEEP
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    source: str
+    target: str
+    pointer: str
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class Drop:
+    source: str
+    pointer: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class MappingDoc:
+    """A loaded mapping. ``base_dir`` resolves the relative paths it names."""
+
+    name: str
+    version: str
+    copybook: CopybookRef
+    framing: Framing
+    code_page: str
+    fields: tuple[FieldSpec, ...]
+    tables: tuple[TableSpec, ...] = ()
+    drops: tuple[Drop, ...] = ()
+    keys: Keys = Keys()
+    discriminator: Discriminator | None = None
+    pii_key: PiiKeySource | None = None
+    description: str | None = None
+    base_dir: Path = field(default=Path("."), compare=False)
+    document: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def copybook_path(self) -> Path:
+        return self.base_dir / self.copybook.path
+
+    @property
+    def include_dirs(self) -> tuple[Path, ...]:
+        return tuple(self.base_dir / d for d in self.copybook.include_dirs)
+
+    def field_spec(self, source: str) -> FieldSpec | None:
+        for spec in self.fields:
+            if spec.source == source:
+                return spec
+        return None
+
+
+@cache
+def meta_schema() -> dict[str, Any]:
+    with META_SCHEMA_PATH.open(encoding="utf-8") as fh:
+        schema: dict[str, Any] = json.load(fh)
+    return schema
+
+
+def json_pointer(parts: Iterator[str | int] | Sequence[str | int]) -> str:
+    """RFC 6901 pointer from path parts."""
+    out = ""
+    for part in parts:
+        out += "/" + str(part).replace("~", "~0").replace("/", "~1")
+    return out
+
+
+def meta_problems(document: Any) -> list[Problem]:
+    """Every violation of the meta-schema, deepest first within a location, sorted by pointer."""
+    validator = Draft202012Validator(meta_schema(), format_checker=FormatChecker())
+    problems = []
+    for error in validator.iter_errors(document):
+        # if/then/else and anyOf report one summary error; its context has the real causes.
+        leaves = _leaf_errors(error)
+        for leaf in leaves:
+            problems.append(Problem(json_pointer(leaf.absolute_path), leaf.message))
+    unique = {(p.pointer, p.message): p for p in problems}
+    return sorted(unique.values(), key=lambda p: (p.pointer, p.message))
+
+
+def _leaf_errors(error: Any) -> list[Any]:
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        # The branch that got furthest explains best; all branches would be noise.
+        best = max(error.context, key=lambda e: len(e.absolute_path))
+        if len(best.absolute_path) > len(error.absolute_path):
+            return _leaf_errors(best)
+    return [error]
+
+
+def read_document(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise MappingNotFoundError(f"mapping not found: {path}") from exc
+    try:
+        # parse_float keeps any decimal a person wrote exact.
+        document = json.loads(text, parse_float=Decimal)
+    except json.JSONDecodeError as exc:
+        problem = Problem("", f"not JSON: line {exc.lineno} column {exc.colno}: {exc.msg}")
+        raise MappingError([problem]) from exc
+    if not isinstance(document, dict):
+        raise MappingError([Problem("", "a mapping is a JSON object")])
+    return document
+
+
+def load_mapping(path: str | Path) -> MappingDoc:
+    """Read and meta-validate a mapping file; raises MappingError or MappingNotFoundError."""
+    path = Path(path)
+    document = read_document(path)
+    return parse_mapping(document, base_dir=path.parent)
+
+
+def parse_mapping(document: Mapping[str, Any], base_dir: Path = Path(".")) -> MappingDoc:
+    problems = meta_problems(document)
+    if problems:
+        raise MappingError(problems)
+    doc = dict(document)
+    cb = doc["copybook"]
+    src = doc["source"]
+    keys = doc.get("keys", {})
+    pii_key = doc.get("pii_key")
+    disc = doc.get("discriminator")
+    return MappingDoc(
+        name=doc["name"],
+        version=doc["version"],
+        description=doc.get("description"),
+        copybook=CopybookRef(
+            path=cb["path"],
+            fingerprint=cb["fingerprint"],
+            include_dirs=tuple(cb.get("include_dirs", ())),
+            record=cb.get("record"),
+        ),
+        framing=Framing(src["framing"]["type"], src["framing"].get("record_length")),
+        code_page=src["code_page"],
+        fields=tuple(_field(f, f"/fields/{i}") for i, f in enumerate(doc["fields"])),
+        tables=tuple(
+            TableSpec(t["source"], t["target"], f"/tables/{i}", t.get("description"))
+            for i, t in enumerate(doc.get("tables", ()))
+        ),
+        drops=tuple(
+            Drop(d["source"], f"/drop/{i}", d.get("reason"))
+            for i, d in enumerate(doc.get("drop", ()))
+        ),
+        keys=Keys(
+            kafka=tuple(keys.get("kafka", ())),
+            redis=tuple(keys.get("redis", ())),
+            redis_prefix=keys.get("redis_prefix", ""),
+            separator=keys.get("separator", "|"),
+        ),
+        discriminator=(
+            Discriminator(
+                source=disc["source"],
+                cases=tuple(
+                    Case(
+                        name=c["name"],
+                        when=tuple(c["when"]),
+                        layout=c["layout"],
+                        redefines=tuple(sorted(c.get("redefines", {}).items())),
+                    )
+                    for c in disc["cases"]
+                ),
+            )
+            if disc
+            else None
+        ),
+        pii_key=(
+            PiiKeySource(pii_key.get("env"), pii_key.get("file"), pii_key.get("key_id"))
+            if pii_key
+            else None
+        ),
+        base_dir=base_dir,
+        document=document,
+    )
+
+
+def _bound(value: Any) -> int | Decimal | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return Decimal(value)
+    return int(value)
+
+
+def _field(f: Mapping[str, Any], pointer: str) -> FieldSpec:
+    pii = f.get("pii")
+    return FieldSpec(
+        source=f["source"],
+        target=f["target"],
+        type=TargetType(f["type"]),
+        pointer=pointer,
+        description=f.get("description"),
+        precision=f.get("precision"),
+        scale=f.get("scale"),
+        format=f.get("format"),
+        century_window=f.get("century_window"),
+        values=tuple(
+            EnumValue(
+                target=v["target"],
+                source=tuple(v.get("source", ())),
+                ranges=tuple((r["low"], r["high"]) for r in v.get("ranges", ())),
+                condition=v.get("condition"),
+            )
+            for v in f.get("values", ())
+        ),
+        true_values=tuple(f.get("true", ())),
+        false_values=tuple(f.get("false", ())),
+        null_values=tuple(f.get("null_values", ())),
+        trim=f.get("trim", "right"),
+        required=f.get("required", False),
+        minimum=_bound(f.get("minimum")),
+        maximum=_bound(f.get("maximum")),
+        enum=tuple(f["enum"]) if "enum" in f else None,
+        max_length=f.get("maxLength"),
+        min_length=f.get("minLength"),
+        pattern=f.get("pattern"),
+        classification=Classification(f.get("classification", "internal")),
+        pii=(
+            PiiPolicy(
+                PiiPolicyKind(pii["policy"]),
+                keep_last=pii.get("keep_last", 0),
+                mask_char=pii.get("mask_char", "*"),
+            )
+            if pii
+            else None
+        ),
+    )
