@@ -12,7 +12,7 @@ from bridge import __version__
 from bridge.exitcodes import RET_INTERRUPTED, RET_USAGE
 
 # Subcommand modules under bridge/commands, in the order --help lists them.
-COMMANDS: tuple[str, ...] = ("layout",)
+COMMANDS: tuple[str, ...] = ("layout", "mapping", "schema")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,143 @@
+"""``bridge mapping``: write a default mapping for a copybook, or check a mapping against one."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from bridge.copybook.compiler import compile_copybook
+from bridge.errors import CopybookError, CopybookNotFoundError
+from bridge.exitcodes import RET_COPYBOOK_INVALID, RET_NOT_FOUND, RET_OK, RET_USAGE
+from bridge.mapping.check import errors, load_checked
+from bridge.mapping.init import CASE_STYLES, default_mapping
+from bridge.mapping.model import MappingError, MappingNotFoundError, Problem
+
+HELP = """\
+init COPYBOOK prints a complete default mapping (JSON) for the copybook's record: every
+non-FILLER elementary field with a readable target name, its type from the PIC (scale > 0:
+decimal, other numerics: integer, text: string with maxLength, 88-levels: enum), REDEFINES
+alternatives dropped with the reason. Review it: dates are not guessed, and fields whose names
+suggest personal data are classified pii and masked until someone decides.
+
+check MAPPING validates a mapping against the meta-schema (schemas/osfi-mapping.schema.json)
+and against its copybook: every field exists and is mapped or dropped, target types fit the
+PICs, the layout fingerprint matches. Problems name the JSON pointer in the mapping and the
+layout path.
+
+Exit codes: 0 ok, 3 the mapping (or its copybook) is invalid, 4 a file was not found.
+"""
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "mapping",
+        help="write a default mapping for a copybook, or check a mapping",
+        description=HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = p.add_subparsers(dest="mapping_command", metavar="ACTION")
+    init = sub.add_parser("init", help="print a default mapping for COPYBOOK")
+    init.add_argument("copybook", metavar="COPYBOOK")
+    init.add_argument(
+        "-I",
+        dest="include_dirs",
+        metavar="DIR",
+        action="append",
+        default=[],
+        help="look for COPY members in DIR (repeatable)",
+    )
+    init.add_argument("--case", choices=CASE_STYLES, default="camel", help="target name style")
+    init.add_argument("--name", help="mapping name (default: the copybook's file name)")
+    init.add_argument(
+        "--record", metavar="NAME", help="the level-01 record, when there are several"
+    )
+    init.add_argument("--code-page", default="cp037", help="EBCDIC code page (default cp037)")
+    init.add_argument(
+        "--relative-to",
+        metavar="DIR",
+        default=".",
+        help="write the copybook path relative to DIR, where the mapping file will live "
+        "(default: the current directory)",
+    )
+    init.set_defaults(func=run_init)
+    check = sub.add_parser("check", help="check MAPPING against the meta-schema and its copybook")
+    check.add_argument("mapping", metavar="MAPPING")
+    check.add_argument("--json", action="store_true", help="print the problems as JSON")
+    check.set_defaults(func=run_check)
+    p.set_defaults(func=lambda args: _usage(p))
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return RET_USAGE
+
+
+def run_init(args: argparse.Namespace) -> int:
+    try:
+        layouts = compile_copybook(args.copybook, include_dirs=args.include_dirs)
+    except CopybookNotFoundError as exc:
+        print(f"bridge mapping init: {exc}", file=sys.stderr)
+        return RET_NOT_FOUND
+    except CopybookError as exc:
+        print(exc, file=sys.stderr)
+        return RET_COPYBOOK_INVALID
+    name = args.name or Path(args.copybook).stem.lower()
+    base = args.relative_to
+    try:
+        doc = default_mapping(
+            layouts,
+            os.path.relpath(args.copybook, base),
+            name=name,
+            case=args.case,
+            record=args.record.upper() if args.record else None,
+            include_dirs=[os.path.relpath(d, base) for d in args.include_dirs],
+            code_page=args.code_page,
+        )
+    except KeyError:
+        print(f"bridge mapping init: no record {args.record} in {args.copybook}", file=sys.stderr)
+        return RET_NOT_FOUND
+    except ValueError as exc:
+        print(f"bridge mapping init: {exc}", file=sys.stderr)
+        return RET_USAGE
+    print(json.dumps(doc, indent=2, ensure_ascii=False))
+    return RET_OK
+
+
+def report(problems: list[Problem] | tuple[Problem, ...], as_json: bool, prog: str) -> None:
+    if as_json:
+        print(json.dumps([p.to_json() for p in problems], indent=2))
+    else:
+        for problem in problems:
+            print(problem, file=sys.stderr)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    prog = "bridge mapping check"
+    try:
+        mapping, _, problems = load_checked(args.mapping)
+    except (MappingNotFoundError, CopybookNotFoundError) as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return RET_NOT_FOUND
+    except MappingError as exc:
+        report(exc.problems, args.json, prog)
+        print(f"{prog}: {args.mapping} does not match the mapping meta-schema", file=sys.stderr)
+        return RET_COPYBOOK_INVALID
+    except CopybookError as exc:
+        print(exc, file=sys.stderr)
+        return RET_COPYBOOK_INVALID
+    report(problems, args.json, prog)
+    bad = errors(problems)
+    if bad:
+        n = len(bad)
+        print(f"{prog}: {n} error{'s' if n != 1 else ''} in {args.mapping}", file=sys.stderr)
+        return RET_COPYBOOK_INVALID
+    if not args.json:
+        print(
+            f"{args.mapping}: ok ({mapping.name} {mapping.version}: {len(mapping.fields)} fields "
+            f"mapped, {len(mapping.drops)} dropped)"
+        )
+    return RET_OK
