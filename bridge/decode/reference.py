@@ -52,7 +52,7 @@ from bridge.decode.verdict import (
     RecordResult,
 )
 
-__all__ = ["decode_record", "decode_to_dict", "to_json"]
+__all__ = ["decode_record", "decode_to_dict", "record_extent", "to_json"]
 
 Value = Any  # None | str | int | Decimal | float | list[Value] | dict[str, Value]
 _DEFAULT = DecodeOptions()
@@ -456,3 +456,22 @@ def decode_to_dict(
 ) -> dict[str, Value]:
     """The record as Python values: Decimal for scaled numbers, int, str, float, None."""
     return _decode(layout, record, options, file_offset)[0]
+
+
+def record_extent(
+    layout: Layout, record: bytes, options: DecodeOptions = _DEFAULT
+) -> tuple[int, str | None]:
+    """How many bytes the record at the start of ``record`` takes, its ODO counts read from it.
+
+    Returns (length, None), or (0, why) when the counts cannot lay it out (out of range, or
+    the bytes end first). Framing uses it for variable-length records without descriptors.
+    """
+    decoder = _Decoder(layout, bytes(record), options, 0)
+    root = layout.root
+    try:
+        if root.is_group:
+            return decoder.group(root, 0, (), {}), None
+        return root.total_length, None
+    except _Stop:
+        error = decoder.errors[-1]
+        return 0, f"{error.reason} at {error.path}: {error.message}"

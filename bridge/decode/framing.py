@@ -1,0 +1,314 @@
+"""Where each record is in a file: the pure-Python reference framing.
+
+``frame(buf, framing, ...)`` yields one :class:`RecordSpan` per record, numbered from 0, with
+the file offset of the record's first data byte (after any RDW/BDW and per-record prefix) and
+its length. Bad framing raises :class:`FramingError` with the byte offset of the problem; a
+file is never silently truncated.
+
+Framings:
+
+- ``fixed``: records of ``record_length`` bytes back to back (z/OS RECFM=F/FB unloaded).
+- ``rdw`` / ``rdw-le``: each record starts with a 4-byte RDW: a 2-byte length (big- or
+  little-endian; including the RDW unless ``rdw_includes_header=False``), then 2 zero bytes.
+- ``vb``: blocks, each with a 4-byte BDW (2-byte length including the BDW and 2 zero bytes, or
+  with the high bit set an extended 4-byte length) holding RDW records (RECFM=VB).
+- ``vbs``: like ``vb``, but the RDW's third byte is a segment code (0 complete, 1 first,
+  2 last, 3 middle) and a record may span segments and blocks (RECFM=VBS).
+- ``odo``: no descriptors; each record is as long as its layout says once the OCCURS
+  DEPENDING ON counts in its own bytes are read (``layout=`` is required).
+
+Spanned records (VBS): their bytes are not contiguous in the file, so a span also lists its
+``segments`` (file offset and length of each piece of data) and :meth:`RecordSpan.data`
+reassembles them (a copy); a contiguous record's ``data`` is a zero-copy memoryview. ``offset``
+is always where the record's first data byte is in the file, so record numbers and offsets
+stay stable for resumption and deduplication whatever the framing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from bridge.copybook.layout import Layout
+from bridge.decode.reference import record_extent
+from bridge.decode.verdict import DecodeOptions
+from bridge.errors import BridgeError
+
+__all__ = ["FRAMINGS", "FramingError", "RecordSpan", "frame"]
+
+FRAMINGS = ("fixed", "rdw", "rdw-le", "vb", "vbs", "odo")
+
+_SEGMENT_CODES = {0: "complete", 1: "first", 2: "last", 3: "middle"}
+
+Buffer = bytes | bytearray | memoryview
+
+
+class FramingError(BridgeError):
+    """The file does not frame: a bad descriptor or a partial record, at byte ``offset``."""
+
+    def __init__(self, offset: int, message: str, hint: str | None = None) -> None:
+        self.offset = offset
+        self.hint = hint
+        text = f"offset {offset}: {message}"
+        super().__init__(f"{text} ({hint})" if hint else text)
+
+
+@dataclass(frozen=True)
+class RecordSpan:
+    """Record ``number`` is ``length`` bytes from file offset ``offset``.
+
+    ``segments`` is empty for a contiguous record; for a record reassembled from VBS segments
+    it lists every piece's (offset, length) in the file.
+    """
+
+    number: int
+    offset: int
+    length: int
+    segments: tuple[tuple[int, int], ...] = ()
+
+    def data(self, buf: Buffer) -> memoryview | bytes:
+        """The record's bytes: a view into ``buf``, or a reassembled copy for spanned ones."""
+        if not self.segments:
+            return memoryview(buf)[self.offset : self.offset + self.length]
+        return b"".join(bytes(memoryview(buf)[at : at + n]) for at, n in self.segments)
+
+
+def frame(
+    buf: Buffer,
+    framing: str,
+    *,
+    record_length: int | None = None,
+    rdw_includes_header: bool = True,
+    skip_header: int = 0,
+    skip_trailer: int = 0,
+    record_prefix: int = 0,
+    layout: Layout | None = None,
+    codepage: str = "cp037",
+) -> Iterator[RecordSpan]:
+    """The records of ``buf`` (see the module text for each framing).
+
+    ``skip_header``/``skip_trailer`` bytes at the start/end of the file are not records;
+    ``record_prefix`` bytes at the start of each record (after its RDW) are skipped.
+    Descriptor errors raise when iteration reaches them (the records before are good); a fixed
+    file whose size does not fit its record length raises before the first record.
+    """
+    if framing not in FRAMINGS:
+        raise ValueError(f"framing must be one of {', '.join(FRAMINGS)}, not {framing!r}")
+    data = memoryview(buf).cast("B")
+    if skip_header < 0 or skip_trailer < 0 or record_prefix < 0:
+        raise ValueError("skip_header, skip_trailer and record_prefix cannot be negative")
+    if skip_header + skip_trailer > len(data):
+        raise FramingError(
+            0,
+            f"{len(data)} bytes cannot hold a {skip_header}-byte header "
+            f"and a {skip_trailer}-byte trailer",
+        )
+    end = len(data) - skip_trailer
+    if framing == "fixed":
+        lrecl = record_length if record_length is not None else _layout(layout).record_length
+        pieces = _fixed(data, skip_header, end, lrecl + record_prefix)
+    elif framing in ("rdw", "rdw-le"):
+        little = framing == "rdw-le"
+        pieces = _rdw(data, skip_header, end, little=little, inclusive=rdw_includes_header)
+    elif framing == "vb":
+        pieces = _vb(data, skip_header, end, spanned=False)
+    elif framing == "vbs":
+        pieces = _vb(data, skip_header, end, spanned=True)
+    else:
+        options = DecodeOptions(codepage=codepage)
+        pieces = _odo(
+            data, skip_header, end, _layout(layout), prefix=record_prefix, options=options
+        )
+    for number, segments in enumerate(pieces):
+        yield _span(number, segments, record_prefix)
+
+
+def _layout(layout: Layout | None) -> Layout:
+    if layout is None:
+        raise ValueError("this framing needs record_length= or layout=")
+    return layout
+
+
+def _span(number: int, segments: list[tuple[int, int]], prefix: int) -> RecordSpan:
+    """A span of the pieces' data less the first ``prefix`` bytes."""
+    total = sum(n for _, n in segments)
+    if prefix > total:
+        raise FramingError(
+            segments[0][0], f"record {number} has {total} bytes, less than its {prefix}-byte prefix"
+        )
+    left = prefix
+    kept: list[tuple[int, int]] = []
+    for at, n in segments:
+        cut = min(left, n)
+        left -= cut
+        if n > cut:
+            kept.append((at + cut, n - cut))
+    if not kept:  # an empty record sits just after its last (prefix) byte
+        at, n = segments[-1]
+        return RecordSpan(number, at + n, 0)
+    return RecordSpan(number, kept[0][0], total - prefix, tuple(kept) if len(kept) > 1 else ())
+
+
+# --- fixed -----------------------------------------------------------------------------------
+
+
+def _fixed(data: memoryview, start: int, end: int, step: int) -> Iterator[list[tuple[int, int]]]:
+    if step <= 0:
+        raise ValueError(f"the record length must be positive, not {step}")
+    size = end - start
+    whole, extra = divmod(size, step)
+    if extra:
+        # Say so before any record is read: a caller must not take a cut file as whole.
+        at = start + whole * step
+        raise FramingError(
+            at,
+            f"{size} bytes are not a multiple of the record length {step}: record {whole} is "
+            f"cut off after {extra} bytes",
+            _text_mode_hint(data[start:end], step),
+        )
+    for i in range(whole):
+        yield [(start + i * step, step)]
+
+
+def _text_mode_hint(data: memoryview, step: int) -> str | None:
+    """Why a fixed file may not fit its LRECL: it went through a text-mode transfer."""
+    raw = bytes(data[: 64 * 1024])
+    hints = []
+    lines = raw.split(b"\n")
+    if len(lines) > 2:
+        widths = {len(line.removesuffix(b"\r")) for line in lines[:-1]}
+        if widths == {step}:
+            hints.append("every record ends in LF or CR LF")
+        elif b"\r\n" in raw or len(widths) <= 2:
+            hints.append("the data has line ends (LF or CR LF) between records")
+    ascii_digits = sum(raw.count(bytes([b])) for b in range(0x30, 0x3A))
+    ebcdic_digits = sum(raw.count(bytes([b])) for b in range(0xF0, 0xFA))
+    if ascii_digits > ebcdic_digits:
+        hints.append("digits are ASCII X'30'-X'39', not EBCDIC X'F0'-X'F9'")
+    if not hints:
+        return None
+    return "; ".join(hints) + ": was the file transferred in text (ASCII) mode? Use binary"
+
+
+# --- RDW, VB, VBS ----------------------------------------------------------------------------
+
+
+def _rdw(
+    data: memoryview, start: int, end: int, *, little: bool, inclusive: bool
+) -> Iterator[list[tuple[int, int]]]:
+    at = start
+    number = 0
+    while at < end:
+        if end - at < 4:
+            raise FramingError(at, f"record {number}: the file ends inside its RDW")
+        length = int.from_bytes(data[at : at + 2], "little" if little else "big")
+        total = length if inclusive else length + 4
+        if data[at + 2] or data[at + 3]:
+            raise FramingError(
+                at,
+                f"record {number}: RDW {bytes(data[at : at + 4]).hex()} has non-zero bytes 2-3",
+                "is there a block descriptor (vb) or no RDW at all (fixed)?",
+            )
+        if total < 4:
+            raise FramingError(at, f"record {number}: RDW length {length} is less than 4")
+        if at + total > end:
+            raise FramingError(
+                at,
+                f"record {number}: RDW says {total} bytes, the file has {end - at} left",
+            )
+        yield [(at + 4, total - 4)]
+        at += total
+        number += 1
+
+
+def _vb(
+    data: memoryview, start: int, end: int, *, spanned: bool
+) -> Iterator[list[tuple[int, int]]]:
+    at = start
+    number = 0
+    pending: list[tuple[int, int]] | None = None  # segments of an unfinished spanned record
+    pending_at = 0
+    while at < end:
+        if end - at < 4:
+            raise FramingError(at, "the file ends inside a block descriptor (BDW)")
+        if data[at] & 0x80:  # extended BDW: a 31-bit length in all four bytes
+            block = int.from_bytes(data[at : at + 4], "big") & 0x7FFFFFFF
+        else:
+            block = int.from_bytes(data[at : at + 2], "big")
+            if data[at + 2] or data[at + 3]:
+                raise FramingError(
+                    at,
+                    f"BDW {bytes(data[at : at + 4]).hex()} has non-zero bytes 2-3",
+                    "is this RDW-only (rdw) rather than blocked (vb)?",
+                )
+        if block < 4:
+            raise FramingError(at, f"BDW length {block} is less than 4")
+        if at + block > end:
+            raise FramingError(at, f"BDW says {block} bytes, the file has {end - at} left")
+        block_end = at + block
+        rdw = at + 4
+        while rdw < block_end:
+            if block_end - rdw < 4:
+                raise FramingError(rdw, "the block ends inside an RDW")
+            length = int.from_bytes(data[rdw : rdw + 2], "big")
+            code = data[rdw + 2]
+            if length < 4 or rdw + length > block_end:
+                raise FramingError(
+                    rdw, f"RDW length {length} does not fit the block ({block_end - rdw} left)"
+                )
+            if data[rdw + 3] or (code and not spanned) or code > 3:
+                raise FramingError(
+                    rdw,
+                    f"RDW {bytes(data[rdw : rdw + 4]).hex()} has bad bytes 2-3",
+                    "spanned records need vbs" if code in (1, 2, 3) and not spanned else None,
+                )
+            piece = (rdw + 4, length - 4)
+            if code in (0, 1):  # complete or first: no record may be open
+                if pending is not None:
+                    raise FramingError(
+                        rdw,
+                        f"a {_SEGMENT_CODES[code]} segment while record {number} (from offset "
+                        f"{pending_at}) lacks its last segment",
+                    )
+                if code == 0:
+                    yield [piece]
+                    number += 1
+                else:
+                    pending, pending_at = [piece], rdw
+            else:  # last or middle: continue the open record
+                if pending is None:
+                    raise FramingError(
+                        rdw, f"a {_SEGMENT_CODES[code]} segment with no first segment before it"
+                    )
+                pending.append(piece)
+                if code == 2:
+                    yield pending
+                    pending = None
+                    number += 1
+            rdw += length
+        at = block_end
+    if pending is not None:
+        raise FramingError(pending_at, f"record {number} has no last segment before the end")
+
+
+# --- ODO-driven length -----------------------------------------------------------------------
+
+
+def _odo(
+    data: memoryview, start: int, end: int, layout: Layout, *, prefix: int, options: DecodeOptions
+) -> Iterator[list[tuple[int, int]]]:
+    # The reference decoder lays the record out exactly as decoding will.
+    at = start
+    number = 0
+    while at < end:
+        window = bytes(data[at + prefix : min(end, at + prefix + layout.record_length)])
+        length, problem = record_extent(layout, window, options)
+        if problem is not None:
+            raise FramingError(at, f"record {number}: {problem}")
+        if at + prefix + length > end:
+            raise FramingError(
+                at, f"record {number} needs {prefix + length} bytes, the file has {end - at}"
+            )
+        yield [(at, prefix + length)]
+        at += prefix + length
+        number += 1
