@@ -59,6 +59,25 @@ int bridge_translate(const uint8_t *src, size_t n, const uint8_t *table, uint8_t
 #define BRIDGE_R_ODO_OUT_OF_RANGE 11
 #define BRIDGE_R_RECORD_TOO_SHORT 12
 
+/* Numeric-edited masks (BRIDGE_OP_EDITED aux bytes): [0] flags, [1] the floating symbol's code
+ * or 0, [2] and [3] the first and last symbol index of the floating string, then one code per
+ * picture symbol (CR and DB take two text positions, every other symbol one). */
+#define BRIDGE_ED_BAD 1          /* flag: the picture cannot be read (every value is bad-edited) */
+#define BRIDGE_ED_BLANK_ZERO 2   /* flag: BLANK WHEN ZERO */
+#define BRIDGE_ED_9 1
+#define BRIDGE_ED_Z 2
+#define BRIDGE_ED_STAR 3
+#define BRIDGE_ED_POINT 4
+#define BRIDGE_ED_PLUS 5
+#define BRIDGE_ED_MINUS 6
+#define BRIDGE_ED_CURRENCY 7
+#define BRIDGE_ED_CR 8
+#define BRIDGE_ED_DB 9
+#define BRIDGE_ED_COMMA 10
+#define BRIDGE_ED_B 11
+#define BRIDGE_ED_ZERO 12
+#define BRIDGE_ED_SLASH 13
+
 #define BRIDGE_MAX_TABLE_DEPTH 8  /* nested OCCURS */
 #define BRIDGE_MAX_OBJ_DEPTH 64   /* nested groups and tables */
 #define BRIDGE_MAX_SLOTS 64       /* ODO count items */
@@ -75,7 +94,7 @@ typedef struct {
     uint32_t length;    /* bytes of one occurrence */
     uint32_t key_off;   /* pre-escaped `,"NAME":` in the blob (no comma when first) */
     uint32_t key_len;
-    uint32_t aux_off;   /* BRIDGE_OP_EDITED: the mask in the blob, one byte per text byte */
+    uint32_t aux_off;   /* BRIDGE_OP_EDITED: the mask in the blob (BRIDGE_ED_*) */
     uint32_t aux_len;
     uint32_t count;     /* OPEN_ARR: maximum number of elements */
     uint32_t min_count; /* OPEN_ARR: ODO minimum */
@@ -125,8 +144,10 @@ typedef struct {
     uint32_t length;
     uint16_t reason;      /* BRIDGE_R_* */
     uint16_t depth;       /* subscripts used in subs */
-    uint32_t detail;      /* reason-specific (for messages): a byte index, a count */
-    int32_t value;        /* reason-specific: an ODO count that was out of range */
+    uint32_t detail;      /* for messages: the bad byte (or nibble) index in the field;
+                           * odo-out-of-range: 0 count not reached, 1 count did not decode,
+                           * 2 count out of range (in value); record-too-short: record length */
+    int64_t value;        /* odo-out-of-range: the count */
     uint32_t subs[8];     /* 0-based subscripts of the enclosing tables, outermost first */
 } bridge_error;
 

@@ -34,7 +34,8 @@ typedef struct {
     int stopped;
     table_frame tables[BRIDGE_MAX_TABLE_DEPTH];
     uint8_t closers[BRIDGE_MAX_OBJ_DEPTH];
-    uint64_t slot_ok; /* bit per slot */
+    uint64_t slot_ok;   /* bit per slot: the count decoded */
+    uint64_t slot_seen; /* bit per slot: the count item was reached */
     int64_t slot_val[BRIDGE_MAX_SLOTS];
     int64_t slot_at[BRIDGE_MAX_SLOTS]; /* where the count item was */
 } walk;
@@ -48,7 +49,7 @@ static const uint64_t POW10[20] = {
 /* ---- errors ---- */
 
 static int add_error(walk *k, uint32_t op, int64_t at, uint32_t length, int reason,
-                     uint32_t detail, int32_t value)
+                     uint32_t detail, int64_t value)
 {
     bridge_error *e;
     if (k->errors_used >= k->b->error_cap)
@@ -217,7 +218,7 @@ static int dec_zoned(const walk *k, const bridge_op *op, const uint8_t *s, uint3
 {
     const bridge_plan *p = k->p;
     uint16_t f = op->flags;
-    int leading = (f & BRIDGE_F_SIGN_LEADING) != 0, why;
+    int leading = (f & BRIDGE_F_SIGN_LEADING) && (f & BRIDGE_F_SIGNED), why;
     uint32_t si = leading ? 0 : len - 1;
     if ((f & BRIDGE_F_BLANK_CHECK) && blank(k, s, len))
         return BRIDGE_R_BLANK_NUMERIC;
@@ -302,7 +303,8 @@ static int dec_binary(const bridge_op *op, const uint8_t *s, uint32_t len, uint6
         u = len == 8 ? 0 - u : (1ull << (8 * len)) - u; /* the magnitude */
     }
     *mag = u;
-    if ((op->flags & BRIDGE_F_TRUNC_STD) && op->digits < 20 && u >= POW10[op->digits])
+    if ((op->flags & BRIDGE_F_TRUNC_STD) && op->digits > 0 && op->digits < 20 &&
+        u >= POW10[op->digits])
         return BRIDGE_R_BINARY_OUT_OF_RANGE;
     return 0;
 }
@@ -332,6 +334,164 @@ static int dec_float(const bridge_op *op, const uint8_t *s, uint32_t len, double
         double v = ldexp((double)frac, 4 * (exp - 64) - bits);
         *out = neg ? -v : v;
     }
+    return 0;
+}
+
+/* ---- numeric-edited: read the digits and sign the text shows, then edit them back with the
+ * picture (IBM MOVE rules) and require exactly the same text ---- */
+
+static char edit_sign(uint8_t code, int neg, int second)
+{
+    switch (code) {
+    case BRIDGE_ED_PLUS: return neg ? '-' : '+';
+    case BRIDGE_ED_MINUS: return neg ? '-' : ' ';
+    case BRIDGE_ED_CR: return neg ? (second ? 'R' : 'C') : ' ';
+    case BRIDGE_ED_DB: return neg ? (second ? 'B' : 'D') : ' ';
+    default: return '$';
+    }
+}
+
+static char edit_insert(uint8_t code, int second)
+{
+    switch (code) {
+    case BRIDGE_ED_COMMA: return ',';
+    case BRIDGE_ED_B: return ' ';
+    case BRIDGE_ED_ZERO: return '0';
+    case BRIDGE_ED_SLASH: return '/';
+    case BRIDGE_ED_POINT: return '.';
+    case BRIDGE_ED_PLUS: return '+';
+    case BRIDGE_ED_MINUS: return '-';
+    case BRIDGE_ED_CR: return second ? 'R' : 'C';
+    case BRIDGE_ED_DB: return second ? 'B' : 'D';
+    case BRIDGE_ED_STAR: return '*';
+    case BRIDGE_ED_Z: return 'Z';
+    case BRIDGE_ED_9: return '9';
+    default: return '$';
+    }
+}
+
+static int dec_edited(const walk *k, const bridge_op *op, const uint8_t *s, uint32_t len,
+                      char *digs, uint32_t *nd, int *neg, uint32_t *detail)
+{
+    const uint8_t *tab = k->p->text_table, *m = k->p->blob + op->aux_off, *sym = m + 4;
+    char text[BRIDGE_MAX_NUM_LEN], want[BRIDGE_MAX_NUM_LEN];
+    uint8_t start[BRIDGE_MAX_NUM_LEN], isdig[BRIDGE_MAX_NUM_LEN], digit_of[BRIDGE_MAX_NUM_LEN];
+    uint32_t nsym = op->aux_len - 4, ndig = 0, at = 0, w = 0;
+    uint8_t fc = m[1], ff = m[2], fl = m[3];
+    int negative = 0, zero = 1, only_z = 1, only_star = 1, only_float = 1, has_star = 0;
+    int suppressing, symbol_at = -1;
+    char fill;
+
+    for (uint32_t i = 0; i < len; i++) {
+        const uint8_t *e = tab + 8 * (size_t)s[i];
+        if (e[6] & 1) {
+            *detail = i;
+            return BRIDGE_R_UNMAPPABLE;
+        }
+        text[i] = e[7] == 1 ? (char)e[0] : 0;
+    }
+    if (m[0] & BRIDGE_ED_BAD)
+        return BRIDGE_R_BAD_EDITED;
+    for (uint32_t j = 0; j < nsym; j++) {
+        uint8_t c = sym[j];
+        int in_float = fc && ff <= j && j <= fl;
+        start[j] = (uint8_t)at;
+        at += (c == BRIDGE_ED_CR || c == BRIDGE_ED_DB) ? 2 : 1;
+        isdig[j] = c == BRIDGE_ED_9 || c == BRIDGE_ED_Z || c == BRIDGE_ED_STAR ||
+                   (c == fc && ff < j && j <= fl);
+        if (isdig[j]) {
+            char ch = text[start[j]];
+            digit_of[j] = (uint8_t)ndig;
+            digs[ndig] = ch >= '0' && ch <= '9' ? ch : '0';
+            zero &= digs[ndig] == '0';
+            ndig++;
+            only_z &= c == BRIDGE_ED_Z;
+            only_star &= c == BRIDGE_ED_STAR;
+            only_float &= c == fc;
+            has_star |= c == BRIDGE_ED_STAR;
+        }
+        if (((c == BRIDGE_ED_PLUS || c == BRIDGE_ED_MINUS) && text[start[j]] == '-') ||
+            (c == BRIDGE_ED_CR && text[start[j]] == 'C' && text[start[j] + 1] == 'R') ||
+            (c == BRIDGE_ED_DB && text[start[j]] == 'D' && text[start[j] + 1] == 'B') ||
+            (in_float && (fc == BRIDGE_ED_PLUS || fc == BRIDGE_ED_MINUS) &&
+             text[start[j]] == '-'))
+            negative = 1;
+    }
+    *nd = ndig;
+    *neg = negative;
+    if (zero && ((m[0] & BRIDGE_ED_BLANK_ZERO) || only_z || (fc && ndig && only_float))) {
+        for (uint32_t i = 0; i < len; i++)
+            if (text[i] != ' ')
+                return BRIDGE_R_BAD_EDITED;
+        return 0;
+    }
+    if (zero && ndig && only_star) {
+        for (uint32_t j = 0; j < nsym; j++) {
+            char ch = sym[j] == BRIDGE_ED_POINT ? '.' : '*';
+            if (text[start[j]] != ch ||
+                ((sym[j] == BRIDGE_ED_CR || sym[j] == BRIDGE_ED_DB) && text[start[j] + 1] != ch))
+                return BRIDGE_R_BAD_EDITED;
+        }
+        return 0;
+    }
+    if (fc) {
+        symbol_at = fl;
+        for (uint32_t j = ff + 1u; j <= fl; j++)
+            if (isdig[j] && digs[digit_of[j]] != '0') {
+                symbol_at = (int)j - 1;
+                break;
+            }
+    }
+    fill = has_star ? '*' : ' ';
+    suppressing = 0;
+    for (uint32_t j = 0; j < nsym; j++)
+        if (isdig[j]) {
+            suppressing = sym[j] == BRIDGE_ED_Z || sym[j] == BRIDGE_ED_STAR;
+            break;
+        }
+    for (uint32_t j = 0; j < nsym; j++) {
+        uint8_t c = sym[j];
+        int two = c == BRIDGE_ED_CR || c == BRIDGE_ED_DB;
+        char d = isdig[j] ? digs[digit_of[j]] : 0;
+        if (fc && ff <= j && j <= fl) {
+            for (int h = 0; h <= two; h++)
+                want[w++] = (int)j == symbol_at ? edit_sign(fc, negative, h)
+                            : (int)j < symbol_at ? ' '
+                            : isdig[j]           ? d
+                                                 : edit_insert(c, h);
+            continue;
+        }
+        switch (c) {
+        case BRIDGE_ED_9:
+            want[w++] = d;
+            suppressing = 0;
+            break;
+        case BRIDGE_ED_Z:
+        case BRIDGE_ED_STAR:
+            if (suppressing && d == '0') {
+                want[w++] = fill;
+            } else {
+                want[w++] = d;
+                suppressing = 0;
+            }
+            break;
+        case BRIDGE_ED_POINT:
+            want[w++] = '.';
+            suppressing = 0;
+            break;
+        case BRIDGE_ED_COMMA:
+        case BRIDGE_ED_B:
+        case BRIDGE_ED_ZERO:
+        case BRIDGE_ED_SLASH:
+            want[w++] = suppressing ? fill : edit_insert(c, 0);
+            break;
+        default:
+            for (int h = 0; h <= two; h++)
+                want[w++] = edit_sign(c, negative, h);
+        }
+    }
+    if (w != len || memcmp(want, text, len) != 0)
+        return BRIDGE_R_BAD_EDITED;
     return 0;
 }
 
@@ -386,6 +546,10 @@ static int decode_field(walk *k, uint32_t ip, uint8_t **wp, const uint8_t *wend)
         return stop(k, wp);
     }
     s = k->rec + at;
+    if (op->flags & BRIDGE_F_COUNT) {
+        k->slot_at[op->slot] = at;
+        k->slot_seen |= 1ull << op->slot;
+    }
     switch (op->kind) {
     case BRIDGE_OP_TEXT:
         why = put_text(k, op, s, len, &w, &detail);
@@ -395,14 +559,15 @@ static int decode_field(walk *k, uint32_t ip, uint8_t **wp, const uint8_t *wend)
         break;
     case BRIDGE_OP_ZONED:
     case BRIDGE_OP_PACKED:
-        why = op->kind == BRIDGE_OP_ZONED ? dec_zoned(k, op, s, len, digs, &nd, &neg, &detail)
-                                          : dec_packed(k, op, s, len, digs, &nd, &neg, &detail);
+    case BRIDGE_OP_EDITED:
+        why = op->kind == BRIDGE_OP_ZONED   ? dec_zoned(k, op, s, len, digs, &nd, &neg, &detail)
+              : op->kind == BRIDGE_OP_PACKED ? dec_packed(k, op, s, len, digs, &nd, &neg, &detail)
+                                             : dec_edited(k, op, s, len, digs, &nd, &neg, &detail);
         if (why == 0) {
             w = bridge_put_decimal(w, digs, nd, neg, op->scale,
                                    (op->flags & BRIDGE_F_QUOTED) != 0);
             if (op->flags & BRIDGE_F_COUNT) {
                 k->slot_val[op->slot] = digits_value(digs, nd, neg);
-                k->slot_at[op->slot] = at;
                 k->slot_ok |= 1ull << op->slot;
             }
         }
@@ -417,7 +582,6 @@ static int decode_field(walk *k, uint32_t ip, uint8_t **wp, const uint8_t *wend)
                                    (op->flags & BRIDGE_F_QUOTED) != 0);
             if (op->flags & BRIDGE_F_COUNT) {
                 k->slot_val[op->slot] = digits_value(end - nd, nd, neg);
-                k->slot_at[op->slot] = at;
                 k->slot_ok |= 1ull << op->slot;
             }
         }
@@ -430,9 +594,6 @@ static int decode_field(walk *k, uint32_t ip, uint8_t **wp, const uint8_t *wend)
             w = bridge_put_double(w, v);
         break;
     }
-    case BRIDGE_OP_EDITED:
-        why = BRIDGE_R_BAD_EDITED; /* TODO: the edited mask */
-        break;
     default: /* BRIDGE_OP_FAIL */
         why = op->reason;
         break;
@@ -460,6 +621,7 @@ static int decode_record(walk *k, uint8_t **wp, const uint8_t *wend)
     k->nclosers = 0;
     k->stopped = 0;
     k->slot_ok = 0;
+    k->slot_seen = 0;
     while (ip < n && !k->stopped) {
         const bridge_op *op = &ops[ip];
         switch (op->kind) {
@@ -488,12 +650,12 @@ static int decode_record(walk *k, uint8_t **wp, const uint8_t *wend)
                 int ok = (k->slot_ok >> c->slot) & 1;
                 int64_t v = k->slot_val[c->slot];
                 if (!ok || v < op->min_count || v > op->count) {
-                    int32_t shown = !ok ? -1 : v > INT32_MAX ? INT32_MAX : v < 0 ? -1 : (int32_t)v;
-                    int64_t at = ok ? k->slot_at[c->slot] : (int64_t)c->offset - k->shift;
+                    int seen = (k->slot_seen >> c->slot) & 1;
+                    int64_t at = seen ? k->slot_at[c->slot] : (int64_t)c->offset;
                     w = put_null(w);
-                    /* The table's path; the count item's place; detail: the count op. */
+                    /* The table's path; the count item's place and bytes. */
                     if (add_error(k, ip, at, c->length, BRIDGE_R_ODO_OUT_OF_RANGE,
-                                  (uint32_t)op->odo, shown))
+                                  (uint32_t)(seen + ok), v))
                         return WALK_FULL;
                     stop(k, &w);
                     break;

@@ -56,34 +56,55 @@ size_t bridge_u64_digits(uint64_t v, char *end)
     return (size_t)(end - p);
 }
 
+/* The shortest decimal digits that read back as v (v > 0), as Python's repr finds them. The
+ * correctly rounded p-digit decimal is tried first; at a power of two the rounding interval is
+ * lopsided, so its neighbours may round-trip where it does not. */
+static int shortest(double v, char *digs, int *exp10)
+{
+    char buf[48];
+    for (int prec = 1; prec <= 17; prec++) {
+        unsigned long long m = 0, cand[3];
+        int e;
+        const char *q;
+        snprintf(buf, sizeof buf, "%.*e", prec - 1, v);
+        for (q = buf; *q != 'e'; q++)
+            if (*q != '.')
+                m = m * 10 + (unsigned long long)(*q - '0');
+        e = atoi(q + 1);
+        cand[0] = m;
+        cand[1] = m + 1;
+        cand[2] = m - 1;
+        for (int c = 0; c < 3; c++) {
+            if (cand[c] == 0)
+                continue;
+            snprintf(buf, sizeof buf, "%llue%d", cand[c], e - (prec - 1));
+            if (strtod(buf, NULL) == v) {
+                int nd = snprintf(digs, 20, "%llu", cand[c]);
+                *exp10 = e + (nd - prec);
+                while (nd > 1 && digs[nd - 1] == '0')
+                    nd--;
+                return nd;
+            }
+        }
+    }
+    return 0; /* unreachable: 17 digits always round-trip */
+}
+
 /* Python's float repr: the shortest digits that read back to the same double, in fixed
  * notation when the decimal exponent is in [-4, 16), with at least one fractional digit. */
 uint8_t *bridge_put_double(uint8_t *w, double v)
 {
-    char buf[40], digs[20];
-    int nd = 0, exp10 = 0;
-    if (v == 0) {
-        const char *z = signbit(v) ? "-0.0" : "0.0";
-        memcpy(w, z, strlen(z));
-        return w + strlen(z);
+    char digs[24];
+    int nd, exp10 = 0;
+    if (v == 0) { /* the contract writes zero without a sign */
+        memcpy(w, "0.0", 3);
+        return w + 3;
     }
-    for (int prec = 1; prec <= 17; prec++) {
-        snprintf(buf, sizeof buf, "%.*e", prec - 1, v);
-        if (strtod(buf, NULL) == v)
-            break;
-    }
-    /* buf is [-]d[.ddd]e[+-]xx */
-    const char *p = buf;
-    if (*p == '-') {
+    if (v < 0) {
         *w++ = '-';
-        p++;
+        v = -v;
     }
-    for (; *p != 'e'; p++)
-        if (*p != '.')
-            digs[nd++] = *p;
-    exp10 = atoi(p + 1);
-    while (nd > 1 && digs[nd - 1] == '0')
-        nd--;
+    nd = shortest(v, digs, &exp10);
     if (exp10 >= -4 && exp10 < 16) {
         if (exp10 < 0) {
             *w++ = '0';

@@ -52,6 +52,29 @@ static int tables_ok(const bridge_plan *p)
     return 1;
 }
 
+static int edited_ok(const bridge_plan *p, const bridge_op *op)
+{
+    const uint8_t *m = p->blob + op->aux_off;
+    uint32_t n, width = 0;
+    if (op->aux_len < 4 || !blob_ok(p, op->aux_off, op->aux_len))
+        return 0;
+    n = op->aux_len - 4;
+    if (m[0] & BRIDGE_ED_BAD)
+        return 1;
+    if (n > BRIDGE_MAX_NUM_LEN || (m[0] & ~3u) != 0)
+        return 0;
+    if (m[1] != 0 && (m[1] < BRIDGE_ED_PLUS || m[1] > BRIDGE_ED_CURRENCY || m[2] >= m[3] ||
+                      m[3] >= n))
+        return 0;
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t c = m[4 + i];
+        if (c < BRIDGE_ED_9 || c > BRIDGE_ED_SLASH)
+            return 0;
+        width += (c == BRIDGE_ED_CR || c == BRIDGE_ED_DB) ? 2 : 1;
+    }
+    return width == op->length;
+}
+
 static int field_ok(const bridge_plan *p, const bridge_op *op)
 {
     uint32_t len = op->length;
@@ -81,7 +104,7 @@ static int field_ok(const bridge_plan *p, const bridge_op *op)
     case BRIDGE_OP_FLOAT:
         return len == 4 || len == 8;
     case BRIDGE_OP_EDITED:
-        return len <= BRIDGE_MAX_NUM_LEN && op->aux_len == len && blob_ok(p, op->aux_off, len);
+        return len <= BRIDGE_MAX_NUM_LEN && edited_ok(p, op);
     case BRIDGE_OP_FAIL:
         return op->reason >= 1 && op->reason <= BRIDGE_R_RECORD_TOO_SHORT;
     }
@@ -130,7 +153,7 @@ int bridge_plan_check(const bridge_plan *p, uint32_t *bad_op)
                     return BRIDGE_E_PLAN;
                 if (op->odo >= 0) {
                     const bridge_op *c;
-                    if ((uint32_t)op->odo >= i)
+                    if ((uint32_t)op->odo >= p->n_ops || (uint32_t)op->odo == i)
                         return BRIDGE_E_PLAN;
                     c = &p->ops[op->odo];
                     if (!(c->flags & BRIDGE_F_COUNT) || !op_is_numeric(c->kind))

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import mmap
 import os
+import struct
 from array import array
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -24,7 +25,9 @@ from typing import Any
 
 from bridge import _native
 from bridge._native import ffi, lib
-from bridge.copybook.layout import Layout
+from bridge.codepages import decode_table
+from bridge.copybook.layout import Layout, Usage
+from bridge.decode.encoder import EditedPicture
 from bridge.decode.plan import REASONS, Plan, compile_plan
 from bridge.decode.verdict import DecodeOptions, FieldError, Reason, RecordResult
 from bridge.errors import BridgeError
@@ -135,7 +138,9 @@ class NativeDecoder:
             off_c = ffi.from_buffer("uint64_t[]", off_arr)
             len_c = ffi.from_buffer("uint32_t[]", len_arr)
         with ffi.from_buffer(data) as src:
-            done = self._run(src, len(data), off_c, len_c, fixed_length, n, base_offset)
+            done = self._run(
+                src, len(data), off_c=off_c, len_c=len_c, fixed=fixed_length, n=n, base=base_offset
+            )
             errors = self._collect_errors(data, base_offset, offsets, lengths, fixed_length)
         if offsets is None:
             offs: Sequence[int] = range(
@@ -150,7 +155,7 @@ class NativeDecoder:
         return Batch(first_record, offs, lens, view, errors)
 
     def _run(
-        self, src: Any, size: int, off_c: Any, len_c: Any, fixed: int, n: int, base: int
+        self, src: Any, size: int, *, off_c: Any, len_c: Any, fixed: int, n: int, base: int
     ) -> int:
         b = self._batch
         while True:
@@ -198,19 +203,23 @@ class NativeDecoder:
             e = self._errors[k]
             index = int(e.record)
             if offsets is not None and lengths is not None:
-                rec_end = offsets[index] + lengths[index]
+                rec_start, rec_end = offsets[index], offsets[index] + lengths[index]
             else:
-                rec_end = (index + 1) * fixed
-            out.setdefault(index, []).append(self._field_error(e, data, base, rec_end))
+                rec_start, rec_end = index * fixed, (index + 1) * fixed
+            error = self._field_error(e, data, base, rec_start, rec_end)
+            out.setdefault(index, []).append(error)
         return {i: tuple(errs) for i, errs in out.items()}
 
-    def _field_error(self, e: Any, data: Any, base: int, rec_end: int) -> FieldError:
+    def _field_error(
+        self, e: Any, data: Any, base: int, rec_start: int, rec_end: int
+    ) -> FieldError:
         reason = REASONS[e.reason - 1]
         path = self.plan.path(int(e.op), tuple(e.subs[0 : e.depth]))
         at = int(e.offset) - base
         length = int(e.length)
         raw = bytes(data[at : max(at, min(at + length, rec_end))])
-        return FieldError(path, int(e.offset), length, raw, reason, _message(reason, raw, e))
+        message = _message(self, e, reason, raw, base + rec_start)
+        return FieldError(path, int(e.offset), length, raw, reason, message)
 
     # -- conveniences -----------------------------------------------------------------------
 
@@ -354,17 +363,62 @@ class _Window:
         self.mm.close()
 
 
-def _message(reason: Reason, raw: bytes, e: Any) -> str:
-    detail = int(e.detail)
-    if reason is Reason.BAD_PACKED_SIGN:
-        return f"sign nibble {raw[-1] & 15:X} is not a valid sign" if raw else str(reason)
-    if reason is Reason.BAD_PACKED_DIGIT:
-        return f"digit nibble {detail} is not 0-9"
-    if reason in (Reason.BAD_ZONE, Reason.BAD_SIGN, Reason.UNMAPPABLE_CHARACTER):
-        byte = raw[detail] if detail < len(raw) else 0
-        return f"byte {detail} (X'{byte:02X}') is not valid here"
-    if reason is Reason.ODO_OUT_OF_RANGE:
-        return f"count {int(e.value)} is out of range"
+def _message(decoder: NativeDecoder, e: Any, reason: Reason, raw: bytes, rec_start: int) -> str:
+    """The error's message, worded as the reference decoder words it (tests compare them)."""
+    op = decoder.plan.ops[int(e.op)]
+    f = op.field
+    assert f is not None
+    i = int(e.detail)
+    byte = raw[i] if i < len(raw) else 0
+    codepage = decoder.options.codepage
     if reason is Reason.RECORD_TOO_SHORT:
-        return f"the record ends at byte {detail}"
+        start = int(e.offset) - rec_start
+        have = max(0, i - start)
+        return f"record ends after {i} bytes; {f.length}-byte item at {start} has {have}"
+    if reason is Reason.ODO_OUT_OF_RANGE:
+        assert f.occurs is not None and f.occurs.depending_on is not None
+        count = f.occurs.depending_on
+        if i == 0:
+            return f"count {count} was not decoded before the table"
+        shown = "did not decode" if i == 1 else f"is {int(e.value)}"
+        return f"count {count} {shown}; the table takes {f.occurs.min} to {f.occurs.max}"
+    if reason is Reason.BLANK_NUMERIC:
+        kind = "packed" if f.usage is Usage.COMP3 else "numeric"
+        return f"{kind} item holds only spaces or low-values"
+    if reason is Reason.BAD_PACKED_DIGIT:
+        return f"digit nibble {i} is {raw.hex().upper()[i]}"
+    if reason is Reason.BAD_PACKED_SIGN:
+        allowed, kind = ("CAEFDB", "") if f.signed else ("FC", " in an unsigned item")
+        return f"sign nibble {raw[-1] & 15:X} is not one of {allowed}{kind}"
+    if reason is Reason.BAD_SIGN:
+        if f.sign_separate:
+            return f"separate sign byte X'{byte:02X}' is not + or -"
+        return f"byte {i} X'{byte:02X}' is signed, item unsigned"
+    if reason is Reason.BAD_ZONE:
+        if byte & 15 > 9:
+            return f"byte {i} X'{byte:02X}' is not a digit"
+        sign_at = 0 if f.signed and f.sign_leading else len(raw) - 1
+        if i == sign_at and not f.sign_separate:
+            return f"byte {i} X'{byte:02X}' has zone {byte >> 4:X}"
+        return f"byte {i} X'{byte:02X}' has zone {byte >> 4:X}, not F"
+    if reason is Reason.BINARY_OUT_OF_RANGE:
+        n = int.from_bytes(raw, "big", signed=f.signed)
+        return f"{n} has more than {f.digits} digits"
+    if reason is Reason.BAD_FLOAT:
+        (value,) = struct.unpack(">f" if len(raw) == 4 else ">d", raw)
+        return f"IEEE {value} has no JSON number"
+    if reason is Reason.UNMAPPABLE_CHARACTER:
+        if f.usage is Usage.NATIONAL:
+            return f"bytes {i}.. are not UTF-16"
+        return f"byte {i} X'{byte:02X}' has no character in {codepage}"
+    if reason is Reason.NO_CODEC:
+        return "no DBCS codec for this item"
+    if reason is Reason.BAD_EDITED:
+        try:
+            EditedPicture.parse(f.picture or "", blank_when_zero=f.blank_when_zero)
+        except ValueError as exc:
+            return str(exc)
+        table = decode_table(codepage)
+        text = "".join(table[b] or "" for b in raw)
+        return f"{text!r} does not fit picture {f.picture}"
     return str(reason)

@@ -19,6 +19,7 @@ from bridge import _native
 from bridge._native import ffi, lib
 from bridge.codepages import decode_table, space_byte
 from bridge.copybook.layout import Category, Field, Layout, Usage
+from bridge.decode.encoder import EditedPicture
 from bridge.decode.verdict import DecodeOptions, DecodeOptionsError, Reason
 
 __all__ = ["REASONS", "Plan", "PlanOp", "compile_plan"]
@@ -95,7 +96,7 @@ def _zone_sign_table() -> bytes:
             unsigned.append(r_zone)
         elif zone in (0xC, 0xF):
             signed.append(digit)
-            unsigned.append(digit if zone == 0xF else r_sign)
+            unsigned.append(digit if zone == 0xF else r_sign)  # a sign where none belongs
         elif zone == 0xD:
             signed.append(0x10 | digit)
             unsigned.append(r_sign)
@@ -122,6 +123,7 @@ class _Builder:
             if f.occurs is not None and f.occurs.depending_on
         }
         self.count_ops: dict[str, int] = {}
+        self.pending: list[tuple[int, str]] = []  # (table op, count path)
         self.slots = 0
         self.chosen = dict(options.redefines)
         self._check_redefines()
@@ -164,6 +166,10 @@ class _Builder:
         else:
             self.item(root, template, _key(root.name, True), 0)
         self.close(0, _native.OP_CLOSE_OBJ)
+        for table, count in self.pending:
+            if count not in self.count_ops:
+                raise PlanError(f"{self.ops[table].template}: its count {count} is not decoded")
+            self.ops[table].odo = self.count_ops[count]
         return self.ops
 
     def close(self, open_index: int, kind: int) -> None:
@@ -206,9 +212,7 @@ class _Builder:
             )
         )
         if occurs.depending_on:
-            if occurs.depending_on not in self.count_ops:
-                raise PlanError(f"{f.path}: its count {occurs.depending_on} comes after it")
-            self.ops[at].odo = self.count_ops[occurs.depending_on]
+            self.pending.append((at, occurs.depending_on))
         self.element(f, template + "[{}]", b"", tables + 1)
         self.close(at, _native.OP_CLOSE_ARR)
 
@@ -235,7 +239,12 @@ class _Builder:
         if hidden:
             op.flags |= _native.F_HIDDEN
         op.kind = self.kind(f, op)
-        numeric = op.kind in (_native.OP_ZONED, _native.OP_PACKED, _native.OP_BINARY)
+        numeric = op.kind in (
+            _native.OP_ZONED,
+            _native.OP_PACKED,
+            _native.OP_BINARY,
+            _native.OP_EDITED,
+        )
         if numeric and self.options.decimals_as_strings and op.scale != 0:
             op.flags |= _native.F_QUOTED
         if f.path in self.counts:
@@ -254,13 +263,8 @@ class _Builder:
         self.add(op)
 
     def kind(self, f: Field, op: _Op) -> int:
-        usage, category = f.usage, f.category
-        if usage is Usage.DBCS:
-            op.reason = _native.R_NO_CODEC
-            return _native.OP_FAIL
-        if usage is Usage.NATIONAL:
-            op.flags |= _native.F_LOW_NULL
-            return _native.OP_NATIONAL
+        """The op kind, in the order docs/decoding.md's table (and the reference) decide it."""
+        usage = f.usage
         if usage in (Usage.COMP1, Usage.COMP2):
             if self.options.float_format == "ieee":
                 op.flags |= _native.F_IEEE
@@ -269,12 +273,12 @@ class _Builder:
             op.flags &= ~_native.F_SIGNED
             op.scale = 0
             return _native.OP_BINARY
-        if category is Category.NUMERIC_EDITED:
-            op.aux = b""  # the edited mask (not yet native: always bad-edited)
-            return _native.OP_EDITED
-        if category is not Category.NUMERIC:
+        if usage is Usage.NATIONAL:
             op.flags |= _native.F_LOW_NULL
-            return _native.OP_TEXT
+            return _native.OP_NATIONAL
+        if usage is Usage.DBCS:
+            op.reason = _native.R_NO_CODEC
+            return _native.OP_FAIL
         if usage is Usage.COMP3:
             op.flags |= _native.F_BLANK_CHECK
             return _native.OP_PACKED
@@ -284,8 +288,55 @@ class _Builder:
             return _native.OP_BINARY
         if usage is Usage.COMP5:
             return _native.OP_BINARY
-        op.flags |= _native.F_BLANK_CHECK
-        return _native.OP_ZONED
+        if f.category is Category.NUMERIC:
+            op.flags |= _native.F_BLANK_CHECK
+            return _native.OP_ZONED
+        if f.category is Category.NUMERIC_EDITED:
+            op.aux = _edited_mask(f)
+            return _native.OP_EDITED
+        op.flags |= _native.F_LOW_NULL
+        return _native.OP_TEXT
+
+
+_EDIT_CODES = {
+    "9": _native.ED_9,
+    "Z": _native.ED_Z,
+    "*": _native.ED_STAR,
+    ".": _native.ED_POINT,
+    "+": _native.ED_PLUS,
+    "-": _native.ED_MINUS,
+    "$": _native.ED_CURRENCY,
+    "CR": _native.ED_CR,
+    "DB": _native.ED_DB,
+    ",": _native.ED_COMMA,
+    "B": _native.ED_B,
+    "0": _native.ED_ZERO,
+    "/": _native.ED_SLASH,
+}
+
+
+def _edited_mask(f: Field) -> bytes:
+    """The numeric-edited picture for C: flags, the floating string, one code per symbol."""
+    try:
+        picture = EditedPicture.parse(f.picture or "", blank_when_zero=f.blank_when_zero)
+    except ValueError:
+        return bytes([_native.ED_BAD, 0, 0, 0])
+    codes = [_EDIT_CODES.get(sym, 0) for sym in picture.symbols]
+    if picture.width != f.length or 0 in codes or len(codes) > _native.MAX_NUM_LEN:
+        return bytes([_native.ED_BAD, 0, 0, 0])
+    floating = next(
+        (
+            (c, picture.symbols.index(c), len(picture.symbols) - 1 - picture.symbols[::-1].index(c))
+            for c in "+-$"
+            if picture.symbols.count(c) >= 2
+        ),
+        None,
+    )
+    flags = _native.ED_BLANK_ZERO if f.blank_when_zero else 0
+    head = [flags, 0, 0, 0]
+    if floating is not None:
+        head = [flags, _EDIT_CODES[floating[0]], floating[1], floating[2]]
+    return bytes(head + codes)
 
 
 class Plan:
