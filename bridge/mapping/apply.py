@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Context, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,9 @@ from bridge.mapping.plan import FieldPlan, Plan, TablePlan, is_numeric
 from bridge.mapping.reasons import CHECK_CONVERT, Violation, jsonable
 from bridge.mapping.record_schema import CASE_PROPERTY, canonical_decimal
 
+# Wide enough that no decimal of a record is ever rounded by the arithmetic itself (the default
+# context keeps 28 digits; COBOL allows 31, and 38 in extended mode).
+_EXACT = Context(prec=200, rounding=ROUND_DOWN)
 MIN_KEY_BYTES = 32  # HMAC-SHA256 keys shorter than the hash output weaken it
 
 _INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
@@ -253,7 +256,7 @@ def make_converter(spec: FieldSpec, item: Field) -> Callable[[Any], Any]:
             assert spec.scale is not None
             number = _as_decimal(value)
             quantum = Decimal(1).scaleb(-spec.scale)
-            if number != number.quantize(quantum, rounding="ROUND_DOWN"):
+            if number != _EXACT.quantize(number, quantum):
                 raise ConversionError(
                     "scale", spec.scale, f"{value} has more than {spec.scale} decimal places"
                 )

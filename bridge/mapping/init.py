@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any
 
 from bridge.copybook.layout import Category, Condition, Field, Layout, Literal
@@ -238,7 +238,8 @@ def _decoded(item: Field, literal: Literal) -> Scalar | None:
             return None
         if scale <= 0:
             return int(number) if number == number.to_integral_value() else None
-        quantized = number.quantize(Decimal(1).scaleb(-scale))
+        with localcontext(prec=200):
+            quantized = number.quantize(Decimal(1).scaleb(-scale))
         return f"{quantized:f}" if quantized == number else None
     if literal.kind == "alphanumeric" and not numeric:
         return literal.text.rstrip(" ")

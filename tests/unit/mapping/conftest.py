@@ -55,7 +55,10 @@ _ACCT: dict[str, Any] = {
     "AM-HOLDS": [
         {"AM-HOLD-AMT": Decimal("250.00"), "AM-HOLD-REASON": "CK", "AM-HOLD-EXPIRY": 20261201}
     ]
-    + [{"AM-HOLD-AMT": Decimal("0.00"), "AM-HOLD-REASON": "", "AM-HOLD-EXPIRY": 0}] * 4,
+    + [
+        {"AM-HOLD-AMT": Decimal("0.00"), "AM-HOLD-REASON": "", "AM-HOLD-EXPIRY": 0}
+        for _ in range(4)
+    ],
     "AM-LAST-MAINT-TS": "2026-11-24-09.15.02.123456",
     "AM-JOINT-FLAG": "N",
     "AM-LAST-MAINT-USER": "OPS001",
