@@ -21,7 +21,7 @@ occurrence), usage, picture and notes, then the record length and layout fingerp
 several level-01 records {"records": [...]}.
 
 Exit codes: 0 ok, 3 the copybook is invalid (diagnostics on stderr: file:line:column), 4 the
-copybook or a COPY member was not found.
+copybook, a COPY member or the --record NAME was not found.
 """
 
 

@@ -55,12 +55,15 @@ class SourceText:
     text: str
     segments: tuple[_Segment, ...]
     lines: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    starts: tuple[int, ...] = field(default=(), compare=False)  # segment starts, for bisect
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "starts", tuple(s.start for s in self.segments))
 
     def position(self, index: int) -> Position:
         if not self.segments:
             return Position("", 1, 1)
-        starts = [s.start for s in self.segments]
-        seg = self.segments[max(0, bisect.bisect_right(starts, index) - 1)]
+        seg = self.segments[max(0, bisect.bisect_right(self.starts, index) - 1)]
         column = seg.column if seg.fixed else seg.column + index - seg.start
         return Position(seg.file, seg.line, column)
 
@@ -91,8 +94,7 @@ class _Builder:
         """Copy ``src.text[start:end]`` keeping its positions."""
         if start >= end:
             return
-        starts = [s.start for s in src.segments]
-        i = max(0, bisect.bisect_right(starts, start) - 1)
+        i = max(0, bisect.bisect_right(src.starts, start) - 1)
         pos = start
         while pos < end:
             seg = src.segments[i]
@@ -208,6 +210,11 @@ def scan_file(
             if indicator not in _INDICATORS:
                 diag(number, 7, f"invalid indicator {indicator!r} in column 7")
                 continue
+        if code.lstrip().startswith(">>"):
+            # >>SOURCE FORMAT and friends: reported rather than half-honoured.
+            col = first_col + len(code) - len(code.lstrip())
+            diag(number, col, "compiler directives (>>...) are not supported; use --free/--fixed")
+            continue
         if indicator != "-":
             flush()
             code, quote = _strip_inline_comment(code, None)

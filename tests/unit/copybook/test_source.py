@@ -213,3 +213,11 @@ def test_find_member_prefers_first_directory(tmp_path: Path) -> None:
     assert find_member("rec", [tmp_path / "a", tmp_path / "b"]) == tmp_path / "a" / "REC"
     assert find_member("REC", [tmp_path / "b"]) == tmp_path / "b" / "rec.cob"
     assert find_member("NONE", [tmp_path / "a"]) is None
+
+
+def test_compiler_directives_are_reported() -> None:
+    with pytest.raises(CopybookError) as info:
+        compile_text("       >>SOURCE FORMAT FREE\n       01 R PIC X.")
+    (d,) = info.value.diagnostics
+    assert (d.line, d.column) == (1, 8)
+    assert "not supported" in d.message
