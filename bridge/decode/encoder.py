@@ -207,13 +207,25 @@ class EditedPicture:
 
 
 def _scaled(field: Field, value: Any, path: str) -> int:
-    """The integer the field stores for ``value`` (its digits at the field's scale)."""
+    """The integer the field stores for ``value`` (its digits at the field's scale).
+
+    Exact for any number of digits: Decimal arithmetic would round to the context's 28.
+    """
     if isinstance(value, bool) or not isinstance(value, int | Decimal):
         raise EncodeError(path, f"a number is needed, not {value!r}")
-    scaled = Decimal(value).scaleb(field.scale or 0)
-    if scaled != scaled.to_integral_value():
-        raise EncodeError(path, f"{value} has more fractional digits than scale {field.scale}")
-    return int(scaled)
+    sign, digits, exponent = Decimal(value).as_tuple()
+    if not isinstance(exponent, int):
+        raise EncodeError(path, f"{value} is not a finite number")
+    n = int("".join(map(str, digits)) or "0")
+    shift: int = exponent + (field.scale or 0)
+    factor: int = 10 ** abs(shift)
+    if shift >= 0:
+        n *= factor
+    else:
+        n, rest = divmod(n, factor)
+        if rest:
+            raise EncodeError(path, f"{value} has more fractional digits than scale {field.scale}")
+    return -n if sign else n
 
 
 def _zoned(field: Field, n: int, path: str) -> bytes:

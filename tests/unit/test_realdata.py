@@ -124,7 +124,7 @@ def _zoned_text(field: Field, text: str) -> Decimal:
         digit, negative = _OVERPUNCH[last] if last in _OVERPUNCH else (int(last), False)
         text = text[:-1] + str(digit)
     n = int(text)
-    return Decimal(-n if negative else n).scaleb(-(field.scale or 0))
+    return Decimal(f"{-n if negative else n}E{-(field.scale or 0)}")
 
 
 def _check_record(layout: Layout, document: dict[str, Any], line: str, where: str) -> int:

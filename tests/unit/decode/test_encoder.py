@@ -57,6 +57,14 @@ def test_every_usage_to_bytes() -> None:
     )
 
 
+def test_more_than_28_digits_stay_exact() -> None:
+    # Decimal arithmetic rounds to 28 digits by default; the encoder must not.
+    digits = "9" * 38
+    field = num("P", 38, signed=True, scale=3, usage=Usage.COMP3)
+    value = Decimal(f"-{digits[:35]}.{digits[35:]}")
+    assert encode_record(record("R", field), {"P": value}).hex() == "0" + digits + "d"
+
+
 def test_justified_right_and_low_values() -> None:
     layout = record("R", alnum("A", 4, justified=True), alnum("B", 2))
     assert encode_record(layout, {"A": "AB", "B": None}) == b"\x40\x40\xc1\xc2\x00\x00"

@@ -41,7 +41,7 @@ def _scaled(digits: int, scale: int, signed: bool) -> st.SearchStrategy[int | De
         return ints
     if scale < 0:
         return ints.map(lambda n: Decimal(n * 10**-scale))
-    return ints.map(lambda n: Decimal(n).scaleb(-scale))
+    return ints.map(functools.partial(_as_number, scale=scale))
 
 
 def _hfp(size: int) -> st.SearchStrategy[float]:
@@ -117,7 +117,8 @@ def leaves(draw: Draw, name: str) -> Leaf:
 def _as_number(n: int, scale: int) -> int | Decimal:
     if scale == 0:
         return n
-    return Decimal(n * 10**-scale) if scale < 0 else Decimal(n).scaleb(-scale)
+    # From text: exact at any length (Decimal arithmetic rounds to 28 digits).
+    return Decimal(n * 10**-scale) if scale < 0 else Decimal(f"{n}E-{scale}")
 
 
 @st.composite
