@@ -10,6 +10,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -195,3 +196,55 @@ def test_random_bytes_never_crash(
         e for e in result.errors if e.reason in (Reason.RECORD_TOO_SHORT, Reason.ODO_OUT_OF_RANGE)
     ]
     assert len(stops) <= 1 and (not stops or stops[0] == result.errors[-1])
+
+
+_COPYBOOK = """
+       01  ACCOUNT.
+           05  ACCT-ID             PIC 9(11).
+           05  ACCT-NAME           PIC X(20).
+           05  ACCT-BAL            PIC S9(10)V99 COMP-3.
+           05  ACCT-RATE           PIC SV9(5) COMP.
+           05  ACCT-LIMIT          PIC S9(7)V99 SIGN LEADING SEPARATE.
+           05  ACCT-SHOWN          PIC $$$,$$9.99-.
+           05  ACCT-FLOAT          COMP-2.
+           05  ACCT-N              PIC 9(2).
+           05  ACCT-HIST OCCURS 0 TO 5 TIMES DEPENDING ON ACCT-N.
+               10  HIST-DATE       PIC X(8).
+               10  HIST-AMT        PIC S9(7)V99 COMP-3.
+           05  ACCT-TAIL           PIC X(4).
+"""
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.integers(0, 10**11 - 1),
+    st.text(st.sampled_from(_CP037_CHARS), max_size=20).map(lambda s: s.rstrip(" ")),
+    st.integers(-(10**12) + 1, 10**12 - 1),
+    st.lists(st.integers(-(10**9) + 1, 10**9 - 1), max_size=5),
+    _hfp(8),
+)
+def test_compiled_copybook_round_trip(
+    ident: int, name: str, balance: int, amounts: list[int], number: float
+) -> None:
+    compiler = pytest.importorskip("bridge.copybook.compiler")
+    (layout,) = compiler.compile_text(_COPYBOOK, "ACCOUNT")
+    values = {
+        "ACCT-ID": ident,
+        "ACCT-NAME": name,
+        "ACCT-BAL": _as_number(balance, 2),
+        "ACCT-RATE": Decimal("0.12345"),
+        "ACCT-LIMIT": Decimal("-1234567.89"),
+        "ACCT-SHOWN": Decimal("-1234.50"),
+        "ACCT-FLOAT": number,
+        "ACCT-N": len(amounts),
+        "ACCT-HIST": [
+            {"HIST-DATE": f"2024010{i}", "HIST-AMT": _as_number(a, 2)}
+            for i, a in enumerate(amounts)
+        ],
+        "ACCT-TAIL": "END",
+    }
+    data = encode_record(layout, values)
+    assert len(data) == layout.record_length - (5 - len(amounts)) * 13
+    result = decode_record(layout, data)
+    assert result.errors == ()
+    assert result.document.decode() == to_json(values)
