@@ -33,6 +33,9 @@ class Reason(enum.StrEnum):
     NO_CODEC = "no-codec"
     ODO_OUT_OF_RANGE = "odo-out-of-range"
     RECORD_TOO_SHORT = "record-too-short"
+    # Multi-layout files only: the discriminator names no known record type. Last, because
+    # the native core numbers the reasons above in this order and never reports this one.
+    UNKNOWN_RECORD_TYPE = "unknown-record-type"
 
 
 @dataclass(frozen=True)
