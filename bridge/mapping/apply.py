@@ -23,6 +23,7 @@ from typing import Any
 from bridge.copybook.layout import Category, Field, Layout
 from bridge.mapping.check import DATE_FORMAT_DIGITS, plans_for
 from bridge.mapping.model import (
+    CASE_PROPERTY,
     FieldSpec,
     MappingDoc,
     MappingError,
@@ -33,7 +34,7 @@ from bridge.mapping.model import (
 )
 from bridge.mapping.plan import FieldPlan, Plan, TablePlan, is_numeric
 from bridge.mapping.reasons import CHECK_CONVERT, Violation, jsonable
-from bridge.mapping.record_schema import CASE_PROPERTY, canonical_decimal
+from bridge.mapping.record_schema import canonical_decimal
 
 # Wide enough that no decimal of a record is ever rounded by the arithmetic itself (the default
 # context keeps 28 digits; COBOL allows 31, and 38 in extended mode).
@@ -363,6 +364,37 @@ class Mapper:
                     fp, make_converter(fp.spec, fp.item), make_protector(fp.spec, pii_key)
                 )
 
+    def redefines_for(self, case: str | None) -> dict[str, str]:
+        """The DecodeOptions.redefines a record of ``case`` decodes with."""
+        disc = self.mapping.discriminator
+        if disc is None or case is None:
+            return {}
+        return dict(next(c for c in disc.cases if c.name == case).redefines)
+
+    def case_for(self, decoded: Mapping[str, Any]) -> str | Violation | None:
+        """The discriminator case of a record decoded with the default REDEFINES choices.
+
+        None for a mapping without a discriminator; a Violation (rule ``discriminator``) for a
+        value no case lists: such a record is rejected, never given a default shape.
+        """
+        disc = self.mapping.discriminator
+        if disc is None:
+            return None
+        keys = tuple(disc.source.split(".")[1:])
+        found, value = _lookup(decoded, keys)
+        probe = value.rstrip(" ") if isinstance(value, str) else value
+        for case in disc.cases:
+            if found and any(_equal_scalar(probe, w) for w in case.when):
+                return case.name
+        return Violation(
+            CHECK_CONVERT,
+            "discriminator",
+            f"{value!r} selects no case of the discriminator",
+            path=disc.source,
+            expected=[w for c in disc.cases for w in c.when],
+            actual=jsonable(value),
+        )
+
     def apply(self, decoded: Mapping[str, Any], case: str | None = None) -> Applied:
         plan = self.plans[case]
         clear: dict[str, Any] = {}
@@ -545,6 +577,14 @@ def subscripted(path: str, subscripts: tuple[tuple[str, int], ...]) -> str:
         if out == table or out.startswith(table + "."):
             out = f"{table}[{index}]{out[len(table) :]}"
     return out
+
+
+def _equal_scalar(value: Any, wanted: Any) -> bool:
+    if isinstance(value, str) or isinstance(wanted, str):
+        return bool(value == wanted)
+    if isinstance(value, bool) or isinstance(wanted, bool):
+        return False
+    return _safe_decimal(value) == _safe_decimal(wanted)
 
 
 def _lookup(source: Mapping[str, Any], keys: tuple[str, ...]) -> tuple[bool, Any]:

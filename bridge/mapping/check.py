@@ -19,6 +19,7 @@ from bridge.codepages import UnknownCodepageError, decode_table
 from bridge.copybook.compiler import compile_copybook
 from bridge.copybook.layout import Category, Field, Layout, Usage
 from bridge.mapping.model import (
+    CASE_PROPERTY,
     FieldSpec,
     MappingDoc,
     MappingNotFoundError,
@@ -340,6 +341,16 @@ def _check_discriminator(mapping: MappingDoc, selections: list[Selection]) -> li
                 disc.source,
             )
         )
+    for spec in mapping.fields:
+        if spec.target.split(".")[0] == CASE_PROPERTY:
+            problems.append(
+                Problem(
+                    spec.pointer + "/target",
+                    f"{CASE_PROPERTY} carries the discriminator case in events: choose another "
+                    "name",
+                    spec.source,
+                )
+            )
     seen: dict[Scalar, str] = {}
     for i, case in enumerate(disc.cases):
         for value in case.when:

@@ -26,6 +26,7 @@ SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 META_SCHEMA_PATH = SCHEMA_DIR / "osfi-mapping.schema.json"
 
 Scalar = str | int
+CASE_PROPERTY = "recordType"  # the event property carrying a multi-layout record's case
 
 
 class TargetType(enum.StrEnum):

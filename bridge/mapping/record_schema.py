@@ -14,11 +14,10 @@ from typing import Any
 
 from bridge.copybook.layout import Layout
 from bridge.mapping.check import plans_for
-from bridge.mapping.model import MappingDoc, PiiPolicyKind, TargetType
+from bridge.mapping.model import CASE_PROPERTY, MappingDoc, PiiPolicyKind, TargetType
 from bridge.mapping.plan import FieldPlan, Plan, TablePlan, char_length
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
-CASE_PROPERTY = "recordType"  # carries the discriminator case in multi-layout events
 HASH_PATTERN = "^[0-9a-f]{64}$"
 DATE_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
 TIMESTAMP_PATTERN = "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,6})?$"
