@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bridge.copybook.layout import Category, Field, Layout
+from bridge.decode.verdict import Reason
 from bridge.mapping.check import DATE_FORMAT_DIGITS, plans_for
 from bridge.mapping.model import (
     CASE_PROPERTY,
@@ -33,7 +34,7 @@ from bridge.mapping.model import (
     TargetType,
 )
 from bridge.mapping.plan import FieldPlan, Plan, TablePlan, is_numeric
-from bridge.mapping.reasons import CHECK_CONVERT, Violation, jsonable
+from bridge.mapping.reasons import CHECK_CONVERT, CHECK_DECODE, Violation, jsonable
 from bridge.mapping.record_schema import canonical_decimal
 
 # Wide enough that no decimal of a record is ever rounded by the arithmetic itself (the default
@@ -374,8 +375,9 @@ class Mapper:
     def case_for(self, decoded: Mapping[str, Any]) -> str | Violation | None:
         """The discriminator case of a record decoded with the default REDEFINES choices.
 
-        None for a mapping without a discriminator; a Violation (rule ``discriminator``) for a
-        value no case lists: such a record is rejected, never given a default shape.
+        None for a mapping without a discriminator; a Violation (docs/decoding.md's
+        ``unknown-record-type``) for a value no case lists: such a record is rejected, never
+        given a default shape.
         """
         disc = self.mapping.discriminator
         if disc is None:
@@ -387,8 +389,8 @@ class Mapper:
             if found and any(_equal_scalar(probe, w) for w in case.when):
                 return case.name
         return Violation(
-            CHECK_CONVERT,
-            "discriminator",
+            CHECK_DECODE,
+            str(Reason.UNKNOWN_RECORD_TYPE),
             f"{value!r} selects no case of the discriminator",
             path=disc.source,
             expected=[w for c in disc.cases for w in c.when],

@@ -200,7 +200,8 @@ def test_multi_layout(caplog: pytest.LogCaptureFixture) -> None:
     assert mapper.case_for({"TX-TYPE": "P", "TX-BODY": "xx"}) == "payment"
     rejected = mapper.case_for({"TX-TYPE": "Z", "TX-BODY": "xx"})
     assert not isinstance(rejected, str) and rejected is not None
-    assert rejected.rule == "discriminator"
+    assert (rejected.check, rejected.rule) == ("decode", "unknown-record-type")
+    assert rejected.path == "TXN-REC.TX-TYPE"
     applied = mapper.apply(decoded, "payment")
     assert applied.event == {"recordType": "payment", "txType": "P", "amount": "12.30"}
     # The combined document needs the oracle (oneOf): it says so and falls back.
