@@ -9,6 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from bridge import __version__
+from bridge.commands._common import CommandFailed
 from bridge.exitcodes import RET_INTERRUPTED, RET_USAGE
 
 # Subcommand modules under bridge/commands, in the order --help lists them.
@@ -43,6 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return RET_USAGE
     try:
         status: int = args.func(args)
+    except CommandFailed as exc:
+        return exc.status
     except KeyboardInterrupt:
         return RET_INTERRUPTED
     return status

@@ -7,10 +7,9 @@ import json
 import sys
 from typing import Any
 
-from bridge.copybook.compiler import compile_copybook
+from bridge.commands._common import add_copybook_arguments, load_layouts
 from bridge.copybook.layout import Field, Layout, Literal
-from bridge.errors import CopybookError, CopybookNotFoundError
-from bridge.exitcodes import RET_COPYBOOK_INVALID, RET_NOT_FOUND, RET_OK
+from bridge.exitcodes import RET_NOT_FOUND, RET_OK
 
 HELP = """\
 Compile COPYBOOK and print each record's fields: level, name, offset (0-based), length (one
@@ -33,54 +32,14 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("copybook", metavar="COPYBOOK", help="the copybook file")
-    p.add_argument(
-        "-I",
-        dest="include_dirs",
-        metavar="DIR",
-        action="append",
-        default=[],
-        help="look for COPY members in DIR (repeatable; after the copybook's own directory)",
-    )
-    fmt = p.add_mutually_exclusive_group()
-    fmt.add_argument(
-        "--free", dest="free_format", action="store_const", const=True, help="free-format source"
-    )
-    fmt.add_argument(
-        "--fixed",
-        dest="free_format",
-        action="store_const",
-        const=False,
-        help="fixed (reference) format: columns 8-72 (default: detected)",
-    )
+    add_copybook_arguments(p)
     p.add_argument("--record", metavar="NAME", help="only the level-01 record NAME")
-    p.add_argument(
-        "--decimal-point-is-comma",
-        action="store_true",
-        help="as SPECIAL-NAMES DECIMAL-POINT IS COMMA: swap . and , in PICTUREs and literals",
-    )
     p.add_argument("--json", action="store_true", help="print the layout as JSON")
-    p.set_defaults(func=run, free_format=None)
+    p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        layouts = compile_copybook(
-            args.copybook,
-            include_dirs=args.include_dirs,
-            free_format=args.free_format,
-            decimal_point_is_comma=args.decimal_point_is_comma,
-        )
-    except CopybookNotFoundError as exc:
-        print(f"bridge layout: {exc}", file=sys.stderr)
-        return RET_NOT_FOUND
-    except CopybookError as exc:
-        for d in exc.diagnostics:
-            print(d, file=sys.stderr)
-        n = len(exc.diagnostics)
-        print(
-            f"bridge layout: {n} error{'s' if n != 1 else ''} in {args.copybook}", file=sys.stderr
-        )
-        return RET_COPYBOOK_INVALID
+    layouts = load_layouts(args, "layout")
     if args.record:
         wanted = args.record.upper()
         layouts = tuple(lay for lay in layouts if lay.name == wanted)

@@ -1,0 +1,83 @@
+"""Arguments and loading shared by the subcommands that read a copybook."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from bridge.copybook.compiler import compile_copybook
+from bridge.copybook.layout import Layout
+from bridge.errors import CopybookError, CopybookNotFoundError
+from bridge.exitcodes import RET_COPYBOOK_INVALID, RET_NOT_FOUND
+
+
+class CommandFailed(Exception):  # noqa: N818  (carries an exit code to the CLI, not an error)
+    """Stop a subcommand with an exit code after its message was printed."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(status)
+        self.status = status
+
+
+def add_copybook_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "-I",
+        dest="include_dirs",
+        metavar="DIR",
+        action="append",
+        default=[],
+        help="look for COPY members in DIR (repeatable; after the copybook's own directory)",
+    )
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument(
+        "--free", dest="free_format", action="store_const", const=True, help="free-format source"
+    )
+    fmt.add_argument(
+        "--fixed",
+        dest="free_format",
+        action="store_const",
+        const=False,
+        help="fixed (reference) format: columns 8-72 (default: detected)",
+    )
+    p.add_argument(
+        "--decimal-point-is-comma",
+        action="store_true",
+        help="as SPECIAL-NAMES DECIMAL-POINT IS COMMA: swap . and , in PICTUREs and literals",
+    )
+    p.set_defaults(free_format=None)
+
+
+def load_layouts(args: argparse.Namespace, command: str) -> tuple[Layout, ...]:
+    """Compile ``args.copybook``; on failure print why and raise CommandFailed."""
+    try:
+        return compile_copybook(
+            args.copybook,
+            include_dirs=args.include_dirs,
+            free_format=args.free_format,
+            decimal_point_is_comma=args.decimal_point_is_comma,
+        )
+    except CopybookNotFoundError as exc:
+        print(f"bridge {command}: {exc}", file=sys.stderr)
+        raise CommandFailed(RET_NOT_FOUND) from exc
+    except CopybookError as exc:
+        for d in exc.diagnostics:
+            print(d, file=sys.stderr)
+        n = len(exc.diagnostics)
+        print(
+            f"bridge {command}: {n} error{'s' if n != 1 else ''} in {args.copybook}",
+            file=sys.stderr,
+        )
+        raise CommandFailed(RET_COPYBOOK_INVALID) from exc
+
+
+def pick_record(layouts: tuple[Layout, ...], name: str | None, command: str) -> Layout:
+    """The level-01 record ``name``, or the only/first one when no name is given."""
+    if name is None:
+        return layouts[0]
+    wanted = name.upper()
+    for lay in layouts:
+        if lay.name == wanted:
+            return lay
+    names = ", ".join(lay.name for lay in layouts)
+    print(f"bridge {command}: no record {wanted} (records: {names})", file=sys.stderr)
+    raise CommandFailed(RET_NOT_FOUND)
