@@ -13,7 +13,7 @@ from bridge.commands._common import CommandFailed
 from bridge.exitcodes import RET_INTERRUPTED, RET_USAGE
 
 # Subcommand modules under bridge/commands, in the order --help lists them.
-COMMANDS: tuple[str, ...] = ("layout", "mapping", "schema")
+COMMANDS: tuple[str, ...] = ("layout", "decode", "mapping", "schema")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,231 @@
+"""``bridge decode`` end to end: outputs, verdicts, exit codes, framing, multi-layout files."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from bridge.cli import main
+from bridge.copybook.compiler import compile_copybook, compile_text
+from bridge.decode.encoder import encode_record
+
+ROOT = Path(__file__).resolve().parents[2]
+REAL = ROOT.parent / "shared" / "realdata"
+CARD = REAL / "carddemo"
+DTAR = REAL / "dtar020"
+
+MULTI = """\
+       01  HEADER-REC.
+           05  REC-TYPE        PIC X.
+           05  RUN-DATE        PIC 9(8).
+           05  FILLER          PIC X(11).
+       01  DETAIL-REC.
+           05  REC-TYPE        PIC X.
+           05  ACCT-ID         PIC 9(6).
+           05  AMOUNT          PIC S9(7)V99 COMP-3.
+           05  FILLER          PIC X(8).
+       01  TRAILER-REC.
+           05  REC-TYPE        PIC X.
+           05  REC-COUNT       PIC 9(5) COMP.
+           05  BODY            PIC X(15).
+           05  BODY-NUM REDEFINES BODY.
+               10  CHECKSUM    PIC 9(15).
+"""
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[bytes]) -> tuple[int, list[str], str]:
+    code = main(argv)
+    captured = capsys.readouterr()
+    return code, captured.out.decode().splitlines(), captured.err.decode()
+
+
+def test_carddemo_account_file(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    code, out, err = run(
+        [
+            "decode",
+            str(CARD / "cpy/CVACT01Y.cpy"),
+            str(CARD / "ebcdic/AWS.M2.CARDDEMO.ACCTDATA.PS"),
+        ],
+        capsysbinary,
+    )
+    assert code == 0
+    assert len(out) == 50
+    first = json.loads(out[0], parse_float=Decimal)
+    assert first["ACCT-ID"] == 1
+    assert first["ACCT-CURR-BAL"] == Decimal("194.00")
+    assert "50 records read = 50 valid + 0 rejected" in err
+
+
+def test_skip_limit_and_reference_agree(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    args = [
+        "decode",
+        str(CARD / "cpy/CVTRA06Y.cpy"),
+        str(CARD / "ebcdic/AWS.M2.CARDDEMO.DALYTRAN.PS"),
+        "--skip",
+        "7",
+        "--limit",
+        "20",
+    ]
+    code, native, err = run(args, capsysbinary)
+    assert code == 0
+    assert len(native) == 20
+    assert "20 records read" in err
+    code, reference, _ = run([*args, "--reference"], capsysbinary)
+    assert code == 0
+    assert native == reference
+    everything = run(args[:3], capsysbinary)[1]
+    assert native == everything[7:27]
+
+
+def _corrupt_dtar(tmp_path: Path) -> Path:
+    data = bytearray((DTAR / "DTAR020.bin").read_bytes())
+    # Record 3 (27 bytes each): DTAR020-QTY-SOLD is packed at offset 16 (8 + 2 + 4 + 2), 5
+    # bytes; its sign nibble becomes 7, which no packed sign is.
+    data[3 * 27 + 20] = (data[3 * 27 + 20] & 0xF0) | 0x7
+    path = tmp_path / "dtar020-bad.bin"
+    path.write_bytes(data)
+    return path
+
+
+def test_rejected_record_reported_with_its_reasons(
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    bad = _corrupt_dtar(tmp_path)
+    errors = tmp_path / "rejects.jsonl"
+    code, out, err = run(
+        ["decode", str(DTAR / "DTAR020.cbl"), str(bad), "--errors", str(errors)], capsysbinary
+    )
+    assert code == 1
+    assert len(out) == 378
+    assert "379 records read = 378 valid + 1 rejected" in err
+    [line] = errors.read_text().splitlines()
+    reject = json.loads(line)
+    assert reject["record"] == 3
+    assert reject["offset"] == 81
+    assert reject["stage"] == "decode"
+    [field] = reject["errors"]
+    assert field["path"] == "DTAR020.DTAR020-QTY-SOLD"
+    assert field["offset"] == 81 + 16
+    assert field["reason"] == "bad-packed-sign"
+    assert field["raw"] == bad.read_bytes()[97:102].hex()
+
+
+def test_partial_record_is_fatal_with_offset(
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    cut = tmp_path / "cut.bin"
+    cut.write_bytes((DTAR / "DTAR020.bin").read_bytes()[: 27 * 10 + 5])
+    code, _out, err = run(["decode", str(DTAR / "DTAR020.cbl"), str(cut)], capsysbinary)
+    assert code == 5
+    assert "270" in err  # where the partial record starts
+
+
+def test_missing_file_and_bad_copybook(
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    code, _, err = run(["decode", str(DTAR / "DTAR020.cbl"), str(tmp_path / "nope")], capsysbinary)
+    assert code == 4
+    assert "no such file" in err
+    broken = tmp_path / "broken.cpy"
+    broken.write_text("       01  REC.\n           05  A  PIC X(3) USAGE WEIRD.\n")
+    code, _, err = run(["decode", str(broken), str(DTAR / "DTAR020.bin")], capsysbinary)
+    assert code == 3
+    assert "broken.cpy:2:" in err
+
+
+def test_hexdump_shows_field_boundaries(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    code, out, _ = run(
+        ["decode", str(DTAR / "DTAR020.cbl"), str(DTAR / "DTAR020.bin"), "--hexdump", "1"],
+        capsysbinary,
+    )
+    assert code == 0
+    assert out[0].startswith("record at file offset 27, 27 bytes")
+    qty = next(line for line in out if "DTAR020-QTY-SOLD" in line)
+    assert qty.split()[:2] == ["16", "5"]
+    assert qty.rstrip().endswith("-1")  # the CSV's second line sells -1
+
+
+def test_rdw_framing(tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    raw = (DTAR / "DTAR020.bin").read_bytes()
+    records = [raw[i : i + 27] for i in range(0, len(raw), 27)]
+    rdw = b"".join((len(r) + 4).to_bytes(2, "big") + b"\0\0" + r for r in records)
+    path = tmp_path / "dtar.rdw"
+    path.write_bytes(rdw)
+    code, out, _ = run(
+        ["decode", str(DTAR / "DTAR020.cbl"), str(path), "--framing", "rdw"], capsysbinary
+    )
+    assert code == 0
+    fixed = run(["decode", str(DTAR / "DTAR020.cbl"), str(DTAR / "DTAR020.bin")], capsysbinary)[1]
+    assert out == fixed
+
+
+def _multi_file(tmp_path: Path) -> tuple[Path, Path]:
+    cpy = tmp_path / "MULTI.cpy"
+    cpy.write_text(MULTI)
+    header, detail, trailer = compile_text(MULTI, "MULTI")
+    recs = [encode_record(header, {"REC-TYPE": "H", "RUN-DATE": 20261126})]
+    for i in range(5):
+        recs.append(
+            encode_record(detail, {"REC-TYPE": "D", "ACCT-ID": i, "AMOUNT": Decimal(i) / 4})
+        )
+    recs.append(b"\xe7" + recs[1][1:])  # type X: no such record type
+    recs.append(encode_record(trailer, {"REC-TYPE": "T", "REC-COUNT": 6, "BODY": "0" * 15}))
+    data = tmp_path / "multi.dat"
+    data.write_bytes(b"".join(recs))
+    return cpy, data
+
+
+def test_multi_layout_by_discriminator(
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    cpy, data = _multi_file(tmp_path)
+    assert {lay.record_length for lay in compile_copybook(cpy)} == {20}
+    errors = tmp_path / "rejects.jsonl"
+    code, out, err = run(
+        [
+            "decode",
+            str(cpy),
+            str(data),
+            "--discriminator",
+            "HEADER-REC.REC-TYPE",
+            "--when",
+            "H=HEADER-REC",
+            "--when",
+            "D=DETAIL-REC",
+            "--when",
+            "T=TRAILER-REC.BODY-NUM",
+            "--errors",
+            str(errors),
+        ],
+        capsysbinary,
+    )
+    assert code == 1
+    docs = [json.loads(line, parse_float=Decimal) for line in out]
+    assert docs[0] == {"REC-TYPE": "H", "RUN-DATE": 20261126}
+    assert [d["AMOUNT"] for d in docs[1:6]] == [Decimal(i) / 4 for i in range(5)]
+    # The trailer decodes its REDEFINES alternative, chosen by the case.
+    assert docs[6] == {"REC-TYPE": "T", "REC-COUNT": 6, "BODY-NUM": {"CHECKSUM": 0}}
+    reject = json.loads(errors.read_text())
+    assert reject["record"] == 6
+    assert reject["offset"] == 120
+    assert reject["errors"][0]["reason"] == "unknown-record-type"
+    assert reject["errors"][0]["raw"] == "e7"
+    assert "8 records read = 7 valid + 1 rejected" in err
+
+
+def test_multi_layout_needs_both_options(
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    cpy, data = _multi_file(tmp_path)
+    code, _, err = run(["decode", str(cpy), str(data), "--discriminator", "REC-TYPE"], capsysbinary)
+    assert code == 2
+    assert "go together" in err
+    code, _, err = run(
+        ["decode", str(cpy), str(data), "--discriminator", "NOPE", "--when", "H=HEADER-REC"],
+        capsysbinary,
+    )
+    assert code == 2
+    assert "NOPE" in err
