@@ -158,6 +158,7 @@ typedef struct {
     uint64_t base_offset;     /* file offset of data[0] */
     const uint64_t *offsets;  /* record offsets in data, or NULL: record i at i*fixed_length */
     const uint32_t *lengths;  /* record lengths, or NULL: every record is fixed_length */
+    const uint64_t *file_offsets; /* each record's file offset, or NULL: base_offset + offset */
     uint32_t fixed_length;
     size_t n_records;
     uint32_t newline;         /* 1: a '\n' after each document (not in doc_length): JSON Lines */
@@ -184,13 +185,30 @@ int bridge_decode(const bridge_plan *plan, bridge_batch *batch);
 int bridge_frame_fixed(size_t data_len, size_t start, uint32_t record_length, uint64_t *offsets,
                        size_t cap, size_t *n, size_t *next);
 
-#define BRIDGE_FRAME_DONE 0    /* reached the end of data exactly */
-#define BRIDGE_FRAME_CAP 1     /* the arrays are full; call again from *next */
-#define BRIDGE_FRAME_PARTIAL 2 /* data ends inside a descriptor or record at *next */
-#define BRIDGE_FRAME_BROKEN 3  /* a bad descriptor at *next */
+#define BRIDGE_FRAME_RDW 0     /* 4-byte RDW: big-endian length, two zero bytes */
+#define BRIDGE_FRAME_RDW_LE 1  /* the same with a little-endian length */
+#define BRIDGE_FRAME_VB 2      /* blocks: a BDW (or extended BDW), then RDW records */
 
-/* RDW (variable) records: each record is a 4-byte descriptor (big-endian length including the
- * descriptor, two zero bytes) and its data. Fills the offsets and lengths of the record data
- * (without the descriptor) from `start`; *status is BRIDGE_FRAME_*. */
-int bridge_frame_rdw(const uint8_t *data, size_t data_len, size_t start, uint64_t *offsets,
-                     uint32_t *lengths, size_t cap, size_t *n, size_t *next, int *status);
+#define BRIDGE_FRAME_DONE 0    /* reached `end` exactly */
+#define BRIDGE_FRAME_CAP 1     /* the arrays are full; call again from `next` */
+#define BRIDGE_FRAME_PARTIAL 2 /* a descriptor, record or block at `next` runs past `end` */
+#define BRIDGE_FRAME_BROKEN 3  /* a bad descriptor at `bad` (in its block, from `next`) */
+
+typedef struct {
+    const uint8_t *data;   /* a window of the file */
+    size_t end;            /* bytes of data that may be read (the window, or up to a trailer) */
+    size_t start;          /* where the first descriptor is */
+    uint32_t kind;         /* BRIDGE_FRAME_RDW / _RDW_LE / _VB */
+    uint32_t inclusive;    /* the RDW length counts the RDW itself (else it is added) */
+    uint64_t *offsets;     /* out: record data offsets in data (after the RDW) */
+    uint32_t *lengths;     /* out: record data lengths */
+    size_t cap;
+    size_t n;              /* out: records found */
+    size_t next;           /* out: where to go on (a record or block boundary) */
+    size_t bad;            /* out, BROKEN: the offset of the bad descriptor */
+    int status;            /* out: BRIDGE_FRAME_* */
+} bridge_frame;
+
+/* Walk descriptors from f->start; records of a block are only reported once the whole block
+ * is in the window. */
+int bridge_frame_records(bridge_frame *f);

@@ -540,7 +540,7 @@ static int decode_field(walk *k, uint32_t ip, uint8_t **wp, const uint8_t *wend)
     w += op->key_len;
     val = w;
     if (at < 0 || (uint64_t)at + len > k->rec_len) {
-        *wp = put_null(w);
+        *wp = (op->flags & BRIDGE_F_HIDDEN) ? keyw : put_null(w);
         if (add_error(k, ip, at, len, BRIDGE_R_RECORD_TOO_SHORT, k->rec_len, 0))
             return WALK_FULL;
         return stop(k, wp);
@@ -733,7 +733,7 @@ int bridge_decode(const bridge_plan *p, bridge_batch *b)
         k.rec = b->data + off;
         k.rec_len = len;
         k.recno = (uint32_t)r;
-        k.rec_file_off = b->base_offset + off;
+        k.rec_file_off = b->file_offsets ? b->file_offsets[r] : b->base_offset + off;
         if (decode_record(&k, &w, wend) != WALK_OK || (size_t)(w - start) > UINT32_MAX) {
             k.errors_used = e0;
             b->out_used = (size_t)(start - b->out);

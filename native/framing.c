@@ -1,4 +1,8 @@
-/* Record framing over a window of the file: fixed-length and RDW (variable) records. */
+/* Record framing over a window of the file: fixed-length, RDW and VB (blocked) records.
+ *
+ * The checks and their order follow bridge/decode/framing.py (the reference); Python words
+ * the error from the offset reported here.
+ */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,39 +24,124 @@ int bridge_frame_fixed(size_t data_len, size_t start, uint32_t record_length, ui
     return BRIDGE_OK;
 }
 
-int bridge_frame_rdw(const uint8_t *data, size_t data_len, size_t start, uint64_t *offsets,
-                     uint32_t *lengths, size_t cap, size_t *n, size_t *next, int *status)
+/* One RDW at `at` (4 bytes present): its total length, or 0 when it is bad. */
+static size_t rdw_total(const bridge_frame *f, size_t at)
 {
-    size_t count = 0, at = start;
-    if (n == NULL || next == NULL || status == NULL || start > data_len ||
-        (data == NULL && data_len != 0) || ((offsets == NULL || lengths == NULL) && cap != 0))
-        return BRIDGE_E_ARG;
-    *status = BRIDGE_FRAME_DONE;
-    while (at < data_len) {
-        size_t len;
-        if (count == cap) {
-            *status = BRIDGE_FRAME_CAP;
+    const uint8_t *d = f->data + at;
+    size_t length = f->kind == BRIDGE_FRAME_RDW_LE ? (size_t)d[1] << 8 | d[0]
+                                                   : (size_t)d[0] << 8 | d[1];
+    size_t total = f->inclusive ? length : length + 4;
+    if (d[2] != 0 || d[3] != 0 || total < 4)
+        return 0;
+    return total;
+}
+
+static int frame_rdw(bridge_frame *f)
+{
+    size_t at = f->start, count = 0;
+    f->status = BRIDGE_FRAME_DONE;
+    while (at < f->end) {
+        size_t total;
+        if (count == f->cap) {
+            f->status = BRIDGE_FRAME_CAP;
             break;
         }
-        if (data_len - at < 4) {
-            *status = BRIDGE_FRAME_PARTIAL;
+        if (f->end - at < 4) {
+            f->status = BRIDGE_FRAME_PARTIAL;
             break;
         }
-        len = (size_t)data[at] << 8 | data[at + 1];
-        if (len < 4 || data[at + 2] != 0 || data[at + 3] != 0) {
-            *status = BRIDGE_FRAME_BROKEN;
+        total = rdw_total(f, at);
+        if (total == 0) {
+            f->status = BRIDGE_FRAME_BROKEN;
+            f->bad = at;
             break;
         }
-        if (data_len - at < len) {
-            *status = BRIDGE_FRAME_PARTIAL;
+        if (f->end - at < total) {
+            f->status = BRIDGE_FRAME_PARTIAL;
             break;
         }
-        offsets[count] = at + 4;
-        lengths[count] = (uint32_t)(len - 4);
+        f->offsets[count] = at + 4;
+        f->lengths[count] = (uint32_t)(total - 4);
         count++;
-        at += len;
+        at += total;
     }
-    *n = count;
-    *next = at;
+    f->n = count;
+    f->next = at;
     return BRIDGE_OK;
+}
+
+static int frame_vb(bridge_frame *f)
+{
+    size_t at = f->start, count = 0;
+    f->status = BRIDGE_FRAME_DONE;
+    while (at < f->end) {
+        const uint8_t *d = f->data + at;
+        size_t block, rdw, block_end, first = count;
+        if (f->end - at < 4) {
+            f->status = BRIDGE_FRAME_PARTIAL;
+            break;
+        }
+        if (d[0] & 0x80) {
+            block = ((size_t)d[0] << 24 | (size_t)d[1] << 16 | (size_t)d[2] << 8 | d[3]) &
+                    0x7FFFFFFFu;
+        } else {
+            block = (size_t)d[0] << 8 | d[1];
+            if (d[2] != 0 || d[3] != 0)
+                block = 0;
+        }
+        if (block < 4) {
+            f->status = BRIDGE_FRAME_BROKEN;
+            f->bad = at;
+            break;
+        }
+        if (f->end - at < block) {
+            f->status = BRIDGE_FRAME_PARTIAL;
+            break;
+        }
+        block_end = at + block;
+        for (rdw = at + 4; rdw < block_end;) {
+            const uint8_t *r = f->data + rdw;
+            size_t length;
+            if (block_end - rdw < 4) {
+                f->status = BRIDGE_FRAME_BROKEN;
+                f->bad = rdw;
+                break;
+            }
+            length = (size_t)r[0] << 8 | r[1];
+            if (length < 4 || length > block_end - rdw || r[2] != 0 || r[3] != 0) {
+                f->status = BRIDGE_FRAME_BROKEN;
+                f->bad = rdw;
+                break;
+            }
+            if (count == f->cap) { /* the block does not fit: report it next time */
+                count = first;
+                f->status = BRIDGE_FRAME_CAP;
+                break;
+            }
+            f->offsets[count] = rdw + 4;
+            f->lengths[count] = (uint32_t)(length - 4);
+            count++;
+            rdw += length;
+        }
+        if (f->status != BRIDGE_FRAME_DONE)
+            break; /* BROKEN keeps the good records before the bad RDW, as the reference */
+        at = block_end;
+    }
+    if (f->status == BRIDGE_FRAME_CAP && count == 0)
+        return BRIDGE_E_ARG; /* one block has more records than the arrays hold */
+    f->n = count;
+    f->next = at;
+    return BRIDGE_OK;
+}
+
+int bridge_frame_records(bridge_frame *f)
+{
+    if (f == NULL || (f->data == NULL && f->end != 0) || f->start > f->end ||
+        ((f->offsets == NULL || f->lengths == NULL) && f->cap != 0) ||
+        f->kind > BRIDGE_FRAME_VB)
+        return BRIDGE_E_ARG;
+    f->n = 0;
+    f->next = f->start;
+    f->bad = 0;
+    return f->kind == BRIDGE_FRAME_VB ? frame_vb(f) : frame_rdw(f);
 }
