@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import struct
 from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
@@ -60,6 +61,21 @@ _EDITED = [
     ("BZZ9.99+", 2),
     ("Z(3)0", 0),
 ]
+_KINDS = [
+    "x",
+    "x",
+    "n",
+    "g",
+    "zoned",
+    "zoned",
+    "packed",
+    "packed",
+    "comp",
+    "comp5",
+    "float",
+    "edited",
+    "pointer",
+]
 SETTINGS = settings(
     max_examples=400, deadline=None, suppress_health_check=list(HealthCheck), database=None
 )
@@ -89,12 +105,7 @@ def _hfp(size: int) -> st.SearchStrategy[float]:
 
 @st.composite
 def leaf(draw: Draw, name: str) -> tuple[Field, st.SearchStrategy[Any]]:
-    kind = draw(
-        st.sampled_from(
-            ["x", "x", "n", "g", "zoned", "zoned", "packed", "packed", "comp", "comp5", "float"]
-            + ["edited", "pointer"]
-        )
-    )
+    kind = draw(st.sampled_from(_KINDS))
     if kind == "x":
         size = draw(st.integers(1, 12))
         return alnum(name, size), _text(size, st.sampled_from(_CP037))
@@ -363,8 +374,6 @@ def test_unknown_redefines_choice_is_refused() -> None:
 def test_floats_print_as_python_repr() -> None:
     layout = record("R", float_item("D", Usage.COMP2))
     native = NativeDecoder(layout, DecodeOptions(float_format="ieee"))
-    import struct
-
     for v in (0.1, 1e16, 123456789.0, 5e-324, -2.5e-5, 2.0**132, 1 / 3, 0.0, -0.0):
         doc = native.decode(struct.pack(">d", v)).document
         assert doc == decode_record(layout, struct.pack(">d", v), options=native.options).document
