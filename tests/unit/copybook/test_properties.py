@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from hypothesis import given, settings
@@ -144,19 +145,23 @@ def test_generated_copybooks_keep_invariants(case: tuple[str, list[Spec], bool])
             for start in occurrence_starts(layout, f):
                 assert start % m == 0, (f.path, start, m)
 
-    sizes = {
+    def binary_size(f: Field) -> int:
+        digits = f.digits or 0
+        return 2 if digits <= 4 else 4 if digits <= 9 else 8
+
+    sizes: dict[Usage, Callable[[Field], int]] = {
         Usage.COMP1: lambda f: 4,
         Usage.COMP2: lambda f: 8,
-        Usage.COMP3: lambda f: f.digits // 2 + 1,
-        Usage.COMP: lambda f: 2 if f.digits <= 4 else 4 if f.digits <= 9 else 8,
-        Usage.COMP5: lambda f: 2 if f.digits <= 4 else 4 if f.digits <= 9 else 8,
-        Usage.NATIONAL: lambda f: 2 * int(f.picture[2:-1]),
+        Usage.COMP3: lambda f: (f.digits or 0) // 2 + 1,
+        Usage.COMP: binary_size,
+        Usage.COMP5: binary_size,
+        Usage.NATIONAL: lambda f: 2 * int((f.picture or "N(0)")[2:-1]),
     }
     for f in elementary(layout):
         if f.usage in sizes:
             assert f.length == sizes[f.usage](f), f.path
         elif f.category.value == "numeric":
-            assert f.length == f.digits + (1 if f.sign_separate else 0), f.path
+            assert f.length == (f.digits or 0) + (1 if f.sign_separate else 0), f.path
 
     assert layout.min_length <= layout.record_length
     if odo:
