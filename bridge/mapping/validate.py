@@ -225,6 +225,34 @@ def _is_type(instance: Any, name: str) -> bool:
     return isinstance(instance, numbers.Number)  # number
 
 
+def _is_integer(i: Any) -> bool:
+    if isinstance(i, int):
+        return not isinstance(i, bool)
+    return isinstance(i, float) and i.is_integer()
+
+
+_PREDICATES: dict[str, Callable[[Any], bool]] = {
+    "string": lambda i: isinstance(i, str),
+    "null": lambda i: i is None,
+    "object": lambda i: isinstance(i, dict),
+    "array": lambda i: isinstance(i, list),
+    "boolean": lambda i: isinstance(i, bool),
+    "integer": _is_integer,
+    "number": lambda i: _is_type(i, "number"),
+}
+
+
+def _type_predicate(names: list[str]) -> Callable[[Any], bool]:
+    """One call per value: the common one- and two-type cases without a loop."""
+    preds = [_PREDICATES[n] for n in names]
+    if len(preds) == 1:
+        return preds[0]
+    if len(preds) == 2:
+        first, second = preds
+        return lambda i: first(i) or second(i)
+    return lambda i: any(p(i) for p in preds)
+
+
 _TRUE, _FALSE = object(), object()
 
 
@@ -252,8 +280,10 @@ def _equal(one: Any, two: Any) -> bool:
 Check = Callable[[Any, str, list[Violation]], None]
 
 
-def _violation(rule: str, pointer: str, expected: Any, actual: Any, message: str) -> Violation:
-    if isinstance(actual, dict | list):
+def _violation(
+    rule: str, pointer: str, expected: Any, actual: Any, message: str, *, summarize: bool = True
+) -> Violation:
+    if summarize and isinstance(actual, dict | list):
         actual = f"<{type(actual).__name__}>"
     return Violation(
         CHECK_SCHEMA,
@@ -273,6 +303,9 @@ def _compile(schema: Mapping[str, Any]) -> Check:
         if check is not None:
             checks.append(check)
 
+    if len(checks) == 1:
+        return checks[0]
+
     def run(instance: Any, pointer: str, out: list[Violation]) -> None:
         for check in checks:
             check(instance, pointer, out)
@@ -282,10 +315,10 @@ def _compile(schema: Mapping[str, Any]) -> Check:
 
 def _keyword(key: str, value: Any, schema: Mapping[str, Any]) -> Check | None:
     if key == "type":
-        names = value if isinstance(value, list) else [value]
+        accepts = _type_predicate(value if isinstance(value, list) else [value])
 
         def type_(i: Any, p: str, out: list[Violation]) -> None:
-            if not any(_is_type(i, n) for n in names):
+            if not accepts(i):
                 out.append(_violation("type", p, value, i, f"{i!r} is not of type {value!r}"))
 
         return type_
@@ -374,7 +407,9 @@ def _keyword(key: str, value: Any, schema: Mapping[str, Any]) -> Check | None:
                 extras = [k for k in i if k not in allowed]
                 if extras:
                     message = "Additional properties are not allowed"
-                    out.append(_violation(key, p, expected, sorted(extras), message))
+                    out.append(
+                        _violation(key, p, expected, sorted(extras), message, summarize=False)
+                    )
 
         return additional
     if key == "items":
