@@ -77,8 +77,13 @@ def synthetic() -> tuple[MappingDoc, tuple[Layout, ...]]:
         "format": "YYYY-MM-DD HH:MM:SS.ffffff",
         "required": True,
     }
-    by["FLAG"] = {"source": "S.FLAG", "target": "flag", "type": "boolean", "true": ["Y"],
-                  "false": ["N"]}  # fmt: skip
+    by["FLAG"] = {
+        "source": "S.FLAG",
+        "target": "flag",
+        "type": "boolean",
+        "true": ["Y"],
+        "false": ["N"],
+    }
     by["SECRET"].update(classification="pii", pii={"policy": "hash"}, pattern="^[0-9]{9}$")
     doc["fields"] = list(by.values())
     doc["pii_key"] = {"env": "BRIDGE_PII_KEY"}
