@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -85,7 +86,7 @@ def run_init(args: argparse.Namespace) -> int:
     except CopybookError as exc:
         print(exc, file=sys.stderr)
         return RET_COPYBOOK_INVALID
-    name = args.name or Path(args.copybook).stem.lower()
+    name = args.name or re.sub(r"[^a-z0-9._-]+", "-", Path(args.copybook).stem.lower())
     base = args.relative_to
     try:
         doc = default_mapping(

@@ -56,6 +56,9 @@ TEXT_FORMAT_LENGTH = {
 }
 
 
+JSON_SAFE_DIGITS = 15  # every 15-digit integer survives an IEEE-754 double
+
+
 @dataclass(frozen=True)
 class Selection:
     """One layout a mapping applies to (per discriminator case, or the only one)."""
@@ -405,6 +408,14 @@ def check_field(spec: FieldSpec, item: Field) -> list[Problem]:
                 "/type",
                 f"{pic} is {item.category.value}: text that is not an integer is rejected "
                 "record by record",
+                "warning",
+            )
+        elif integer_digits(item) > JSON_SAFE_DIGITS:
+            err(
+                "/type",
+                f"{pic} holds up to {integer_digits(item)} digits: consumers that read JSON "
+                "numbers as doubles (JavaScript, many others) lose precision beyond 2**53; "
+                "consider decimal with scale 0 (a string) or string",
                 "warning",
             )
     elif kind is TargetType.DECIMAL:

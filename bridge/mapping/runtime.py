@@ -1,0 +1,105 @@
+"""Everything a pipeline needs to run one mapping, loaded and checked once.
+
+``bridge decode --mapping`` (and the Kafka stage) call this: load the mapping, refuse it if
+``mapping check`` would, then per record: choose the case, decode with the right options, map,
+validate, and either publish the event or write an audit record.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from bridge.copybook.layout import Layout
+from bridge.decode.verdict import DecodeOptions, RecordResult
+from bridge.mapping.apply import Mapper, message_key
+from bridge.mapping.check import errors, load_checked, select_layouts
+from bridge.mapping.model import MappingDoc, MappingError, Problem, TargetType
+from bridge.mapping.record_schema import case_schemas, schema_id
+from bridge.mapping.validate import Outcome, Validator, map_and_validate, validators_for
+
+
+def document_values(result: RecordResult) -> dict[str, Any]:
+    """A decoded record's JSON document as Python values, decimals exact (never floats)."""
+    values: dict[str, Any] = json.loads(result.document, parse_float=Decimal)
+    return values
+
+
+@dataclass(frozen=True)
+class Runtime:
+    mapping: MappingDoc
+    layouts: tuple[Layout, ...]
+    mapper: Mapper
+    validators: Mapping[str | None, Validator]
+    warnings: tuple[Problem, ...] = ()
+
+    @classmethod
+    def load(
+        cls,
+        path: str | Path,
+        *,
+        prefer_fast: bool = True,
+        pii_key: bytes | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> Runtime:
+        """Load and check a mapping; MappingError lists every error ``mapping check`` finds."""
+        mapping, layouts, problems = load_checked(path)
+        bad = errors(problems)
+        if bad:
+            raise MappingError(bad)
+        mapper = Mapper(mapping, layouts, pii_key=pii_key, environ=environ)
+        validators = validators_for(
+            case_schemas(mapping, layouts, published=False), prefer_fast=prefer_fast
+        )
+        warnings = tuple(p for p in problems if p.severity != "error")
+        return cls(mapping, layouts, mapper, validators, warnings)
+
+    @property
+    def schema_id(self) -> str:
+        return schema_id(self.mapping)
+
+    def layout(self, case: str | None = None) -> Layout:
+        selections, _ = select_layouts(self.mapping, self.layouts)
+        return next(s.layout for s in selections if s.case == case)
+
+    def decode_options(self, case: str | None = None) -> DecodeOptions:
+        """Decoder options for a record of ``case``: code page, REDEFINES choice, trimming.
+
+        Fields that keep their spaces (trim none) need an untrimmed decode; apply then trims
+        the others itself, so one decode serves both.
+        """
+        keep_spaces = any(
+            s.type is TargetType.STRING and s.trim == "none" for s in self.mapping.fields
+        )
+        return DecodeOptions(
+            codepage=self.mapping.code_page,
+            trim="none" if keep_spaces else "right",
+            redefines=self.mapper.redefines_for(case),
+        )
+
+    def process(
+        self,
+        decoded: Mapping[str, Any],
+        case: str | None = None,
+        *,
+        record: bytes | None = None,
+        record_offset: int | None = None,
+    ) -> Outcome:
+        return map_and_validate(
+            self.mapper,
+            self.validators,
+            decoded,
+            case,
+            record=record,
+            record_offset=record_offset,
+        )
+
+    def kafka_key(self, event: Mapping[str, Any]) -> str | None:
+        return message_key(self.mapping, event, "kafka")
+
+    def redis_key(self, event: Mapping[str, Any]) -> str | None:
+        return message_key(self.mapping, event, "redis")
