@@ -127,8 +127,7 @@ static int frame_vb(bridge_frame *f)
             break; /* BROKEN keeps the good records before the bad RDW, as the reference */
         at = block_end;
     }
-    if (f->status == BRIDGE_FRAME_CAP && count == 0)
-        return BRIDGE_E_ARG; /* one block has more records than the arrays hold */
+    /* CAP with no records: one block holds more records than the arrays (grow them). */
     f->n = count;
     f->next = at;
     return BRIDGE_OK;

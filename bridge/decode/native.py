@@ -12,6 +12,7 @@ A :class:`Batch` views the decoder's buffers: it is valid until the decoder's ne
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import mmap
@@ -29,7 +30,7 @@ from bridge._native import ffi, lib
 from bridge.codepages import decode_table
 from bridge.copybook.layout import Field, Layout, Usage
 from bridge.decode.encoder import EditedPicture
-from bridge.decode.framing import FRAMINGS, FramingError, frame
+from bridge.decode.framing import FRAMINGS, FramingError, RecordSpan, frame
 from bridge.decode.plan import REASONS, Plan, compile_plan
 from bridge.decode.verdict import DecodeOptions, FieldError, Reason, RecordResult
 
@@ -402,7 +403,7 @@ class _FileWalk:
                     mm, pos - start, whole, lrecl=lrecl, step=step, base=start
                 )
             finally:
-                mm.close()
+                _close(mm)
             pos += whole * step
 
     def fixed_window(
@@ -456,13 +457,17 @@ class _FileWalk:
                     _native.ensure(lib.bridge_frame_records(f), "framing")
                     n, nxt, status, bad = int(f.n), int(f.next), int(f.status), int(f.bad)
                     f.data = f.offsets = f.lengths = ffi.NULL
+                short = None
                 if self.prefix:
-                    n = self.cut_prefix(offsets, lengths, n, start)
+                    n, short = self.cut_prefix(offsets, lengths, n, start)
+                at_end = start + len(mm) == self.end
                 yield from self.batches(mm, offsets[:n], lengths[:n], start)
+                if short is not None:
+                    raise short
             finally:
-                mm.close()
-            at_end = start + len(mm) == self.end
+                _close(mm)
             if status == _native.FRAME_BROKEN or (status == _native.FRAME_PARTIAL and at_end):
+                bad = bad if status == _native.FRAME_BROKEN else nxt
                 self.framing_error(kind, start + nxt, start + bad, inclusive=inclusive)
             if status == _native.FRAME_PARTIAL and nxt == pos - start:
                 window *= 2  # one record or block is larger than the window
@@ -472,19 +477,22 @@ class _FileWalk:
                 lengths = array("I", bytes(4 * cap))
             pos = start + nxt
 
-    def cut_prefix(self, offsets: array[int], lengths: array[int], n: int, base: int) -> int:
-        """Drop each record's prefix; a record shorter than it is a framing error."""
+    def cut_prefix(
+        self, offsets: array[int], lengths: array[int], n: int, base: int
+    ) -> tuple[int, FramingError | None]:
+        """Drop each record's prefix; a record shorter than it is a framing error (raised
+        once the records before it are out)."""
         for i in range(n):
             if lengths[i] < self.prefix:
                 number = self.number + i
-                raise FramingError(
+                return i, FramingError(
                     base + offsets[i],
                     f"record {number} has {lengths[i]} bytes, less than its "
                     f"{self.prefix}-byte prefix",
                 )
             offsets[i] += self.prefix
             lengths[i] -= self.prefix
-        return n
+        return n, None
 
     def framing_error(self, kind: int, at: int, bad: int, *, inclusive: bool) -> None:
         """Word the error at ``at`` (a record or block) as the reference framing does."""
@@ -542,12 +550,10 @@ class _FileWalk:
 
     def reference_error(self, framing: str, **kw: Any) -> None:
         """Let the reference framing raise its error (it checks before the first record)."""
-        with (
-            mmap.mmap(self.fh.fileno(), 0, access=mmap.ACCESS_READ) as mm,
-            memoryview(mm) as view,
-        ):
+        mm = mmap.mmap(self.fh.fileno(), 0, access=mmap.ACCESS_READ)
+        try:
             for _ in frame(
-                view,
+                _buffer(mm),
                 framing,
                 skip_header=self.skip_header,
                 skip_trailer=self.skip_trailer,
@@ -555,6 +561,8 @@ class _FileWalk:
                 **kw,
             ):
                 break
+        finally:
+            _close(mm)
 
     # -- vbs, odo: the reference framing, records copied ----------------------------------
 
@@ -564,12 +572,10 @@ class _FileWalk:
         if self.size == 0:
             return
         decoder = self.decoder
-        with (
-            mmap.mmap(self.fh.fileno(), 0, access=mmap.ACCESS_READ) as mm,
-            memoryview(mm) as view,
-        ):
+        mm = mmap.mmap(self.fh.fileno(), 0, access=mmap.ACCESS_READ)
+        try:
             spans = frame(
-                view,
+                _buffer(mm),
                 framing,
                 record_length=record_length,
                 rdw_includes_header=rdw_includes_header,
@@ -579,15 +585,20 @@ class _FileWalk:
                 layout=decoder.layout,
                 codepage=decoder.options.codepage,
             )
-            while True:
-                chunk = list(itertools.islice(spans, self.batch_records))
+            failure: FramingError | None = None
+            while failure is None:
+                chunk: list[RecordSpan] = []
+                try:
+                    chunk.extend(itertools.islice(spans, self.batch_records))
+                except FramingError as exc:  # decode the records before it first
+                    failure = exc
                 if not chunk:
                     break
                 data = bytearray()
                 offsets = array("Q")
                 for span in chunk:
                     offsets.append(len(data))
-                    data += span.data(view)
+                    data += span.data(_buffer(mm))
                 lengths = array("I", (span.length for span in chunk))
                 files = array("Q", (span.offset for span in chunk))
                 done = 0
@@ -602,6 +613,21 @@ class _FileWalk:
                     yield batch
                     done += batch.count
                     self.number += batch.count
+            if failure is not None:
+                raise failure
+        finally:
+            _close(mm)
+
+
+def _buffer(mm: mmap.mmap) -> Any:
+    """An mmap where a bytes-like object is expected (the reference framing's parameter)."""
+    return mm
+
+
+def _close(mm: mmap.mmap) -> None:
+    """Unmap now, or (while an exception's traceback still holds views of it) when freed."""
+    with contextlib.suppress(BufferError):
+        mm.close()
 
 
 def _message(decoder: NativeDecoder, e: Any, reason: Reason, raw: bytes, rec_start: int) -> str:
