@@ -146,10 +146,11 @@ def judge(sample: Path, mapping: MappingDoc, layout: Layout, mapper: Mapper) -> 
     the read-back in main checks that Kafka agrees)."""
     if not sample.is_file():
         raise DemoError(RET_NOT_FOUND, f"{sample}: no such file (scripts/make_sample.py makes it)")
+    fingerprint = layout.fingerprint  # a property that re-hashes the layout: read it once
     context = AuditContext.for_file(
         sample,
         layout_name=layout.name,
-        fingerprint=layout.fingerprint,
+        fingerprint=fingerprint,
         mapping_name=mapping.name,
         mapping_version=mapping.version,
         schema_id=schema_id(mapping),
@@ -167,7 +168,7 @@ def judge(sample: Path, mapping: MappingDoc, layout: Layout, mapper: Mapper) -> 
                 judged.records += 1
                 raw = data[result.offset : result.offset + result.length]
                 meta = {
-                    "bridge.layout.fingerprint": layout.fingerprint,
+                    "bridge.layout.fingerprint": fingerprint,
                     "bridge.record": str(result.record),
                     "bridge.offset": str(result.offset),
                     "bridge.source.sha256": context.source_sha256,
@@ -380,6 +381,8 @@ def read_committed(services: Services, topic: str, expected: int) -> list[Messag
             "isolation.level": "read_committed",
             "enable.auto.commit": False,
             "enable.partition.eof": True,
+            # The broker otherwise holds an empty fetch 500 ms before saying end-of-partition.
+            "fetch.wait.max.ms": 50,
         }
     )
     try:
