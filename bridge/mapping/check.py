@@ -162,7 +162,8 @@ def check_mapping(mapping: MappingDoc, layouts: Sequence[Layout]) -> list[Proble
                     Problem(
                         "/source/framing",
                         f"fixed framing, but record {lay.name} varies from {lay.min_length} "
-                        f"to {lay.record_length} bytes (OCCURS DEPENDING ON): use rdw or bdw",
+                        f"to {lay.record_length} bytes (OCCURS DEPENDING ON): use rdw, vb, vbs "
+                        "or odo",
                     )
                 )
             elif framing.record_length is not None and framing.record_length < lay.max_length:
@@ -171,6 +172,18 @@ def check_mapping(mapping: MappingDoc, layouts: Sequence[Layout]) -> list[Proble
                         "/source/framing/record_length",
                         f"record_length {framing.record_length} is shorter than record "
                         f"{lay.name} ({lay.record_length} bytes)",
+                    )
+                )
+
+    if framing.type == "odo":
+        for sel in selections:
+            if sel.layout.min_length == sel.layout.record_length:
+                problems.append(
+                    Problem(
+                        "/source/framing/type",
+                        f"odo framing, but record {sel.layout.name} is always "
+                        f"{sel.layout.record_length} bytes: fixed says the same more simply",
+                        severity="warning",
                     )
                 )
 

@@ -89,8 +89,22 @@ class MappingNotFoundError(BridgeError):
 
 @dataclass(frozen=True)
 class Framing:
-    type: str  # fixed | rdw | bdw
+    type: str  # fixed | rdw | rdw-le | vb | vbs | odo (bridge/decode/framing.py)
     record_length: int | None = None
+    rdw_includes_header: bool = True
+    skip_header: int = 0
+    skip_trailer: int = 0
+    record_prefix: int = 0
+
+    def frame_options(self) -> dict[str, Any]:
+        """Keyword arguments of ``bridge.decode.framing.frame`` (besides buffer and layout)."""
+        return {
+            "record_length": self.record_length,
+            "rdw_includes_header": self.rdw_includes_header,
+            "skip_header": self.skip_header,
+            "skip_trailer": self.skip_trailer,
+            "record_prefix": self.record_prefix,
+        }
 
 
 @dataclass(frozen=True)
@@ -308,7 +322,14 @@ def parse_mapping(document: Mapping[str, Any], base_dir: Path = Path(".")) -> Ma
             include_dirs=tuple(cb.get("include_dirs", ())),
             record=cb.get("record"),
         ),
-        framing=Framing(src["framing"]["type"], src["framing"].get("record_length")),
+        framing=Framing(
+            type=src["framing"]["type"],
+            record_length=src["framing"].get("record_length"),
+            rdw_includes_header=src["framing"].get("rdw_includes_header", True),
+            skip_header=src["framing"].get("skip_header", 0),
+            skip_trailer=src["framing"].get("skip_trailer", 0),
+            record_prefix=src["framing"].get("record_prefix", 0),
+        ),
         code_page=src["code_page"],
         fields=tuple(_field(f, f"/fields/{i}") for i, f in enumerate(doc["fields"])),
         tables=tuple(

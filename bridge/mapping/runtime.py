@@ -8,13 +8,14 @@ validate, and either publish the event or write an audit record.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from bridge.copybook.layout import Layout
+from bridge.decode.framing import RecordSpan, frame
 from bridge.decode.verdict import DecodeOptions, RecordResult
 from bridge.mapping.apply import Mapper, message_key
 from bridge.mapping.check import errors, load_checked, select_layouts
@@ -65,6 +66,16 @@ class Runtime:
     def layout(self, case: str | None = None) -> Layout:
         selections, _ = select_layouts(self.mapping, self.layouts)
         return next(s.layout for s in selections if s.case == case)
+
+    def frame(self, buf: bytes | memoryview) -> Iterator[RecordSpan]:
+        """The records of a file's bytes, framed as the mapping says."""
+        return frame(
+            buf,
+            self.mapping.framing.type,
+            layout=self.layouts[0],
+            codepage=self.mapping.code_page,
+            **self.mapping.framing.frame_options(),
+        )
 
     def decode_options(self, case: str | None = None) -> DecodeOptions:
         """Decoder options for a record of ``case``: code page, REDEFINES choice, trimming.

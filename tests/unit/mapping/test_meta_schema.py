@@ -98,3 +98,22 @@ def test_fixed_framing_needs_a_length() -> None:
     doc = acct_document()
     del doc["source"]["framing"]["record_length"]
     assert "/source/framing" in _pointers(doc)
+
+
+@pytest.mark.parametrize(
+    ("framing", "ok"),
+    [
+        ({"type": "rdw", "rdw_includes_header": False, "skip_header": 80}, True),
+        ({"type": "vbs", "record_prefix": 2}, True),
+        ({"type": "fixed", "record_length": 300, "rdw_includes_header": True}, False),
+        ({"type": "bdw"}, False),
+        ({"type": "odo", "record_length": 300}, False),
+    ],
+)
+def test_framings(framing: dict[str, Any], ok: bool) -> None:
+    doc = acct_document()
+    doc["source"]["framing"] = framing
+    problems = meta_problems(doc)
+    assert (problems == []) is ok, problems
+    if not ok:
+        assert all(p.pointer.startswith("/source/framing") for p in problems)

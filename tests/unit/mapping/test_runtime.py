@@ -36,6 +36,18 @@ def test_runtime_end_to_end(pii_env: str) -> None:
     assert Runtime.load(ACCTMAST_MAPPING, prefer_fast=False).validators[None].name == "jsonschema"
 
 
+def test_runtime_frames_as_the_mapping_says(pii_env: str) -> None:
+    runtime = Runtime.load(ACCTMAST_MAPPING)
+    layout = runtime.layout()
+    data = b"".join(encode_record(layout, acct_values()) for _ in range(3))
+    spans = list(runtime.frame(data))
+    assert [(s.number, s.offset, s.length) for s in spans] == [
+        (0, 0, 300),
+        (1, 300, 300),
+        (2, 600, 300),
+    ]
+
+
 def test_runtime_refuses_a_mapping_check_refuses(tmp_path: Path, pii_env: str) -> None:
     doc = acct_document()
     doc["copybook"]["path"] = str(ACCTMAST_MAPPING.parent / doc["copybook"]["path"])
