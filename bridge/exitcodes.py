@@ -7,4 +7,5 @@ RET_COPYBOOK_INVALID = 3  # the copybook or mapping does not compile
 RET_NOT_FOUND = 4  # an input file or COPY member does not exist
 RET_FATAL_DATA = 5  # the input cannot be framed at all (e.g. a broken RDW chain)
 RET_CONNECT = 6  # Kafka or Redis unreachable
+RET_UNRECONCILED = 7  # records in != events out + audit entries: something was lost
 RET_INTERRUPTED = 130

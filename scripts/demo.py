@@ -57,6 +57,7 @@ from bridge.exitcodes import (
     RET_FATAL_DATA,
     RET_NOT_FOUND,
     RET_OK,
+    RET_UNRECONCILED,
 )
 from bridge.mapping.apply import Mapper, message_key
 from bridge.mapping.audit import AuditContext, audit_json
@@ -77,7 +78,6 @@ TRANSACTIONAL_ID = "bridge-demo-acctmast"
 # Not a secret: it only lets the demo run where BRIDGE_PII_KEY is unset (the mapping hashes
 # national ids). Real runs read the key the mapping names and never fall back to this one.
 DEMO_PII_KEY = "bridge-demo-only-pii-key-not-a-secret-0000"
-RET_UNRECONCILED = 7
 HINT = "run scripts/services up"
 TIMEOUT_S = 30.0
 

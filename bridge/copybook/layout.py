@@ -17,6 +17,7 @@ Conventions:
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import json
 from collections.abc import Iterator
@@ -237,9 +238,12 @@ class Layout:
             node = next(c for c in node.children if c.path == want)
         return tuple(dims)
 
-    @property
+    @functools.cached_property
     def fingerprint(self) -> str:
-        """SHA-256 of a canonical form of the byte layout (names, offsets, types, tables)."""
+        """SHA-256 of a canonical form of the byte layout (names, offsets, types, tables).
+
+        Cached: events carry it per record, and the layout is immutable.
+        """
         canonical = {
             "record_length": self.record_length,
             "min_length": self.min_length,
