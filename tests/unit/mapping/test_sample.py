@@ -9,7 +9,9 @@ from typing import Any
 import pytest
 
 from bridge.decode.reference import decode_record
+from bridge.decode.verdict import FieldError
 from bridge.mapping.audit import AuditContext, audit_schema
+from bridge.mapping.reasons import Violation
 from bridge.mapping.record_schema import record_schema
 from bridge.mapping.runtime import Runtime, document_values
 from bridge.mapping.validate import FastValidator, JsonSchemaValidator
@@ -49,6 +51,7 @@ def test_sample_faults_exactly(pii_env: str) -> None:
             record_number=span.number,
             file_offset=span.offset,
         )
+        reasons: list[Violation | FieldError]
         if result.errors:
             stage, reasons = "decode", list(result.errors)
         else:
