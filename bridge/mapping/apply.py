@@ -222,12 +222,14 @@ def make_converter(spec: FieldSpec, item: Field) -> Callable[[Any], Any]:
     trim = spec.trim
 
     def nulls(value: Any) -> bool:
-        return bool(spec.null_values) and _matches(
+        return _matches(
             value.strip() if isinstance(value, str) else value, spec.null_values, numeric
         )
 
+    has_nulls = bool(spec.null_values)
+
     def convert(value: Any) -> Any:
-        if value is None or nulls(value):
+        if value is None or (has_nulls and nulls(value)):
             return None
         if kind is TargetType.STRING:
             if isinstance(value, str):
@@ -359,11 +361,18 @@ class Mapper:
         if needs_key and pii_key is None and mapping.pii_key is not None:
             pii_key = load_pii_key(mapping.pii_key, environ)
         self._leaves: dict[int, _Leaf] = {}
+        self._suffix: dict[int, str] = {}  # JSON pointer of each member within its scope
         for plan in self.plans.values():
             for fp in plan.fields():
                 self._leaves[id(fp)] = _Leaf(
                     fp, make_converter(fp.spec, fp.item), make_protector(fp.spec, pii_key)
                 )
+            stack: list[FieldPlan | TablePlan] = list(plan.members)
+            while stack:
+                node = stack.pop()
+                self._suffix[id(node)] = "".join("/" + _escape(p) for p in node.target)
+                if isinstance(node, TablePlan):
+                    stack.extend(node.members)
 
     def redefines_for(self, case: str | None) -> dict[str, str]:
         """The DecodeOptions.redefines a record of ``case`` decodes with."""
@@ -419,7 +428,7 @@ class Mapper:
     ) -> None:
         clear, event = out
         for member in members:
-            pointer = base + "".join("/" + _escape(p) for p in member.target)
+            pointer = base + self._suffix[id(member)]
             found, value = _lookup(source, member.keys)
             if not found:
                 applied.violations.append(
@@ -445,7 +454,7 @@ class Mapper:
                 for i, element in enumerate(value):
                     row_clear: dict[str, Any] = {}
                     row_event: dict[str, Any] = {}
-                    if isinstance(element, Mapping):
+                    if isinstance(element, dict):
                         self._scope(
                             member.members,
                             element,
@@ -592,13 +601,18 @@ def _equal_scalar(value: Any, wanted: Any) -> bool:
 def _lookup(source: Mapping[str, Any], keys: tuple[str, ...]) -> tuple[bool, Any]:
     node: Any = source
     for key in keys:
-        if not isinstance(node, Mapping) or key not in node:
+        if type(node) is not dict and not isinstance(node, Mapping):
+            return False, None
+        if key not in node:
             return False, None
         node = node[key]
     return True, node
 
 
 def _put(target: dict[str, Any], parts: tuple[str, ...], value: Any) -> None:
+    if len(parts) == 1:
+        target[parts[0]] = value
+        return
     node = target
     for part in parts[:-1]:
         node = node.setdefault(part, {})

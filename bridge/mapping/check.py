@@ -520,7 +520,7 @@ def check_field(spec: FieldSpec, item: Field) -> list[Problem]:
             if not numeric and not isinstance(value, str):
                 err(pointer, f"{value!r} is not text; {pic} is {item.category.value}")
 
-    problems.extend(_check_constraints(spec, item, err))
+    _check_constraints(spec, item, err)
     return problems
 
 
@@ -533,7 +533,7 @@ def _num(value: Scalar) -> Decimal | None:
         return None
 
 
-def _check_constraints(spec: FieldSpec, item: Field, err: Report) -> list[Problem]:
+def _check_constraints(spec: FieldSpec, item: Field, err: Report) -> None:
     if spec.minimum is not None and spec.maximum is not None and spec.minimum > spec.maximum:
         err("/minimum", f"minimum {spec.minimum} is above maximum {spec.maximum}")
     if spec.type is TargetType.DECIMAL and spec.scale is not None:
@@ -562,7 +562,6 @@ def _check_constraints(spec: FieldSpec, item: Field, err: Report) -> list[Proble
         for i, value in enumerate(spec.enum):
             if isinstance(value, str) and len(value) > length:
                 err(f"/enum/{i}", f"{value!r} is longer than {length} characters")
-    return []
 
 
 def load_checked(path: str | Path) -> tuple[MappingDoc, tuple[Layout, ...], list[Problem]]:
