@@ -263,11 +263,42 @@ def meta_problems(document: Any) -> list[Problem]:
     problems = []
     for error in validator.iter_errors(document):
         # if/then/else and anyOf report one summary error; its context has the real causes.
-        leaves = _leaf_errors(error)
-        for leaf in leaves:
-            problems.append(Problem(json_pointer(leaf.absolute_path), leaf.message))
+        for leaf in _leaf_errors(error):
+            problems.extend(_explain(leaf))
     unique = {(p.pointer, p.message): p for p in problems}
-    return sorted(unique.values(), key=lambda p: (p.pointer, p.message))
+    return sorted(unique.values(), key=lambda p: (_pointer_key(p.pointer), p.message))
+
+
+def _pointer_key(pointer: str) -> list[tuple[int, int | str]]:
+    """Document order: /fields/3 before /fields/10."""
+    return [(0, int(t)) if t.isdigit() else (1, t) for t in pointer.split("/")[1:]]
+
+
+def _forbidden_keys(schema: Any) -> list[str]:
+    """The properties a ``not: {required}`` / ``not: {anyOf: [{required}...]}`` forbids."""
+    if not isinstance(schema, dict):
+        return []
+    keys = list(schema.get("required", []))
+    for branch in schema.get("anyOf", []):
+        keys.extend(_forbidden_keys(branch))
+    return keys
+
+
+def _explain(error: Any) -> list[Problem]:
+    """Problems for one meta-schema error, in words a mapping author can act on."""
+    pointer = json_pointer(error.absolute_path)
+    if error.validator == "not" and isinstance(error.instance, dict):
+        present = [k for k in _forbidden_keys(error.validator_value) if k in error.instance]
+        if present:
+            return [
+                Problem(
+                    f"{pointer}/{key}",
+                    f"{key!r} does not apply here (it belongs to another type, format or "
+                    "policy, see schemas/osfi-mapping.schema.json)",
+                )
+                for key in present
+            ]
+    return [Problem(pointer, error.message)]
 
 
 def _leaf_errors(error: Any) -> list[Any]:

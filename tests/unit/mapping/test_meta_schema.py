@@ -64,7 +64,7 @@ def test_pii_needs_a_policy_and_only_pii_has_one() -> None:
     _field(doc, "currency")["pii"] = {"policy": "keep"}
     pointers = _pointers(doc)
     assert f"/fields/{_index(doc, 'customer.name')}" in pointers
-    assert f"/fields/{_index(doc, 'currency')}" in pointers
+    assert f"/fields/{_index(doc, 'currency')}/pii" in pointers
 
 
 def test_float_bounds_are_refused() -> None:
@@ -76,7 +76,11 @@ def test_float_bounds_are_refused() -> None:
 def test_string_constraints_only_on_strings() -> None:
     doc = acct_document()
     _field(doc, "ledgerBalance")["maxLength"] = 10
-    assert f"/fields/{_index(doc, 'ledgerBalance')}" in _pointers(doc)
+    with pytest.raises(MappingError) as info:
+        parse_mapping(doc)
+    [problem] = info.value.problems
+    assert problem.pointer == f"/fields/{_index(doc, 'ledgerBalance')}/maxLength"
+    assert problem.message.startswith("'maxLength' does not apply here")
 
 
 def test_unknown_property_and_bad_name() -> None:
