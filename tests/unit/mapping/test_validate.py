@@ -57,6 +57,9 @@ SYNTHETIC = """
            05  ITEMS      OCCURS 2.
                10  ITEM-ID   PIC 9(4).
                10  ITEM-TXT  PIC X(5).
+           05  N-NOTES    PIC 9.
+           05  NOTES      OCCURS 0 TO 3 DEPENDING ON N-NOTES.
+               10  NOTE      PIC X(4).
 """
 
 
@@ -87,6 +90,10 @@ def synthetic() -> tuple[MappingDoc, tuple[Layout, ...]]:
     by["SECRET"].update(classification="pii", pii={"policy": "hash"}, pattern="^[0-9]{9}$")
     doc["fields"] = list(by.values())
     doc["pii_key"] = {"env": "BRIDGE_PII_KEY"}
+    doc["discriminator"] = {
+        "source": "S.KIND",
+        "cases": [{"name": "only", "when": ["A", "B"], "layout": "S"}],
+    }
     mapping = parse_mapping(doc)
     assert errors(check_mapping(mapping, layouts)) == []
     return mapping, layouts
@@ -101,7 +108,7 @@ def _schemas() -> dict[str, dict[str, Any]]:
         "syn": (syn, syn_layouts),
     }.items():
         for published in (False, True):
-            schema = case_schemas(mapping, layouts, published=published)[None]
+            [schema] = case_schemas(mapping, layouts, published=published).values()
             out[f"{name}-{'published' if published else 'clear'}"] = schema
     return out
 
@@ -138,6 +145,7 @@ def test_fast_path_whitelist(schema: dict[str, Any], pointers: list[str]) -> Non
 def test_every_violated_rule_is_listed() -> None:
     schema = SCHEMAS["syn-clear"]
     event = {
+        "recordType": "other",
         "meta": {"code": "abcd", "date": "2023-02-30", "extra": 1},
         "qty": 101,
         "amt": "-500.01",
@@ -148,10 +156,14 @@ def test_every_violated_rule_is_listed() -> None:
         "secret": "12345678",
         "monthly": ["1.00", "2.00"],
         "items": [{"itemId": 1, "itemTxt": "abcdef"}, {"itemId": 2}],
+        "nNotes": 4,
+        "notes": [{"note": "a"}, {"note": "b"}, {"note": "c"}, {"note": "d"}],
     }
     for validator in (JsonSchemaValidator(schema), FastValidator(schema)):
         got = {(v.pointer, v.rule): (v.expected, v.actual) for v in validator.validate(event)}
         assert set(got) == {
+            ("/recordType", "const"),
+            ("/notes", "maxItems"),
             ("/meta", "additionalProperties"),
             ("/meta/code", "maxLength"),
             ("/meta/code", "pattern"),
