@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
 from bridge import __version__
 from bridge.commands._common import CommandFailed
-from bridge.exitcodes import RET_INTERRUPTED, RET_USAGE
+from bridge.exitcodes import RET_BROKEN_PIPE, RET_INTERRUPTED, RET_USAGE
 
 # Subcommand modules under bridge/commands, in the order --help lists them.
 COMMANDS: tuple[str, ...] = ("layout", "decode", "mapping", "schema")
@@ -48,6 +49,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exc.status
     except KeyboardInterrupt:
         return RET_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (``| head``): not an error of ours. Point stdout at devnull so
+        # the interpreter's final flush does not raise again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return RET_BROKEN_PIPE
     return status
 
 

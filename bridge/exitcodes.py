@@ -9,3 +9,4 @@ RET_FATAL_DATA = 5  # the input cannot be framed at all (e.g. a broken RDW chain
 RET_CONNECT = 6  # Kafka or Redis unreachable
 RET_UNRECONCILED = 7  # records in != events out + audit entries: something was lost
 RET_INTERRUPTED = 130
+RET_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a pipeline cut short

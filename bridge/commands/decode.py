@@ -24,14 +24,19 @@ from bridge.decode.multi import Case, MultiLayoutDecoder, resolve_case, resolve_
 from bridge.decode.native import Batch, NativeDecoder
 from bridge.decode.reference import decode_record, decode_value
 from bridge.decode.verdict import DecodeOptions, RecordResult
-from bridge.errors import BridgeError
+from bridge.errors import BridgeError, CopybookError, CopybookNotFoundError
 from bridge.exitcodes import (
+    RET_COPYBOOK_INVALID,
     RET_FATAL_DATA,
     RET_INVALID_RECORDS,
     RET_NOT_FOUND,
     RET_OK,
     RET_USAGE,
 )
+from bridge.mapping.audit import AuditContext, audit_json
+from bridge.mapping.model import MappingError, MappingNotFoundError
+from bridge.mapping.runtime import Runtime
+from bridge.records import Rejected, framing_audit, judge_file
 
 HELP = """\
 Decode FILE with the record layout of COPYBOOK. Valid records go to stdout as JSON Lines (one
@@ -58,8 +63,18 @@ def register(subparsers: Any) -> None:
         description=HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("copybook", metavar="COPYBOOK")
-    p.add_argument("file", metavar="FILE")
+    p.add_argument(
+        "inputs",
+        nargs="+",
+        metavar="[COPYBOOK] FILE",
+        help="the copybook and the record file; with --mapping only the file",
+    )
+    p.add_argument(
+        "--mapping",
+        metavar="MAPPING",
+        help="apply this mapping document (it names the copybook, framing and code page): "
+        "mapped events on stdout, audit records for rejects",
+    )
     add_copybook_arguments(p)
     p.add_argument("--record", metavar="NAME", help="the level-01 record to use (default: first)")
     p.add_argument(
@@ -116,11 +131,19 @@ class Tally:
 
 
 def run(args: argparse.Namespace) -> int:
-    layouts = load_layouts(args, "decode")
-    path = Path(args.file)
+    wanted = 1 if args.mapping else 2
+    if len(args.inputs) != wanted:
+        shape = "--mapping MAPPING FILE" if args.mapping else "COPYBOOK FILE"
+        print(f"bridge decode: expected {shape}", file=sys.stderr)
+        return RET_USAGE
+    path = Path(args.inputs[-1])
     if not path.is_file():
         print(f"bridge decode: {path}: no such file", file=sys.stderr)
         return RET_NOT_FOUND
+    if args.mapping:
+        return _run_mapping(args, path)
+    args.copybook = args.inputs[0]
+    layouts = load_layouts(args, "decode")
     options = _options(args)
     layout = pick_record(layouts, args.record, "decode")
     frame_args: dict[str, Any] = {
@@ -130,14 +153,14 @@ def run(args: argparse.Namespace) -> int:
         "skip_trailer": args.skip_trailer,
         "record_prefix": args.record_prefix,
     }
-    try:
-        if args.hexdump is not None:
+    if args.hexdump is not None:
+        try:
             return _hexdump(layout, path, args.framing, frame_args, options, args.hexdump)
-        batches = _batches(args, layouts, layout, path, options, frame_args)
-        return _write(batches, args)
-    except FramingError as exc:
-        print(f"bridge decode: {path}: {exc}", file=sys.stderr)
-        return RET_FATAL_DATA
+        except FramingError as exc:
+            print(f"bridge decode: {path}: {exc}", file=sys.stderr)
+            return RET_FATAL_DATA
+    batches = _batches(args, layouts, layout, path, options, frame_args)
+    return _write(batches, args, path, layout)
 
 
 def _options(args: argparse.Namespace) -> DecodeOptions:
@@ -221,55 +244,116 @@ def _single(res: RecordResult) -> Batch:
     return Batch(res.record, [res.offset], [res.length], memoryview(res.document + b"\n"), errors)
 
 
-def _write(batches: Iterator[Batch], args: argparse.Namespace) -> int:
-    tally = Tally()
-    out = sys.stdout.buffer
-    err_file: IO[str] | None = None
-    errs: IO[str] = sys.stderr
-    if args.errors:
-        err_file = errs = Path(args.errors).open("w", encoding="utf-8")  # noqa: SIM115
-    stop = None if args.limit is None else args.skip + args.limit
-    try:
-        for batch in batches:
-            first, count = batch.first_record, batch.count
-            lo = max(0, args.skip - first)
-            hi = count if stop is None else min(count, stop - first)
-            if lo >= hi:
-                if stop is not None and first >= stop:
-                    break
-                continue
-            if lo == 0 and hi == count and not batch.errors:
-                out.write(batch.jsonl)  # the fast path: the C output as it is
-                tally.read += count
-                tally.valid += count
-                continue
-            docs = batch.documents()
-            for i in range(lo, hi):
-                tally.read += 1
-                bad = batch.errors.get(i)
-                if bad is None:
-                    tally.valid += 1
-                    out.write(docs[i] + b"\n")
-                    continue
-                tally.rejected += 1
-                reject = {
-                    "record": first + i,
-                    "offset": batch.offsets[i],
-                    "length": batch.lengths[i],
-                    "stage": "decode",
-                    "errors": [e.to_json() for e in bad],
-                }
-                errs.write(json.dumps(reject, ensure_ascii=False) + "\n")
-    finally:
-        out.flush()
-        if err_file is not None:
-            err_file.close()
+class _Sink:
+    """Where records go: valid ones to stdout, audit documents to stderr or --errors."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        self.out = sys.stdout.buffer
+        self.tally = Tally()
+        self._file: IO[str] | None = None
+        self.errs: IO[str] = sys.stderr
+        if args.errors:
+            self._file = self.errs = Path(args.errors).open("w", encoding="utf-8")  # noqa: SIM115
+
+    def reject(self, audit: dict[str, Any]) -> None:
+        self.tally.read += 1
+        self.tally.rejected += 1
+        self.errs.write(audit_json(audit) + "\n")
+
+    def close(self) -> None:
+        self.out.flush()
+        if self._file is not None:
+            self._file.close()
+        t = self.tally
         print(
-            f"bridge decode: {tally.read} records read = {tally.valid} valid + "
-            f"{tally.rejected} rejected",
+            f"bridge decode: {t.read} records read = {t.valid} valid + {t.rejected} rejected",
             file=sys.stderr,
         )
-    return RET_INVALID_RECORDS if tally.rejected else RET_OK
+
+
+def _write(batches: Iterator[Batch], args: argparse.Namespace, path: Path, layout: Layout) -> int:
+    sink = _Sink(args)
+    context = AuditContext.for_file(path, layout_name=layout.name, fingerprint=layout.fingerprint)
+    stop = None if args.limit is None else args.skip + args.limit
+    done_to, number = args.skip_header, 0
+    try:
+        with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            for batch in batches:
+                first, count = batch.first_record, batch.count
+                if count:
+                    done_to = batch.offsets[-1] + batch.lengths[-1]
+                    number = first + count
+                lo = max(0, args.skip - first)
+                hi = count if stop is None else min(count, stop - first)
+                if lo >= hi:
+                    if stop is not None and first >= stop:
+                        break
+                    continue
+                if lo == 0 and hi == count and not batch.errors:
+                    sink.out.write(batch.jsonl)  # the fast path: the C output as it is
+                    sink.tally.read += count
+                    sink.tally.valid += count
+                    continue
+                docs = batch.documents()
+                for i in range(lo, hi):
+                    bad = batch.errors.get(i)
+                    if bad is None:
+                        sink.tally.read += 1
+                        sink.tally.valid += 1
+                        sink.out.write(docs[i] + b"\n")
+                        continue
+                    at, length = batch.offsets[i], batch.lengths[i]
+                    sink.reject(
+                        context.record(
+                            stage="decode",
+                            record_number=first + i,
+                            offset=at,
+                            raw=mm[at : at + length],
+                            reasons=bad,
+                        )
+                    )
+    except FramingError as exc:
+        print(f"bridge decode: {path}: {exc}", file=sys.stderr)
+        sink.reject(framing_audit(context, exc, path, done_to, number))
+        sink.close()
+        return RET_FATAL_DATA
+    sink.close()
+    return RET_INVALID_RECORDS if sink.tally.rejected else RET_OK
+
+
+def _run_mapping(args: argparse.Namespace, path: Path) -> int:
+    try:
+        runtime = Runtime.load(args.mapping)
+    except (MappingNotFoundError, CopybookNotFoundError) as exc:
+        print(f"bridge decode: {exc}", file=sys.stderr)
+        return RET_NOT_FOUND
+    except (MappingError, CopybookError) as exc:
+        print(f"bridge decode: {args.mapping} is invalid:\n{exc}", file=sys.stderr)
+        return RET_COPYBOOK_INVALID
+    for warning in runtime.warnings:
+        print(f"bridge decode: warning: {warning}", file=sys.stderr)
+    sink = _Sink(args)
+    stop = None if args.limit is None else args.skip + args.limit
+    fatal = False
+    try:
+        for outcome in judge_file(runtime, path):
+            if outcome.record < args.skip:
+                continue
+            if stop is not None and outcome.record >= stop:
+                break
+            if isinstance(outcome, Rejected):
+                fatal = fatal or outcome.stage == "framing"
+                sink.reject(outcome.audit)
+                continue
+            sink.tally.read += 1
+            sink.tally.valid += 1
+            text = json.dumps(outcome.event, ensure_ascii=False, separators=(",", ":"))
+            sink.out.write(text.encode() + b"\n")
+    finally:
+        sink.close()
+    if fatal:
+        return RET_FATAL_DATA
+    return RET_INVALID_RECORDS if sink.tally.rejected else RET_OK
 
 
 def _hexdump(

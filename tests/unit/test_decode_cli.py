@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from decimal import Decimal
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from bridge.cli import main
@@ -103,14 +106,17 @@ def test_rejected_record_reported_with_its_reasons(
     assert "379 records read = 378 valid + 1 rejected" in err
     [line] = errors.read_text().splitlines()
     reject = json.loads(line)
-    assert reject["record"] == 3
-    assert reject["offset"] == 81
     assert reject["stage"] == "decode"
-    [field] = reject["errors"]
+    assert reject["record"]["number"] == 3
+    assert reject["record"]["offset"] == 81
+    assert base64.b64decode(reject["record"]["raw_base64"]) == bad.read_bytes()[81:108]
+    assert reject["source"]["sha256"] == hashlib.sha256(bad.read_bytes()).hexdigest()
+    [field] = reject["reasons"]
     assert field["path"] == "DTAR020.DTAR020-QTY-SOLD"
     assert field["offset"] == 81 + 16
-    assert field["reason"] == "bad-packed-sign"
+    assert field["rule"] == "bad-packed-sign"
     assert field["raw"] == bad.read_bytes()[97:102].hex()
+    jsonschema.validate(reject, json.loads((ROOT / "schemas/audit-record.schema.json").read_text()))
 
 
 def test_partial_record_is_fatal_with_offset(
@@ -118,9 +124,53 @@ def test_partial_record_is_fatal_with_offset(
 ) -> None:
     cut = tmp_path / "cut.bin"
     cut.write_bytes((DTAR / "DTAR020.bin").read_bytes()[: 27 * 10 + 5])
-    code, _out, err = run(["decode", str(DTAR / "DTAR020.cbl"), str(cut)], capsysbinary)
+    errors = tmp_path / "rejects.jsonl"
+    code, out, err = run(
+        ["decode", str(DTAR / "DTAR020.cbl"), str(cut), "--errors", str(errors)], capsysbinary
+    )
     assert code == 5
     assert "270" in err  # where the partial record starts
+    # A fixed file that does not fit its LRECL is refused whole, before any record is
+    # published (a cut transfer), and the refusal is itself an audit document.
+    assert out == []
+    assert "1 records read = 0 valid + 1 rejected" in err
+    reject = json.loads(errors.read_text())
+    assert reject["stage"] == "framing"
+    assert reject["record"]["number"] == 0
+    assert base64.b64decode(reject["record"]["raw_base64"]) == cut.read_bytes()
+    assert reject["reasons"][0]["offset"] == 270
+    assert "cut off" in reject["reasons"][0]["message"]
+
+
+def test_broken_rdw_keeps_records_before_it(
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    raw = (DTAR / "DTAR020.bin").read_bytes()
+    records = [raw[i : i + 27] for i in range(0, 27 * 5, 27)]
+    good = b"".join((len(r) + 4).to_bytes(2, "big") + b"\0\0" + r for r in records)
+    path = tmp_path / "broken.rdw"
+    path.write_bytes(good + b"\x00\x1f\x01\x00" + raw[:27])  # bytes 2-3 of an RDW are zero
+    errors = tmp_path / "rejects.jsonl"
+    code, out, err = run(
+        [
+            "decode",
+            str(DTAR / "DTAR020.cbl"),
+            str(path),
+            "--framing",
+            "rdw",
+            "--errors",
+            str(errors),
+        ],
+        capsysbinary,
+    )
+    assert code == 5
+    assert len(out) == 5
+    assert "6 records read = 5 valid + 1 rejected" in err
+    reject = json.loads(errors.read_text())
+    assert reject["stage"] == "framing"
+    assert reject["record"]["number"] == 5
+    assert reject["record"]["offset"] == len(good)
+    assert reject["reasons"][0]["offset"] == len(good)
 
 
 def test_missing_file_and_bad_copybook(
@@ -209,10 +259,10 @@ def test_multi_layout_by_discriminator(
     # The trailer decodes its REDEFINES alternative, chosen by the case.
     assert docs[6] == {"REC-TYPE": "T", "REC-COUNT": 6, "BODY-NUM": {"CHECKSUM": 0}}
     reject = json.loads(errors.read_text())
-    assert reject["record"] == 6
-    assert reject["offset"] == 120
-    assert reject["errors"][0]["reason"] == "unknown-record-type"
-    assert reject["errors"][0]["raw"] == "e7"
+    assert reject["record"]["number"] == 6
+    assert reject["record"]["offset"] == 120
+    assert reject["reasons"][0]["rule"] == "unknown-record-type"
+    assert reject["reasons"][0]["raw"] == "e7"
     assert "8 records read = 7 valid + 1 rejected" in err
 
 
@@ -229,3 +279,45 @@ def test_multi_layout_needs_both_options(
     )
     assert code == 2
     assert "NOPE" in err
+
+
+def test_mapping_events_and_audit_records(
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BRIDGE_PII_KEY", "test-only-key-0123456789abcdef0123456789abcdef")
+    sample = ROOT / "copybooks/samples"
+    faults = json.loads((sample / "acctmast.faults.json").read_text())
+    errors = tmp_path / "audit.jsonl"
+    code, out, err = run(
+        [
+            "decode",
+            "--mapping",
+            str(ROOT / "schemas/acctmast.mapping.json"),
+            str(sample / "acctmast.dat"),
+            "--errors",
+            str(errors),
+        ],
+        capsysbinary,
+    )
+    assert code == 1
+    audits = [json.loads(line) for line in errors.read_text().splitlines()]
+    assert len(out) + len(audits) == faults["records"]
+    assert f"{faults['records']} records read = {len(out)} valid + {len(audits)} rejected" in err
+    assert sorted(a["record"]["number"] for a in audits) == sorted(
+        f["record"] for f in faults["faults"]
+    )
+    schema = json.loads((ROOT / "schemas/audit-record.schema.json").read_text())
+    for audit in audits:
+        jsonschema.validate(audit, schema)
+        assert audit["mapping"]["name"] == "acctmast"
+    event = json.loads(out[0])
+    assert isinstance(event["ledgerBalance"], str)  # decimals travel as exact strings
+
+
+def test_mapping_takes_only_the_file(capsysbinary: pytest.CaptureFixture[bytes]) -> None:
+    code, _, err = run(
+        ["decode", "--mapping", str(ROOT / "schemas/acctmast.mapping.json"), "a", "b"],
+        capsysbinary,
+    )
+    assert code == 2
+    assert "--mapping MAPPING FILE" in err

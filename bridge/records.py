@@ -1,0 +1,213 @@
+"""The record stage: every record of a file becomes an event or an audit document, never neither.
+
+``judge_file`` frames and decodes a file as its mapping says, maps and validates each decoded
+record, and yields one :class:`Event` or one :class:`Rejected` per record, in file order, with
+stable record numbers and byte offsets. ``bridge decode --mapping`` prints them; later stages
+publish them. A framing failure ends the file with a ``framing`` audit document for the bytes
+that could not be framed, so the accounting (records in = events + audit entries) still holds
+for everything before it and the run can resume from the offset.
+"""
+
+from __future__ import annotations
+
+import json
+import mmap
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from bridge.decode.framing import FramingError
+from bridge.decode.native import NativeDecoder
+from bridge.decode.verdict import FieldError, RecordResult
+from bridge.mapping.audit import AuditContext
+from bridge.mapping.reasons import Violation
+from bridge.mapping.runtime import Runtime
+
+__all__ = ["Event", "Rejected", "audit_context", "framing_audit", "judge_file"]
+
+# The most bytes a framing audit document carries: enough to see what went wrong.
+FRAMING_RAW_LIMIT = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Event:
+    """A valid record, mapped: publish ``event`` under ``key``."""
+
+    record: int
+    offset: int
+    length: int
+    event: dict[str, Any]
+    case: str | None
+    kafka_key: str | None
+    redis_key: str | None
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A record that failed framing, decoding or validation, as its audit document."""
+
+    record: int
+    offset: int
+    stage: str
+    audit: dict[str, Any]
+
+
+def audit_context(runtime: Runtime, path: str | Path) -> AuditContext:
+    mapping = runtime.mapping
+    layout = runtime.layout(mapping.discriminator.cases[0].name if mapping.discriminator else None)
+    return AuditContext.for_file(
+        path,
+        layout_name=layout.name,
+        fingerprint=layout.fingerprint,
+        mapping_name=mapping.name,
+        mapping_version=mapping.version,
+        schema_id=runtime.schema_id,
+        pii_key_id=mapping.pii_key.key_id if mapping.pii_key else None,
+    )
+
+
+def judge_file(
+    runtime: Runtime, path: str | Path, context: AuditContext | None = None
+) -> Iterator[Event | Rejected]:
+    """One Event or Rejected per record of ``path``, in file order."""
+    context = context or audit_context(runtime, path)
+    cases = (
+        [c.name for c in runtime.mapping.discriminator.cases]
+        if runtime.mapping.discriminator
+        else [None]
+    )
+    decoders: dict[str | None, NativeDecoder] = {
+        case: NativeDecoder(runtime.layout(case), runtime.decode_options(case)) for case in cases
+    }
+    with Path(path).open("rb") as fh:
+        if fh.seek(0, 2) == 0:
+            return
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm, memoryview(mm) as data:
+            if runtime.mapping.discriminator is None:
+                yield from _single(runtime, context, decoders[None], path, data)
+            else:
+                yield from _cases(runtime, context, decoders, path, data)
+
+
+def _single(
+    runtime: Runtime,
+    context: AuditContext,
+    decoder: NativeDecoder,
+    path: str | Path,
+    data: memoryview,
+) -> Iterator[Event | Rejected]:
+    framing = runtime.mapping.framing
+    done_to, number = framing.skip_header, 0
+    try:
+        for batch in decoder.decode_file(path, framing.type, **framing.frame_options()):
+            for result in batch.results():
+                yield _judge(runtime, context, None, result, data)
+                done_to, number = result.offset + result.length, result.record + 1
+    except FramingError as exc:
+        audit = framing_audit(context, exc, path, done_to, number)
+        yield Rejected(number, done_to, "framing", audit)
+
+
+def _cases(
+    runtime: Runtime,
+    context: AuditContext,
+    decoders: Mapping[str | None, NativeDecoder],
+    path: str | Path,
+    data: memoryview,
+) -> Iterator[Event | Rejected]:
+    # The first case's decode (default REDEFINES choices) finds the discriminator; a record of
+    # another case is decoded again with that case's layout and choices.
+    first = next(iter(decoders.values()))
+    done_to, number = runtime.mapping.framing.skip_header, 0
+    try:
+        for span in runtime.frame(data):
+            record = bytes(span.data(data))
+            probe = first.decode(record, number=span.number, offset=span.offset)
+            case = runtime.mapper.case_for(_values(probe)) if probe.valid else None
+            if isinstance(case, Violation):
+                yield _reject(context, "decode", probe, record, [case])
+            else:
+                decoder = decoders[case] if case is not None else first
+                result = (
+                    probe
+                    if decoder is first
+                    else decoder.decode(record, number=span.number, offset=span.offset)
+                )
+                yield _judge(runtime, context, case, result, data)
+            done_to, number = span.offset + span.length, span.number + 1
+    except FramingError as exc:
+        audit = framing_audit(context, exc, path, done_to, number)
+        yield Rejected(number, done_to, "framing", audit)
+
+
+def _values(result: RecordResult) -> dict[str, Any]:
+    values: dict[str, Any] = json.loads(result.document, parse_float=Decimal)
+    return values
+
+
+def _judge(
+    runtime: Runtime,
+    context: AuditContext,
+    case: str | None,
+    result: RecordResult,
+    data: memoryview,
+) -> Event | Rejected:
+    record = bytes(data[result.offset : result.offset + result.length])
+    if result.errors:
+        return _reject(context, "decode", result, record, result.errors, case)
+    outcome = runtime.process(_values(result), case, record=record, record_offset=result.offset)
+    if not outcome.valid:
+        return _reject(context, "validate", result, record, outcome.violations, case)
+    return Event(
+        result.record,
+        result.offset,
+        result.length,
+        outcome.event,
+        case,
+        runtime.kafka_key(outcome.event),
+        runtime.redis_key(outcome.event),
+    )
+
+
+def _reject(
+    context: AuditContext,
+    stage: str,
+    result: RecordResult,
+    record: bytes,
+    reasons: Any,
+    case: str | None = None,
+) -> Rejected:
+    reasons_list: list[Violation | FieldError] = list(reasons)
+    audit = context.record(
+        stage=stage,
+        record_number=result.record,
+        offset=result.offset,
+        raw=record,
+        reasons=reasons_list,
+        case=case,
+    )
+    return Rejected(result.record, result.offset, stage, audit)
+
+
+def framing_audit(
+    context: AuditContext, exc: FramingError, path: str | Path, done_to: int, number: int
+) -> dict[str, Any]:
+    """The bytes from where framing failed, as a ``framing`` audit document numbered as the
+    record that would have come next (at most FRAMING_RAW_LIMIT of them)."""
+    at = getattr(exc, "offset", done_to)
+    start = min(done_to, at)
+    with Path(path).open("rb") as fh:
+        size = fh.seek(0, 2)
+        fh.seek(start)
+        raw = fh.read(FRAMING_RAW_LIMIT)
+    reason = Violation("framing", "framing", str(exc), offset=at, length=size - start)
+    return context.record(
+        stage="framing",
+        record_number=number,
+        offset=start,
+        raw=raw,
+        reasons=[reason],
+        length=size - start,
+    )
