@@ -172,6 +172,7 @@ typedef struct {
     size_t done;              /* records decoded (all of them unless BRIDGE_FULL) */
     size_t out_used;
     size_t errors_used;
+    uint32_t full;            /* with BRIDGE_FULL: 1 the output buffer, 2 the error array */
 } bridge_batch;
 
 /* Decode batch->n_records records into JSON documents, one after another in batch->out.

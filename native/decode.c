@@ -52,8 +52,10 @@ static int add_error(walk *k, uint32_t op, int64_t at, uint32_t length, int reas
                      uint32_t detail, int64_t value)
 {
     bridge_error *e;
-    if (k->errors_used >= k->b->error_cap)
+    if (k->errors_used >= k->b->error_cap) {
+        k->b->full = 2;
         return WALK_FULL;
+    }
     e = &k->b->errors[k->errors_used++];
     e->record = k->recno;
     e->op = op;
@@ -712,6 +714,7 @@ int bridge_decode(const bridge_plan *p, bridge_batch *b)
     b->done = 0;
     b->out_used = 0;
     b->errors_used = 0;
+    b->full = 0;
     if (b->n_records == 0)
         return BRIDGE_OK;
     if (b->data == NULL || b->out == NULL || b->out_cap < RESERVE || b->records == NULL ||
@@ -738,6 +741,8 @@ int bridge_decode(const bridge_plan *p, bridge_batch *b)
             k.errors_used = e0;
             b->out_used = (size_t)(start - b->out);
             b->errors_used = e0;
+            if (b->full == 0)
+                b->full = 1;
             return BRIDGE_FULL;
         }
         if (b->newline)

@@ -33,6 +33,7 @@ from bridge.decode.encoder import EditedPicture
 from bridge.decode.framing import FRAMINGS, FramingError, RecordSpan, frame
 from bridge.decode.plan import REASONS, Plan, compile_plan
 from bridge.decode.verdict import DecodeOptions, FieldError, Reason, RecordResult
+from bridge.errors import NativeError
 
 __all__ = ["Batch", "NativeDecoder"]
 
@@ -84,11 +85,13 @@ class NativeDecoder:
         *,
         out_bytes: int = 4 << 20,
         error_cap: int = 4096,
+        max_out_bytes: int = 1 << 30,
     ) -> None:
         self.layout = layout
         self.options = options or DecodeOptions()
         self.plan: Plan = compile_plan(layout, self.options)
         self._out = bytearray(max(out_bytes, 1024))
+        self.max_out_bytes = max_out_bytes
         self._error_cap = max(error_cap, 16)
         self._errors: Any = ffi.new("bridge_error[]", self._error_cap)
         self._records: Any = ffi.new("bridge_record[]", 1)
@@ -191,10 +194,15 @@ class NativeDecoder:
             return int(b.done)
 
     def _grow(self) -> None:
-        """One record did not fit the empty buffers: double them."""
-        if self._batch.errors_used >= self._error_cap - 1 or self._error_cap < 1 << 20:
+        """One record did not fit the empty buffers: double the one that filled."""
+        if self._batch.full == 2:
             self._error_cap *= 2
             self._errors = ffi.new("bridge_error[]", self._error_cap)
+            return
+        if 2 * len(self._out) > self.max_out_bytes:
+            raise NativeError(
+                f"one record's JSON needs more than {self.max_out_bytes} bytes", _native.FULL
+            )
         self._out = bytearray(2 * len(self._out))
 
     def _collect_errors(
@@ -634,7 +642,8 @@ def _message(decoder: NativeDecoder, e: Any, reason: Reason, raw: bytes, rec_sta
     """The error's message, worded as the reference decoder words it (tests compare them)."""
     op = decoder.plan.ops[int(e.op)]
     f = op.field
-    assert f is not None
+    if f is None:  # only a plan changed behind Plan's back has errors on group ops
+        return str(reason)
     i = int(e.detail)
     byte = raw[i] if i < len(raw) else 0
     codepage = decoder.options.codepage
@@ -643,7 +652,8 @@ def _message(decoder: NativeDecoder, e: Any, reason: Reason, raw: bytes, rec_sta
         have = max(0, i - start)
         return f"record ends after {i} bytes; {f.length}-byte item at {start} has {have}"
     if reason is Reason.ODO_OUT_OF_RANGE:
-        assert f.occurs is not None and f.occurs.depending_on is not None
+        if f.occurs is None or f.occurs.depending_on is None:
+            return str(reason)
         count = f.occurs.depending_on
         if i == 0:
             return f"count {count} was not decoded before the table"

@@ -7,6 +7,7 @@ items after them, ODO counts hidden in FILLER, and REDEFINES with and without a 
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import struct
@@ -144,7 +145,7 @@ def leaf(draw: Draw, name: str) -> tuple[Field, st.SearchStrategy[Any]]:
         if usage is Usage.COMP5:
             bits = f.length * 8
             lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
-            return f, st.integers(lo, hi).map(lambda n, s=scale: _number(n, s))
+            return f, st.integers(lo, hi).map(functools.partial(_number, scale=scale))
         return f, _scaled(digits, scale, signed)
     digits = draw(st.integers(1, 38 if kind == "packed" else 31))
     scale = draw(st.integers(-3, digits + 2))
