@@ -30,7 +30,6 @@ REALDATA = Path(__file__).resolve().parents[2].parent / "shared" / "realdata"
 CARDDEMO = REALDATA / "carddemo"
 DTAR020 = REALDATA / "dtar020"
 
-pytestmark = pytest.mark.skipif(not REALDATA.is_dir(), reason=f"no {REALDATA}")
 
 Decoder = Callable[[Layout, bytes, DecodeOptions], dict[str, Any]]
 

@@ -6,16 +6,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import REALDATA
+
 REPO = Path(__file__).resolve().parents[3]
 FIXTURES = REPO / "tests" / "fixtures" / "copybooks"
 
 
 @pytest.fixture(scope="session")
 def realdata() -> Path:
-    path = REPO.parent / "shared" / "realdata"
-    if not path.is_dir():
-        pytest.skip(f"real data not found at {path}")
-    return path
+    return REALDATA
 
 
 @pytest.fixture(scope="session")

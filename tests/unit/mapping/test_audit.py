@@ -179,10 +179,6 @@ def test_schema_rejects_a_malformed_audit_record(tmp_path: Path) -> None:
     assert len(list(AUDIT.iter_errors(broken))) == 2
 
 
-needs_carddemo = pytest.mark.skipif(not (CARDDEMO / "ebcdic").is_dir(), reason="no realdata")
-
-
-@needs_carddemo
 def test_carddemo_accounts_through_a_default_mapping(tmp_path: Path) -> None:
     """Every real account record maps and validates; a damaged copy of one is audited."""
     copybook = CARDDEMO / "cpy" / "CVACT01Y.cpy"

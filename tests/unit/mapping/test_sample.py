@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import pytest
-
 from bridge.decode.reference import decode_record
 from bridge.decode.verdict import FieldError
 from bridge.mapping.audit import AuditContext, audit_schema
@@ -19,9 +17,6 @@ from bridge.mapping.validate import FastValidator, JsonSchemaValidator
 from .conftest import ACCTMAST_MAPPING, ROOT
 
 SAMPLES = ROOT / "copybooks" / "samples"
-pytestmark = pytest.mark.skipif(
-    not (SAMPLES / "acctmast.faults.json").is_file(), reason="no bundled sample"
-)
 
 
 def test_sample_faults_exactly(pii_env: str) -> None:
