@@ -198,7 +198,7 @@ def cases(draw: Draw) -> Case:
         values["ORIG"] = draw(_text(size, st.sampled_from(_CP037)))
         if draw(st.booleans()):
             chosen["R.ORIG"] = "R.ALT"
-    odo = draw(st.sampled_from(["none", "plain", "hidden", "group"]))
+    odo = draw(st.sampled_from(["none", "plain", "hidden", "group", "nested"]))
     if odo == "hidden" and any(f.is_filler for top in fields for f in top.walk()):
         odo = "plain"  # hand-built paths are not made unique: keep R.FILLER the count's
     if odo != "none":
@@ -206,7 +206,14 @@ def cases(draw: Draw) -> Case:
         item, strategy = draw(leaf("ELEM"))
         elements = [draw(strategy) for _ in range(count)]
         counter = "FILLER" if odo == "hidden" else "CNT"
-        if odo == "group":  # a group element holding a fixed table, ODO count in a group
+        if odo == "nested":  # variable-length elements: an ODO table in an ODO table
+            inner = draw(st.integers(0, 2))
+            fields += [num("CNT", 1), num("CNT2", 1)]
+            item = group("ELEM", alnum("X", 1), occurs(item, 2, low=0, on="R.CNT2"))
+            elements = [{"X": "A", "ELEM": elements[:1] * inner} for _ in elements]
+            values.update(CNT=count, CNT2=inner)
+            on = "R.CNT"
+        elif odo == "group":  # a group element holding a fixed table, ODO count in a group
             item = group("ELEM", item, occurs(num("SUB", 2), 2))
             elements = [{"ELEM": e, "SUB": [1, 2]} for e in elements]
             fields.append(group("HDR", num("CNT", 2, usage=Usage.COMP)))
