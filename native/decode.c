@@ -46,6 +46,17 @@ static const uint64_t POW10[20] = {
     10000000000000ull, 100000000000000ull, 1000000000000000ull, 10000000000000000ull,
     100000000000000000ull, 1000000000000000000ull, 10000000000000000000ull};
 
+/* The op's key: one fixed 32-byte copy (inlined, no call) when the blob has the room. */
+static inline uint8_t *put_key(const bridge_plan *p, const bridge_op *op, uint8_t *w)
+{
+    const uint8_t *key = p->blob + op->key_off;
+    if (op->key_len <= 32 && (uint64_t)op->key_off + 32 <= p->blob_len)
+        memcpy(w, key, 32);
+    else
+        memcpy(w, key, op->key_len);
+    return w + op->key_len;
+}
+
 /* ---- errors ---- */
 
 static int add_error(walk *k, uint32_t op, int64_t at, uint32_t length, int reason,
@@ -538,8 +549,7 @@ static int decode_field(walk *k, uint32_t ip, uint8_t **wp, const uint8_t *wend)
 
     if (w > wend || (size_t)(wend - w) < need)
         return WALK_FULL;
-    memcpy(w, p->blob + op->key_off, op->key_len);
-    w += op->key_len;
+    w = put_key(p, op, w);
     val = w;
     if (at < 0 || (uint64_t)at + len > k->rec_len) {
         *wp = (op->flags & BRIDGE_F_HIDDEN) ? keyw : put_null(w);
@@ -628,10 +638,9 @@ static int decode_record(walk *k, uint8_t **wp, const uint8_t *wend)
         const bridge_op *op = &ops[ip];
         switch (op->kind) {
         case BRIDGE_OP_OPEN_OBJ:
-            if (w > wend || (size_t)(wend - w) < op->key_len + 2u)
+            if (w > wend || (size_t)(wend - w) < op->key_len + 40u)
                 return WALK_FULL;
-            memcpy(w, p->blob + op->key_off, op->key_len);
-            w += op->key_len;
+            w = put_key(p, op, w);
             *w++ = '{';
             k->closers[k->nclosers++] = '}';
             ip++;
@@ -643,10 +652,9 @@ static int decode_record(walk *k, uint8_t **wp, const uint8_t *wend)
             break;
         case BRIDGE_OP_OPEN_ARR: {
             uint32_t cnt = op->count;
-            if (w > wend || (size_t)(wend - w) < op->key_len + 8u)
+            if (w > wend || (size_t)(wend - w) < op->key_len + 40u)
                 return WALK_FULL;
-            memcpy(w, p->blob + op->key_off, op->key_len);
-            w += op->key_len;
+            w = put_key(p, op, w);
             if (op->odo >= 0) {
                 const bridge_op *c = &ops[op->odo];
                 int ok = (k->slot_ok >> c->slot) & 1;

@@ -55,6 +55,7 @@ class Batch:
     lengths: Sequence[int]
     jsonl: memoryview
     errors: dict[int, tuple[FieldError, ...]]
+    floats: Field | None = None  # the record group, when it holds COMP-1/COMP-2 items
 
     @property
     def count(self) -> int:
@@ -64,6 +65,16 @@ class Batch:
         """Each record's JSON document (C never writes a raw newline inside one)."""
         docs = self.jsonl.tobytes().split(b"\n")
         docs.pop()
+        return docs
+
+    def dicts(self) -> list[dict[str, Any]]:
+        """Each record's document as Python values (see NativeDecoder.decode_to_dict), parsed
+        with one json.loads over the whole batch."""
+        text = b"[" + self.jsonl.tobytes().replace(b"\n", b",")[:-1] + b"]"
+        docs: list[dict[str, Any]] = json.loads(text, parse_float=Decimal)
+        if self.floats is not None:
+            for doc in docs:
+                _floats_in(doc, self.floats)
         return docs
 
     def results(self) -> list[RecordResult]:
@@ -90,6 +101,8 @@ class NativeDecoder:
         self.layout = layout
         self.options = options or DecodeOptions()
         self.plan: Plan = compile_plan(layout, self.options)
+        has_floats = any(f.usage in (Usage.COMP1, Usage.COMP2) for f in layout.fields())
+        self._floats = layout.root if has_floats and layout.root.is_group else None
         self._out = bytearray(max(out_bytes, 1024))
         self.max_out_bytes = max_out_bytes
         self._error_cap = max(error_cap, 16)
@@ -162,7 +175,7 @@ class NativeDecoder:
             offs = [base_offset + o for o in offsets[:done]]
             lens = list(lengths[:done])
         view = memoryview(self._out)[: self._batch.out_used]
-        return Batch(first_record, offs, lens, view, errors)
+        return Batch(first_record, offs, lens, view, errors, self._floats)
 
     def _run(
         self, src: Any, size: int, *, off_c: Any, len_c: Any, fixed: int, n: int, base: int

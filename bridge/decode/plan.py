@@ -371,7 +371,8 @@ class Plan:
             c.odo = o.odo
             c.end = o.end
             c.slot = o.slot
-        self._blob: Any = ffi.new("uint8_t[]", bytes(blob) or b"\x00")
+        blob += bytes(32)  # so C may copy every key as one fixed 32-byte move
+        self._blob: Any = ffi.new("uint8_t[]", bytes(blob))
         self._text: Any = ffi.new("uint8_t[]", _text_table(options.codepage))
         self._zone: Any = ffi.new("uint8_t[]", _zone_sign_table())
         self._packed: Any = ffi.new("uint8_t[]", _packed_sign_table())

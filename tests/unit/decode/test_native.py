@@ -323,6 +323,7 @@ def test_batches_and_tiny_buffers_agree_with_one_by_one(
     offsets = list(itertools.accumulate((len(r) for r in records[:-1]), initial=0))
     lengths = [len(r) for r in records]
     got = []
+    dicts = []
     done = 0
     while done < len(records):
         batch = native.decode_batch(
@@ -330,6 +331,7 @@ def test_batches_and_tiny_buffers_agree_with_one_by_one(
         )
         assert batch.count > 0
         got += batch.results()
+        dicts += batch.dicts()
         done += batch.count
     want = [
         decode_record(layout, r, options=options, record_number=i, file_offset=500 + off)
@@ -337,6 +339,7 @@ def test_batches_and_tiny_buffers_agree_with_one_by_one(
     ]
     assert got == want
     assert batch.jsonl.tobytes().count(b"\n") == batch.count
+    assert dicts == [decode_to_dict(layout, r, options=options) for r in records]
 
 
 def test_fixed_batches_and_documents() -> None:
