@@ -34,6 +34,7 @@ typedef struct {
     int stopped;
     table_frame tables[BRIDGE_MAX_TABLE_DEPTH];
     uint8_t closers[BRIDGE_MAX_OBJ_DEPTH];
+    uint8_t single[256]; /* the text table's one-byte characters (0: longer or unmappable) */
     uint64_t slot_ok;   /* bit per slot: the count decoded */
     uint64_t slot_seen; /* bit per slot: the count item was reached */
     int64_t slot_val[BRIDGE_MAX_SLOTS];
@@ -114,6 +115,22 @@ static int put_text(const walk *k, const bridge_op *op, const uint8_t *s, uint32
         while (a < z && (tab[8 * s[a] + 6] & 2))
             a++;
     *w++ = '"';
+    {
+        /* Most text is one byte a character: translate on that bet (no dependency between
+         * bytes), and redo the item the general way when a byte says otherwise. */
+        uint8_t miss = 0;
+        for (uint32_t i = a; i < z; i++) {
+            uint8_t c = k->single[s[i]];
+            w[i - a] = c;
+            miss |= c == 0;
+        }
+        if (!miss) {
+            w += z - a;
+            *w++ = '"';
+            *wp = w;
+            return 0;
+        }
+    }
     for (uint32_t i = a; i < z; i++) {
         const uint8_t *e = tab + 8 * (size_t)s[i];
         memcpy(w, e, 8);
@@ -731,6 +748,10 @@ int bridge_decode(const bridge_plan *p, bridge_batch *b)
     memset(&k, 0, sizeof k);
     k.p = p;
     k.b = b;
+    for (int c = 0; c < 256; c++) {
+        const uint8_t *e = p->text_table + 8 * c;
+        k.single[c] = (e[7] == 1 && !(e[6] & 1)) ? e[0] : 0;
+    }
     w = b->out;
     wend = b->out + b->out_cap - RESERVE;
     for (size_t r = 0; r < b->n_records; r++) {
