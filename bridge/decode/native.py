@@ -615,20 +615,27 @@ class _FileWalk:
                     failure = exc
                 if not chunk:
                     break
-                data = bytearray()
-                offsets = array("Q")
-                for span in chunk:
-                    offsets.append(len(data))
-                    data += span.data(_buffer(mm))
+                # A chunk without spanned records is decoded in place, zero copy; one with them
+                # is reassembled into a buffer (records keep their file offsets).
                 lengths = array("I", (span.length for span in chunk))
                 files = array("Q", (span.offset for span in chunk))
+                data: Any = mm
+                offsets = files
+                spanned: array[int] | None = None
+                if any(span.segments for span in chunk):
+                    data = bytearray()
+                    offsets = array("Q")
+                    for span in chunk:
+                        offsets.append(len(data))
+                        data += span.data(_buffer(mm))
+                    spanned = files
                 done = 0
                 while done < len(chunk):
                     batch = decoder.decode_batch(
                         data,
                         offsets[done:],
                         lengths[done:],
-                        file_offsets=files[done:],
+                        file_offsets=None if spanned is None else spanned[done:],
                         first_record=self.number,
                     )
                     yield batch
