@@ -87,7 +87,11 @@ class Batch:
 
 
 class NativeDecoder:
-    """Decode records of one layout with the C core."""
+    """Decode records of one layout with the C core.
+
+    A decoder owns reusable output and error buffers, so use one per thread (the C core
+    itself keeps no state between calls).
+    """
 
     def __init__(
         self,
