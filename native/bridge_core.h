@@ -122,6 +122,8 @@ typedef struct {
     uint8_t plus;       /* the code page's '+' and '-' (SIGN SEPARATE, edited) */
     uint8_t minus;
     uint32_t n_slots;
+    /* Validation constraints (native/validate.c), or NULL: decode only. */
+    const struct bridge_checks_s *checks;
 } bridge_plan;
 
 /* Check a plan once before decoding with it: kinds, nesting, blob references, sizes, ODO
@@ -213,3 +215,80 @@ typedef struct {
 /* Walk descriptors from f->start; records of a block are only reported once the whole block
  * is in the window. */
 int bridge_frame_records(bridge_frame *f);
+
+/* ---- Validation: a mapping's constraints checked on the values as they decode ----
+ *
+ * A plan may carry `checks`: one bridge_check per op (rules 0: none). When a field decodes, the
+ * rules it breaks are added to the error array as reasons BRIDGE_V_FIRST + bit, one per broken
+ * rule, so decode errors and rule violations share one array and one format. Python names the
+ * rule (the JSON Schema keyword or the conversion rule) from the bit and the field's target.
+ */
+
+#define BRIDGE_V_FIRST 64
+#define BRIDGE_V_TYPE 0          /* null where the target is required (schema `type`) */
+#define BRIDGE_V_CONVERT_TYPE 1  /* the value does not convert to the target type */
+#define BRIDGE_V_MINIMUM 2       /* minimum / decimalMinimum (on the scaled integer) */
+#define BRIDGE_V_MAXIMUM 3
+#define BRIDGE_V_ENUM 4          /* schema enum */
+#define BRIDGE_V_MIN_LENGTH 5    /* in characters */
+#define BRIDGE_V_MAX_LENGTH 6
+#define BRIDGE_V_PATTERN 7       /* the compiled pattern; decimals: integer digits */
+#define BRIDGE_V_CHOICE 8        /* enum / boolean target: no source value matches */
+#define BRIDGE_V_FORMAT 9        /* date / timestamp conversion */
+#define BRIDGE_V_SCALE 10        /* a decimal with more fractional digits than the target */
+#define BRIDGE_V_COUNT 11
+
+#define BRIDGE_CT_STRING 1
+#define BRIDGE_CT_INTEGER 2
+#define BRIDGE_CT_DECIMAL 3
+#define BRIDGE_CT_DATE 4         /* and timestamps: `format` says which */
+#define BRIDGE_CT_CHOICE 5       /* enum and boolean targets: the source must be listed */
+
+#define BRIDGE_FMT_YYYYMMDD 1
+#define BRIDGE_FMT_YYMMDD 2
+#define BRIDGE_FMT_YYDDD 3
+#define BRIDGE_FMT_YYYYDDD 4
+#define BRIDGE_FMT_CYYMMDD 5
+#define BRIDGE_FMT_ISO_DATE 6    /* YYYY-MM-DD */
+#define BRIDGE_FMT_TS14 7        /* YYYYMMDDHHMMSS */
+#define BRIDGE_FMT_TS_SPACE 8    /* YYYY-MM-DD HH:MM:SS */
+#define BRIDGE_FMT_TS_SPACE_F 9  /* YYYY-MM-DD HH:MM:SS.ffffff */
+#define BRIDGE_FMT_TS_DB2 10     /* YYYY-MM-DD-HH.MM.SS.ffffff */
+
+#define BRIDGE_MAX_CHECK_TEXT 1024 /* characters of a numeric value as text, a date's text */
+#define BRIDGE_MAX_ATOMS 32        /* pattern atoms */
+
+/* Candidate lists in the checks blob: numbers are (low, high) pairs of int64 (native byte
+ * order) on the op's scaled integer; strings are a 2-byte little-endian length then the bytes
+ * (code-page bytes for text items, ASCII for numbers written as text). Patterns: a flags byte
+ * (1: anchored at the end, where a final newline is allowed as in Python's `$`), then atoms of
+ * 2-byte min, 2-byte max (0xFFFF: unbounded), 32-byte set of the bytes the atom accepts. */
+typedef struct {
+    uint16_t rules;     /* BRIDGE_V_* bits checked */
+    uint8_t target;     /* BRIDGE_CT_* */
+    uint8_t trim;       /* string targets from text: BRIDGE_TRIM_* the mapping applies */
+    uint8_t format;     /* BRIDGE_FMT_* (date targets) */
+    uint8_t window;     /* YY century window: YY < window is 20YY */
+    uint16_t width;     /* numbers as text: zero-filled width; dates: digits of the format */
+    int16_t scale;      /* decimal target: its scale */
+    uint16_t whole;     /* decimal target: integer digits allowed */
+    int64_t min, max;   /* bounds on the op's scaled integer (BRIDGE_V_MINIMUM/MAXIMUM) */
+    uint32_t min_len, max_len;
+    uint32_t enum_off, enum_len, n_enum;       /* schema enum (numbers or strings) */
+    uint32_t choice_off, choice_len, n_choice; /* enum/boolean target: source values */
+    uint32_t null_off, null_len, n_null;       /* null_values (numbers or strings) */
+    uint32_t pat_off, pat_len;                 /* pattern atoms */
+} bridge_check;
+
+typedef struct bridge_checks_s {
+    const bridge_check *ops; /* one per plan op */
+    const uint8_t *blob;
+    uint32_t blob_len;
+    /* 256 + 256: each code-page byte as ASCII (0: not ASCII), then flags (1: Python's
+     * str.isspace, 2: the space character, 4: the newline). */
+    const uint8_t *chars;
+} bridge_checks;
+
+/* The checks of a plan (called by bridge_plan_check when plan->checks is set): op kinds,
+ * targets, blob references, pattern atoms. BRIDGE_OK or BRIDGE_E_PLAN with the op. */
+int bridge_checks_check(const bridge_plan *plan, uint32_t *bad_op);

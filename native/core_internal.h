@@ -21,4 +21,9 @@ static inline int op_is_numeric(uint8_t kind)
     return kind == BRIDGE_OP_ZONED || kind == BRIDGE_OP_PACKED || kind == BRIDGE_OP_BINARY;
 }
 
+/* The rules (bit set of BRIDGE_V_*) a decoded value breaks: validate.c, called by decode.c for
+ * each field that decoded when the plan has checks. */
+uint32_t bridge_check_value(const bridge_plan *p, uint32_t ip, const uint8_t *s, uint32_t len,
+                            const char *digs, uint32_t nd, int neg, int is_null);
+
 #endif

@@ -562,6 +562,7 @@ static int decode_field(walk *k, uint32_t ip, uint8_t **wp, const uint8_t *wend)
     const uint8_t *s;
     int why = 0, neg = 0;
     char digs[2 * BRIDGE_MAX_NUM_LEN + 24];
+    const char *value_digits = digs; /* the digits the value was written from (validation) */
     size_t need = op->key_len + 6 * (size_t)len + BRIDGE_MAX_SCALE + 48;
 
     if (w > wend || (size_t)(wend - w) < need)
@@ -607,6 +608,7 @@ static int decode_field(walk *k, uint32_t ip, uint8_t **wp, const uint8_t *wend)
         if (why == 0) {
             char *end = digs + sizeof digs;
             nd = (uint32_t)bridge_u64_digits(mag, end);
+            value_digits = end - nd;
             w = bridge_put_decimal(w, end - nd, nd, neg, op->scale,
                                    (op->flags & BRIDGE_F_QUOTED) != 0);
             if (op->flags & BRIDGE_F_COUNT) {
@@ -632,6 +634,13 @@ static int decode_field(walk *k, uint32_t ip, uint8_t **wp, const uint8_t *wend)
         if (!(op->flags & BRIDGE_F_HIDDEN) &&
             add_error(k, ip, at, len, why, detail, 0) != WALK_OK)
             return WALK_FULL;
+    } else if (p->checks != NULL && p->checks->ops[ip].rules != 0) {
+        /* The mapping's rules on the value just written (validate.c): one error per rule. */
+        uint32_t broken = bridge_check_value(p, ip, s, len, value_digits, nd, neg, *val == 'n');
+        for (int r = 0; broken != 0; r++, broken >>= 1)
+            if ((broken & 1) &&
+                add_error(k, ip, at, len, BRIDGE_V_FIRST + r, 0, 0) != WALK_OK)
+                return WALK_FULL;
     }
     *wp = (op->flags & BRIDGE_F_HIDDEN) ? keyw : w;
     return WALK_OK;

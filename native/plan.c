@@ -187,5 +187,7 @@ int bridge_plan_check(const bridge_plan *p, uint32_t *bad_op)
     if (depth != 0)
         return BRIDGE_E_PLAN;
     *bad_op = 0;
+    if (p->checks != NULL)
+        return bridge_checks_check(p, bad_op);
     return BRIDGE_OK;
 }
