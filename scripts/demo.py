@@ -26,7 +26,6 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -46,26 +45,18 @@ from confluent_kafka.admin import AdminClient
 # confluent_kafka.admin re-exports NewTopic without declaring it, which mypy --strict rejects.
 from confluent_kafka.cimpl import NewTopic
 
-from bridge.copybook.layout import Layout
-from bridge.decode.framing import FramingError
-from bridge.decode.native import NativeDecoder
-from bridge.decode.verdict import DecodeOptions, FieldError
 from bridge.errors import BridgeError, CopybookNotFoundError
 from bridge.exitcodes import (
     RET_CONNECT,
     RET_COPYBOOK_INVALID,
-    RET_FATAL_DATA,
     RET_NOT_FOUND,
     RET_OK,
     RET_UNRECONCILED,
 )
-from bridge.mapping.apply import Mapper, message_key
-from bridge.mapping.audit import AuditContext, audit_json
-from bridge.mapping.check import errors, load_checked
-from bridge.mapping.model import MappingDoc, MappingNotFoundError
-from bridge.mapping.reasons import Violation
-from bridge.mapping.record_schema import case_schemas, schema_id
-from bridge.mapping.validate import map_and_validate, validators_for
+from bridge.mapping.audit import audit_json
+from bridge.mapping.model import MappingNotFoundError, load_mapping
+from bridge.mapping.runtime import Runtime
+from bridge.records import Event, audit_context, judge_file
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "copybooks" / "samples" / "acctmast.dat"
@@ -119,104 +110,67 @@ class Services:
 # --- 1. decode, map, validate -----------------------------------------------------------
 
 
-def load(mapping_path: Path) -> tuple[MappingDoc, Layout, Mapper]:
+def load(mapping_path: Path) -> Runtime:
+    environ = dict(os.environ)
     try:
-        mapping, layouts, problems = load_checked(mapping_path)
+        mapping = load_mapping(mapping_path)
+        env = mapping.pii_key.env if mapping.pii_key is not None else None
+        if env and not environ.get(env):
+            print(f"note: {env} is not set; hashing with the demo's built-in key")
+            environ[env] = DEMO_PII_KEY
+        runtime = Runtime.load(mapping_path, environ=environ)
     except (FileNotFoundError, MappingNotFoundError, CopybookNotFoundError) as exc:
         raise DemoError(RET_NOT_FOUND, str(exc)) from exc
     except BridgeError as exc:
         raise DemoError(RET_COPYBOOK_INVALID, f"{mapping_path}: {exc}") from exc
-    if errors(problems):
-        listed = "\n  ".join(str(p) for p in errors(problems))
-        raise DemoError(
-            RET_COPYBOOK_INVALID, f"{mapping_path} does not fit its copybook:\n  {listed}"
-        )
-    if len(layouts) != 1 or mapping.discriminator is not None:
+    if runtime.mapping.discriminator is not None:
         raise DemoError(RET_COPYBOOK_INVALID, "the demo runs single-layout mappings only")
-    environ = dict(os.environ)
-    if mapping.pii_key is not None and mapping.pii_key.env and not environ.get(mapping.pii_key.env):
-        print(f"note: {mapping.pii_key.env} is not set; hashing with the demo's built-in key")
-        environ[mapping.pii_key.env] = DEMO_PII_KEY
-    return mapping, layouts[0], Mapper(mapping, layouts, environ=environ)
+    return runtime
 
 
-def judge(sample: Path, mapping: MappingDoc, layout: Layout, mapper: Mapper) -> Judged:
-    """Decode every record, map and validate the decodable ones: each becomes exactly one
-    event or one audit entry (records in = events out + audit entries, by construction here;
-    the read-back in main checks that Kafka agrees)."""
+def judge(sample: Path, runtime: Runtime) -> Judged:
+    """Every record through the record stage (bridge/records.py): each becomes exactly one
+    event or one audit entry; the read-back in main checks that Kafka agrees."""
     if not sample.is_file():
         raise DemoError(RET_NOT_FOUND, f"{sample}: no such file (scripts/make_sample.py makes it)")
-    fingerprint = layout.fingerprint  # a property that re-hashes the layout: read it once
-    context = AuditContext.for_file(
-        sample,
-        layout_name=layout.name,
-        fingerprint=fingerprint,
-        mapping_name=mapping.name,
-        mapping_version=mapping.version,
-        schema_id=schema_id(mapping),
-        pii_key_id=mapping.pii_key.key_id if mapping.pii_key else None,
-    )
-    validators = validators_for(case_schemas(mapping, [layout], published=False))
-    decoder = NativeDecoder(layout, DecodeOptions(codepage=mapping.code_page))
-    data = sample.read_bytes()  # the demo sample is small; `bridge replay` will stream
+    mapping = runtime.mapping
+    context = audit_context(runtime, sample)
     judged = Judged()
-    try:
-        for batch in decoder.decode_file(
-            sample, mapping.framing.type, record_length=mapping.framing.record_length
-        ):
-            for result in batch.results():
-                judged.records += 1
-                raw = data[result.offset : result.offset + result.length]
-                meta = {
-                    "bridge.layout.fingerprint": fingerprint,
-                    "bridge.record": str(result.record),
-                    "bridge.offset": str(result.offset),
-                    "bridge.source.sha256": context.source_sha256,
-                    "bridge.mapping": f"{mapping.name}:{mapping.version}",
-                }
-                reasons: list[Violation | FieldError]
-                if result.errors:
-                    stage, reasons = "decode", list(result.errors)
-                    judged.reasons.update(f"decode:{e.reason}" for e in result.errors)
-                else:
-                    decoded = json.loads(result.document, parse_float=Decimal)
-                    outcome = map_and_validate(
-                        mapper, validators, decoded, record=raw, record_offset=result.offset
-                    )
-                    if outcome.valid:
-                        judged.events.append(_event(mapping, outcome.event, meta))
-                        key = message_key(mapping, outcome.event, "redis") or str(result.record)
-                        key = REDIS_PREFIX + key.removeprefix(mapping.keys.redis_prefix)
-                        # A later record of the same key replaces the earlier state.
-                        judged.states[key] = {"event": judged.events[-1].value.decode(), **meta}
-                        judged.redis_keys[result.record] = key
-                        continue
-                    stage, reasons = "validate", list(outcome.violations)
-                    judged.reasons.update(f"validate:{v.rule}" for v in outcome.violations)
-                document = context.record(
-                    stage=stage,
-                    record_number=result.record,
-                    offset=result.offset,
-                    raw=raw,
-                    reasons=reasons,
-                )
-                # Keyed by the rejection's identity (file and record): replays deduplicate.
-                key_text = f"{context.source_sha256}:{result.record}"
-                judged.audits.append(
-                    Outgoing(
-                        key_text.encode(),
-                        audit_json(document).encode(),
-                        _headers({**meta, "bridge.stage": stage}),
-                    )
-                )
-    except FramingError as exc:
-        raise DemoError(RET_FATAL_DATA, f"{sample}: {exc}") from exc
+    for outcome in judge_file(runtime, sample, context):
+        judged.records += 1
+        meta = {
+            "bridge.layout.fingerprint": context.fingerprint,
+            "bridge.record": str(outcome.record),
+            "bridge.offset": str(outcome.offset),
+            "bridge.source.sha256": context.source_sha256,
+            "bridge.mapping": f"{mapping.name}:{mapping.version}",
+        }
+        if isinstance(outcome, Event):
+            judged.events.append(_event(outcome, meta))
+            key = outcome.redis_key or str(outcome.record)
+            key = REDIS_PREFIX + key.removeprefix(mapping.keys.redis_prefix)
+            # A later record of the same key replaces the earlier state.
+            judged.states[key] = {"event": judged.events[-1].value.decode(), **meta}
+            judged.redis_keys[outcome.record] = key
+            continue
+        judged.reasons.update(
+            f"{outcome.stage}:{reason['rule']}" for reason in outcome.audit["reasons"]
+        )
+        # Keyed by the rejection's identity (file and record): replays deduplicate.
+        key_text = f"{context.source_sha256}:{outcome.record}"
+        judged.audits.append(
+            Outgoing(
+                key_text.encode(),
+                audit_json(outcome.audit).encode(),
+                _headers({**meta, "bridge.stage": outcome.stage}),
+            )
+        )
     return judged
 
 
-def _event(mapping: MappingDoc, event: dict[str, Any], meta: dict[str, str]) -> Outgoing:
-    key = message_key(mapping, event, "kafka") or ""
-    value = json.dumps(event, ensure_ascii=False, separators=(",", ":"))  # Decimal would raise
+def _event(event: Event, meta: dict[str, str]) -> Outgoing:
+    key = event.kafka_key or ""
+    value = json.dumps(event.event, ensure_ascii=False, separators=(",", ":"))
     return Outgoing(key.encode(), value.encode(), _headers(meta))
 
 
@@ -461,9 +415,10 @@ def run(sample: Path, mapping_path: Path, services: Services) -> int:
         last = now
 
     admin = check_services(services)
-    mapping, layout, mapper = load(mapping_path)
+    runtime = load(mapping_path)
+    mapping, layout = runtime.mapping, runtime.layout()
     lap("setup")
-    judged = judge(sample, mapping, layout, mapper)
+    judged = judge(sample, runtime)
     lap("decode+validate")
     try:
         producer = transactional_producer(services)
