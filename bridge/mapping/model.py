@@ -22,7 +22,9 @@ from jsonschema import Draft202012Validator, FormatChecker
 from bridge.errors import BridgeError
 
 # The schemas folder sits beside the package in the source tree (an editable install).
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
+# bridge/schemas links to the repository's schemas/, so the meta-schemas ship inside the wheel
+# (package data) and resolve the same way in an editable install.
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 META_SCHEMA_PATH = SCHEMA_DIR / "osfi-mapping.schema.json"
 
 Scalar = str | int
