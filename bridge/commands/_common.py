@@ -73,6 +73,13 @@ def load_layouts(args: argparse.Namespace, command: str) -> tuple[Layout, ...]:
 def pick_record(layouts: tuple[Layout, ...], name: str | None, command: str) -> Layout:
     """The level-01 record ``name``, or the only/first one when no name is given."""
     if name is None:
+        if len(layouts) > 1:
+            names = ", ".join(lay.name for lay in layouts)
+            print(
+                f"bridge {command}: the copybook has records {names}; using {layouts[0].name} "
+                "(choose with --record, or --discriminator/--when for a multi-layout file)",
+                file=sys.stderr,
+            )
         return layouts[0]
     wanted = name.upper()
     for lay in layouts:
