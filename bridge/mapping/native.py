@@ -1,0 +1,604 @@
+"""The native validation fast path: a mapping's constraints compiled into the C decode plan.
+
+``NativeValidation.build(runtime, case)`` compiles, for every mapped field, what apply.py's
+conversion and the clear record schema require of its value (required, numeric bounds and enums
+on the exact scaled integer, string lengths in characters, enums, simple anchored patterns, date
+and timestamp validity, null values) into ``bridge_check`` structs (native/validate.c) carried
+by the decode plan. C then reports each broken rule in the decoder's error array, so a batch
+decodes and validates in one call and Python builds objects only for failing records: their
+errors become :class:`Violation` objects in the same format as the Python validators' (field
+path, rule, expected, actual, file offset, length, raw hex).
+
+Anything the native path does not implement (a pattern with groups or alternation, floats,
+national text, text converted to numbers, ...) raises :class:`NativeUnsupported`;
+:func:`native_validation` then warns once and returns None, and the caller keeps the Python
+validators (jsonschema or FastValidator): validation is never skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import struct
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal, InvalidOperation
+from typing import Any
+
+from bridge._bridge_native import ffi, lib
+from bridge.codepages import decode_table
+from bridge.copybook.layout import Field
+from bridge.decode.native import NativeDecoder
+from bridge.decode.plan import REASONS
+from bridge.decode.verdict import DecodeOptions, FieldError
+from bridge.mapping.apply import ConversionError, make_converter
+from bridge.mapping.check import DATE_FORMAT_DIGITS
+from bridge.mapping.model import FieldSpec, TargetType
+from bridge.mapping.plan import FieldPlan, TablePlan, is_numeric
+from bridge.mapping.reasons import CHECK_CONVERT, CHECK_SCHEMA, Violation, jsonable
+from bridge.mapping.record_schema import case_schemas
+from bridge.mapping.runtime import Runtime
+
+__all__ = ["NativeUnsupported", "NativeValidation", "ValidatingDecoder", "native_validation"]
+
+log = logging.getLogger(__name__)
+
+V_FIRST: int = lib.BRIDGE_V_FIRST
+V_TYPE: int = lib.BRIDGE_V_TYPE
+V_CONVERT_TYPE: int = lib.BRIDGE_V_CONVERT_TYPE
+V_MINIMUM: int = lib.BRIDGE_V_MINIMUM
+V_MAXIMUM: int = lib.BRIDGE_V_MAXIMUM
+V_ENUM: int = lib.BRIDGE_V_ENUM
+V_MIN_LENGTH: int = lib.BRIDGE_V_MIN_LENGTH
+V_MAX_LENGTH: int = lib.BRIDGE_V_MAX_LENGTH
+V_PATTERN: int = lib.BRIDGE_V_PATTERN
+V_CHOICE: int = lib.BRIDGE_V_CHOICE
+V_FORMAT: int = lib.BRIDGE_V_FORMAT
+V_SCALE: int = lib.BRIDGE_V_SCALE
+
+_FORMATS = {
+    "YYYYMMDD": lib.BRIDGE_FMT_YYYYMMDD,
+    "YYMMDD": lib.BRIDGE_FMT_YYMMDD,
+    "YYDDD": lib.BRIDGE_FMT_YYDDD,
+    "YYYYDDD": lib.BRIDGE_FMT_YYYYDDD,
+    "CYYMMDD": lib.BRIDGE_FMT_CYYMMDD,
+    "YYYY-MM-DD": lib.BRIDGE_FMT_ISO_DATE,
+    "YYYYMMDDHHMMSS": lib.BRIDGE_FMT_TS14,
+    "YYYY-MM-DD HH:MM:SS": lib.BRIDGE_FMT_TS_SPACE,
+    "YYYY-MM-DD HH:MM:SS.ffffff": lib.BRIDGE_FMT_TS_SPACE_F,
+    "YYYY-MM-DD-HH.MM.SS.ffffff": lib.BRIDGE_FMT_TS_DB2,
+}
+_TRIMS = {"none": lib.BRIDGE_TRIM_NONE, "right": lib.BRIDGE_TRIM_RIGHT, "both": lib.BRIDGE_TRIM_BOTH}
+# Keys of a clear value schema (record_schema.value_schema) the native checks account for.
+_SCHEMA_KEYS = frozenset(
+    {"type", "maxLength", "minLength", "pattern", "enum", "minimum", "maximum"}
+    | {"decimalMinimum", "decimalMaximum", "format", "description"}
+)
+_INT64 = (-(2**63), 2**63 - 1)
+_EXACT = Context(prec=200)
+_NUMERIC_OPS = (lib.BRIDGE_OP_ZONED, lib.BRIDGE_OP_PACKED, lib.BRIDGE_OP_BINARY)
+_FIELD_OPS = (lib.BRIDGE_OP_TEXT, *_NUMERIC_OPS, lib.BRIDGE_OP_EDITED)
+
+
+class NativeUnsupported(Exception):
+    """A mapping (or one field of it) the native checks cannot decide exactly."""
+
+
+# --- values for C ----------------------------------------------------------------------------
+
+
+def _scaled(value: Any, scale: int, rounding: str | None = None) -> int | None:
+    """``value * 10**scale`` as an integer: exact (None when not integral), or rounded."""
+    if isinstance(value, bool):
+        return None
+    try:
+        number = Decimal(value).scaleb(scale, _EXACT)
+    except (InvalidOperation, ValueError, TypeError):
+        return None
+    if rounding is None:
+        return int(number) if number == number.to_integral_value() else None
+    return int(number.to_integral_value(rounding=rounding))
+
+
+def _in_range(n: int) -> int:
+    if not _INT64[0] <= n <= _INT64[1]:
+        raise NativeUnsupported(f"bound {n} does not fit 64 bits")
+    return n
+
+
+def _numbers(ranges: Sequence[tuple[int, int]]) -> bytes:
+    return b"".join(struct.pack("=qq", _in_range(lo), _in_range(hi)) for lo, hi in ranges)
+
+
+def _strings(items: Sequence[bytes]) -> bytes:
+    return b"".join(struct.pack("<H", len(s)) + s for s in items)
+
+
+class _Text:
+    """The code page as C sees it: one character per byte, an injective table."""
+
+    def __init__(self, codepage: str) -> None:
+        table = decode_table(codepage)
+        chars = [c for c in table if c is not None]
+        if any(len(c) != 1 for c in chars) or len(set(chars)) != len(chars):
+            raise NativeUnsupported(f"code page {codepage} is not one character per byte")
+        self.table: tuple[str | None, ...] = table
+        self.encode = {c: b for b, c in enumerate(table) if c is not None}
+        ascii_ = bytes(ord(c) if c is not None and ord(c) < 128 else 0 for c in table)
+        flags = bytes(
+            (c is not None and c.isspace()) | (c == " ") << 1 | (c == "\n") << 2 for c in table
+        )
+        self.chars = ascii_ + flags
+
+    def encoded(self, text: str) -> bytes | None:
+        out = bytearray()
+        for c in text:
+            if c not in self.encode:
+                return None
+            out.append(self.encode[c])
+        return bytes(out)
+
+
+_ASCII: tuple[str | None, ...] = tuple(chr(b) if b < 128 else None for b in range(256))
+
+# --- patterns: ^, atoms with counts, optional $ -----------------------------------------------
+
+_QUANT = re.compile(r"\{([0-9]+)(,([0-9]*))?\}|[?*+]")
+
+
+def _atom_end(pattern: str, i: int) -> int:
+    """The end of the atom at ``i`` (a class, an escape, ``.`` or a literal)."""
+    c = pattern[i]
+    if c == "[":
+        j = i + 1
+        if j < len(pattern) and pattern[j] == "^":
+            j += 1
+        if j < len(pattern) and pattern[j] == "]":
+            j += 1
+        while j < len(pattern) and pattern[j] != "]":
+            if pattern[j] == "[":
+                raise NativeUnsupported("nested class")
+            j += 2 if pattern[j] == "\\" else 1
+        if j >= len(pattern):
+            raise NativeUnsupported("unclosed class")
+        return j + 1
+    if c == "\\":
+        if i + 1 >= len(pattern) or pattern[i + 1] in "bBAZzG0123456789":
+            raise NativeUnsupported(f"escape {pattern[i:i + 2]!r}")
+        return i + 2
+    if c in "()|{}*+?^$":
+        raise NativeUnsupported(f"{c!r} in a pattern")
+    return i + 1
+
+
+def compile_pattern(pattern: str, domain: Sequence[str | None]) -> bytes:
+    """Atoms for validate.c, matching exactly as ``re.search(pattern, text)`` does."""
+    if not pattern.startswith("^"):
+        raise NativeUnsupported(f"pattern {pattern!r} is not anchored at the start")
+    body, anchored = pattern[1:], False
+    if body.endswith("$") and not body.endswith("\\$"):
+        body, anchored = body[:-1], True
+    atoms = bytearray()
+    i = 0
+    while i < len(body):
+        end = _atom_end(body, i)
+        atom = body[i:end]
+        low, high = 1, 1
+        q = _QUANT.match(body, end)
+        if q is not None:
+            text = q.group(0)
+            if text == "?":
+                low, high = 0, 1
+            elif text == "*":
+                low, high = 0, 0xFFFF
+            elif text == "+":
+                low, high = 1, 0xFFFF
+            else:
+                low = int(q.group(1))
+                high = low if q.group(2) is None else int(q.group(3) or 0xFFFF)
+            end = q.end()
+            if end < len(body) and body[end] in "?+":
+                raise NativeUnsupported("lazy or possessive quantifier")
+        if low > high or high > 0xFFFF:
+            raise NativeUnsupported(f"count {{{low},{high}}}")
+        regex = re.compile(atom)
+        members = bytearray(32)
+        for b, ch in enumerate(domain):
+            if ch is not None and regex.fullmatch(ch):
+                members[b >> 3] |= 1 << (b & 7)
+        atoms += struct.pack("<HH", low, high) + members
+        i = end
+        if len(atoms) // 36 > lib.BRIDGE_MAX_ATOMS:
+            raise NativeUnsupported("too many pattern atoms")
+    return bytes([1 if anchored else 0]) + bytes(atoms)
+
+
+# --- one field -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Rule:
+    check: str
+    rule: str
+    expected: Any
+
+
+@dataclass(frozen=True)
+class _Site:
+    """A checked field: where its value is in the event and the decoded document, its rules."""
+
+    op: int
+    pointer: str  # with {} per table subscript
+    keys: tuple[str | None, ...]  # decoded keys; None takes the next subscript
+    spec: FieldSpec
+    item: Field
+    rules: dict[int, _Rule]
+
+
+@dataclass
+class _Compiled:
+    fields: dict[str, Any]
+    blob: bytearray
+    rules: dict[int, _Rule]
+
+    def put(self, data: bytes) -> tuple[int, int]:
+        at = len(self.blob)
+        self.blob += data
+        return at, len(data)
+
+
+def _compile_field(
+    fp: FieldPlan, schema: dict[str, Any], op: Any, text: _Text, blob: bytearray
+) -> _Compiled:
+    spec, item = fp.spec, fp.item
+    extra = set(schema) - _SCHEMA_KEYS - {k for k in schema if k.startswith("x-")}
+    if extra:
+        raise NativeUnsupported(f"schema keywords {sorted(extra)}")
+    kind, scale = int(op.kind), int(op.scale)
+    is_text = kind == lib.BRIDGE_OP_TEXT
+    if kind not in _FIELD_OPS or is_text == is_numeric(item):
+        raise NativeUnsupported(f"{item.path}: {item.usage.value} items")
+    out = _Compiled({}, blob, {})
+    f = out.fields
+    rules = 0
+
+    def rule(bit: int, check: str, name: str, expected: Any) -> None:
+        nonlocal rules
+        rules |= 1 << bit
+        out.rules[bit] = _Rule(check, name, expected)
+
+    def strings(values: Sequence[Any], domain: _Text | None) -> tuple[int, int, int]:
+        encoded = []
+        for v in values:
+            if isinstance(v, str):
+                e = domain.encoded(v) if domain else (v.encode() if v.isascii() else None)
+                if e is not None:
+                    encoded.append(e)
+        return (*out.put(_strings(encoded)), len(encoded))
+
+    def numbers(values: Sequence[Any], ranges: Sequence[tuple[Any, Any]] = ()) -> tuple[int, ...]:
+        pairs = [(n, n) for n in (_scaled(v, scale) for v in values) if n is not None]
+        for lo, hi in ranges:
+            low, high = _scaled(lo, scale, ROUND_CEILING), _scaled(hi, scale, ROUND_FLOOR)
+            if low is not None and high is not None and low <= high:
+                pairs.append((low, high))
+        pairs = [(max(lo, _INT64[0]), min(hi, _INT64[1])) for lo, hi in pairs if lo <= _INT64[1]]
+        return (*out.put(_numbers([p for p in pairs if p[1] >= _INT64[0]])), len(pairs))
+
+    if spec.required:
+        rule(V_TYPE, CHECK_SCHEMA, "type", schema["type"])
+    if spec.null_values:
+        if is_text:
+            f["null_off"], f["null_len"], f["n_null"] = strings(spec.null_values, text)
+        else:
+            f["null_off"], f["null_len"], f["n_null"] = numbers(spec.null_values)
+    kind_ = spec.type
+    if kind_ is TargetType.STRING:
+        f["target"] = lib.BRIDGE_CT_STRING
+        f["trim"] = _TRIMS[spec.trim]
+        if not is_text:
+            if scale > 0:
+                f["width"] = 0
+            else:
+                f["width"] = (item.digits or 0) + max(0, -scale)
+        domain = text if is_text else None
+        if "maxLength" in schema:
+            f["max_len"] = schema["maxLength"]
+            rule(V_MAX_LENGTH, CHECK_SCHEMA, "maxLength", schema["maxLength"])
+        if "minLength" in schema:
+            f["min_len"] = schema["minLength"]
+            rule(V_MIN_LENGTH, CHECK_SCHEMA, "minLength", schema["minLength"])
+        if "enum" in schema:
+            f["enum_off"], f["enum_len"], f["n_enum"] = strings(schema["enum"], domain)
+            rule(V_ENUM, CHECK_SCHEMA, "enum", schema["enum"])
+        if "pattern" in schema:
+            if is_text and item.length > lib.BRIDGE_MAX_CHECK_TEXT:
+                raise NativeUnsupported(f"{item.path}: a pattern on {item.length} characters")
+            atoms = compile_pattern(schema["pattern"], text.table if is_text else _ASCII)
+            f["pat_off"], f["pat_len"] = out.put(atoms)
+            rule(V_PATTERN, CHECK_SCHEMA, "pattern", schema["pattern"])
+    elif kind_ in (TargetType.INTEGER, TargetType.DECIMAL):
+        if is_text:
+            raise NativeUnsupported(f"{item.path}: text converted to a number")
+        decimal = kind_ is TargetType.DECIMAL
+        f["target"] = lib.BRIDGE_CT_DECIMAL if decimal else lib.BRIDGE_CT_INTEGER
+        low, high = ("decimalMinimum", "decimalMaximum") if decimal else ("minimum", "maximum")
+        if low in schema:
+            f["min"] = _in_range(_scaled(schema[low], scale, ROUND_CEILING) or 0)
+            rule(V_MINIMUM, CHECK_SCHEMA, low, schema[low])
+        if high in schema:
+            f["max"] = _in_range(_scaled(schema[high], scale, ROUND_FLOOR) or 0)
+            rule(V_MAXIMUM, CHECK_SCHEMA, high, schema[high])
+        if "enum" in schema:
+            f["enum_off"], f["enum_len"], f["n_enum"] = numbers(
+                [v for v in schema["enum"] if v is not None]
+            )
+            rule(V_ENUM, CHECK_SCHEMA, "enum", schema["enum"])
+        if decimal:
+            assert spec.precision is not None and spec.scale is not None
+            f["scale"] = spec.scale
+            f["whole"] = max(0, spec.precision - spec.scale)
+            rule(V_PATTERN, CHECK_SCHEMA, "pattern", schema["pattern"])
+            rule(V_SCALE, CHECK_CONVERT, "scale", spec.scale)
+        else:
+            rule(V_CONVERT_TYPE, CHECK_CONVERT, "type", "integer")
+    elif kind_ in (TargetType.DATE, TargetType.TIMESTAMP):
+        assert spec.format is not None
+        if spec.format not in _FORMATS or (not is_text and scale > 0):
+            raise NativeUnsupported(f"{item.path}: {spec.format} from this item")
+        f["target"] = lib.BRIDGE_CT_DATE
+        f["format"] = _FORMATS[spec.format]
+        f["window"] = spec.century_window or 0
+        date = kind_ is TargetType.DATE
+        f["width"] = DATE_FORMAT_DIGITS.get(spec.format, 10) if date else 14
+        name = "date-format" if date else "timestamp-format"
+        rule(V_FORMAT, CHECK_CONVERT, name, spec.format)
+    else:  # enum, boolean: the source value must be listed
+        f["target"] = lib.BRIDGE_CT_CHOICE
+        if kind_ is TargetType.BOOLEAN:
+            listed = [*spec.true_values, *spec.false_values]
+            ranges: list[tuple[Any, Any]] = []
+            rule(V_CHOICE, CHECK_CONVERT, "boolean", listed)
+        else:
+            listed = [s for ev in spec.values for s in ev.source]
+            ranges = [r for ev in spec.values for r in ev.ranges]
+            expected = listed + [f"{lo}..{hi}" for lo, hi in ranges]
+            rule(V_CHOICE, CHECK_CONVERT, "enum", expected)
+        if is_text:
+            f["choice_off"], f["choice_len"], f["n_choice"] = strings(listed, text)
+        else:
+            f["choice_off"], f["choice_len"], f["n_choice"] = numbers(listed, ranges)
+    f["rules"] = rules
+    return out
+
+
+# --- the decoder that validates --------------------------------------------------------------
+
+
+class ValidatingDecoder(NativeDecoder):
+    """A NativeDecoder whose plan carries checks: each batch's rule violations are in
+    ``violations`` (batch index -> violations), valid until the next call, like the batch."""
+
+    def __init__(self, validation: NativeValidation, options: DecodeOptions) -> None:
+        super().__init__(validation.layout, options)
+        self.validation = validation
+        self.violations: dict[int, tuple[Violation, ...]] = {}
+
+    def _collect_errors(
+        self,
+        data: Any,
+        base: int,
+        offsets: Sequence[int] | None,
+        lengths: Sequence[int] | None,
+        fixed: int,
+    ) -> dict[int, tuple[FieldError, ...]]:
+        out: dict[int, list[FieldError]] = {}
+        rules: dict[int, list[Any]] = {}
+        b = self._batch
+        for k in range(int(b.errors_used)):
+            e = self._errors[k]
+            index = int(e.record)
+            if int(e.reason) >= V_FIRST:
+                rules.setdefault(index, []).append(e)
+                continue
+            if offsets is not None and lengths is not None:
+                rec_start, rec_end = offsets[index], offsets[index] + lengths[index]
+            else:
+                rec_start, rec_end = index * fixed, (index + 1) * fixed
+            rec_base = (
+                int(b.file_offsets[index]) - rec_start if b.file_offsets != ffi.NULL else base
+            )
+            out.setdefault(index, []).append(
+                self._field_error(e, data, rec_base, rec_start, rec_end)
+            )
+        self.violations = {}
+        for index, errors in rules.items():
+            if index in out:
+                continue  # a record that did not decode is judged by its decode errors
+            if offsets is not None:
+                rec_start = offsets[index]
+            else:
+                rec_start = index * fixed
+            rec_base = (
+                int(b.file_offsets[index]) - rec_start if b.file_offsets != ffi.NULL else base
+            )
+            r = b.records[index]
+            doc = bytes(self._out[r.doc_offset : r.doc_offset + r.doc_length])
+            self.violations[index] = self.validation.violations(errors, doc, data, rec_base)
+        return {i: tuple(errs) for i, errs in out.items()}
+
+
+# --- a case, compiled ------------------------------------------------------------------------
+
+
+def _sites(
+    members: Sequence[FieldPlan | TablePlan],
+    schema: dict[str, Any],
+    pointer: str,
+    keys: tuple[str | None, ...],
+) -> Iterator[tuple[FieldPlan, dict[str, Any], str, tuple[str | None, ...]]]:
+    """Each mapped field with its value schema, pointer template and decoded key path."""
+    for m in members:
+        here = pointer + "".join(
+            "/" + t.replace("~", "~0").replace("/", "~1").replace("{", "{{").replace("}", "}}")
+            for t in m.target
+        )
+        node = schema
+        for part in m.target:
+            node = node["properties"][part]
+        path = keys + m.keys
+        if isinstance(m, TablePlan):
+            yield from _sites(m.members, node["items"], here + "/{}", (*path, None))
+        elif m.repeated:
+            yield m, node["items"], here + "/{}", (*path, None)
+        else:
+            yield m, node, here, path
+
+
+class NativeValidation:
+    """One case of a mapping, its constraints compiled into a validating decoder."""
+
+    def __init__(self, runtime: Runtime, case: str | None = None) -> None:
+        options = runtime.decode_options(case)
+        if options.decimals_as_strings:
+            raise NativeUnsupported("decimals_as_strings")
+        self.runtime = runtime
+        self.case = case
+        self.layout = runtime.layout(case)
+        self.text = _Text(options.codepage)
+        self.decoder = ValidatingDecoder(self, options)
+        plan = self.decoder.plan
+        schema = case_schemas(runtime.mapping, runtime.layouts, published=False)[case]
+        ops = {
+            op.field.path: i
+            for i, op in enumerate(plan.ops)
+            if op.kind in _FIELD_OPS and op.field is not None
+        }
+        self._c_checks: Any = ffi.new("bridge_check[]", len(plan.ops))
+        blob = bytearray()
+        self.sites: dict[int, _Site] = {}
+        mplan = runtime.mapper.plans[case]
+        for fp, value_schema, pointer, keys in _sites(mplan.members, schema, "", ()):
+            if fp.item.path not in ops:
+                raise NativeUnsupported(f"{fp.item.path}: not a decoded field")
+            i = ops[fp.item.path]
+            if keys.count(None) != pointer.count("{}"):
+                raise NativeUnsupported(f"{fp.item.path}: tables out of step")
+            compiled = _compile_field(fp, value_schema, plan.c.ops[i], self.text, blob)
+            for name, value in compiled.fields.items():
+                setattr(self._c_checks[i], name, value)
+            self.sites[i] = _Site(i, pointer, keys, fp.spec, fp.item, compiled.rules)
+        self._blob: Any = ffi.new("uint8_t[]", bytes(blob) or b"\0")
+        self._chars: Any = ffi.new("uint8_t[]", self.text.chars)
+        self._c: Any = ffi.new(
+            "bridge_checks *",
+            {
+                "ops": self._c_checks,
+                "blob": self._blob,
+                "blob_len": len(blob),
+                "chars": self._chars,
+            },
+        )
+        checked: Any = ffi.new("bridge_plan *")
+        checked[0] = plan.c[0]
+        checked.checks = self._c
+        bad = ffi.new("uint32_t *")
+        if lib.bridge_plan_check(checked, bad) != 0:
+            raise NativeUnsupported(f"the C core refused the checks at op {bad[0]}")
+        self._plan_c = checked
+        plan.c = checked  # the decoder now validates as it decodes
+        self._converters = {i: make_converter(s.spec, s.item) for i, s in self.sites.items()}
+
+    def violations(
+        self, errors: Sequence[Any], document: bytes, data: Any, rec_base: int
+    ) -> tuple[Violation, ...]:
+        """A failing record's rule errors from C as Violations (its document for the values)."""
+        values = json.loads(document, parse_float=Decimal)
+        out = []
+        for e in errors:
+            site = self.sites[int(e.op)]
+            subs = tuple(int(s) for s in e.subs[0 : e.depth])
+            rule = site.rules[int(e.reason) - V_FIRST]
+            raw_value = _lookup(values, site.keys, subs)
+            actual: Any = raw_value
+            if rule.check == CHECK_SCHEMA:
+                try:
+                    actual = self._converters[site.op](raw_value)
+                except ConversionError:
+                    pass
+            actual = jsonable(actual)
+            at = int(e.offset) - rec_base
+            raw = bytes(data[at : at + int(e.length)])
+            out.append(
+                Violation(
+                    rule.check,
+                    rule.rule,
+                    _message(rule, actual),
+                    path=self.decoder.plan.path(site.op, subs),
+                    pointer=site.pointer.format(*subs),
+                    expected=jsonable(rule.expected),
+                    actual=actual,
+                    offset=int(e.offset),
+                    length=int(e.length),
+                    raw=raw.hex(),
+                )
+            )
+        return tuple(out)
+
+
+def _lookup(values: Any, keys: tuple[str | None, ...], subs: tuple[int, ...]) -> Any:
+    at = iter(subs)
+    node = values
+    for key in keys:
+        node = node[next(at)] if key is None else node[key]
+    return node
+
+
+def _message(rule: _Rule, actual: Any) -> str:
+    name, expected = rule.rule, rule.expected
+    if rule.check == CHECK_CONVERT:
+        if name in ("date-format", "timestamp-format"):
+            return f"{actual!r} is not a {expected} {name.split('-')[0]}"
+        if name == "scale":
+            return f"{actual} has more than {expected} decimal places"
+        if name == "boolean":
+            return f"{actual!r} is neither true nor false"
+        if name == "enum":
+            return f"{actual!r} is none of the enum's values"
+        return f"{actual!r} is not an {expected}"
+    if name == "type":
+        return f"{actual!r} is not of type {expected!r}"
+    if name == "enum":
+        return f"{actual!r} is not one of {expected!r}"
+    if name == "pattern":
+        return f"{actual!r} does not match {expected!r}"
+    if name in ("minLength", "maxLength"):
+        return f"{actual!r} breaks {name} {expected}"
+    return f"{actual!r} is out of the {name} {expected}"
+
+
+_warned: set[tuple[str, str | None]] = set()
+
+
+def native_validation(runtime: Runtime, case: str | None = None) -> NativeValidation | None:
+    """The case's native validation, or None (warned once) when the Python validators must
+    judge its records instead."""
+    try:
+        return NativeValidation(runtime, case)
+    except NativeUnsupported as exc:
+        key = (runtime.schema_id, case)
+        if key not in _warned:
+            _warned.add(key)
+            log.warning(
+                "record schema %s%s: native validation does not cover %s; validating with %s",
+                runtime.schema_id,
+                f" case {case}" if case else "",
+                exc,
+                runtime.validators[case].name,
+            )
+        return None
+
+
+assert REASONS  # the decode reasons stay below V_FIRST
+assert len(REASONS) < V_FIRST
