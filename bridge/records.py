@@ -6,6 +6,11 @@ stable record numbers and byte offsets. ``bridge decode --mapping`` prints them;
 publish them. A framing failure ends the file with a ``framing`` audit document for the bytes
 that could not be framed, so the accounting (records in = events + audit entries) still holds
 for everything before it and the run can resume from the offset.
+
+Validation runs in C as records decode (bridge/mapping/native.py): a record the native checks
+reject becomes an audit document straight from C's verdict, and only valid records are mapped
+in Python to build their events. A case whose schema the native checks do not cover (warned
+once) is validated by the Python validators instead; validation is never skipped.
 """
 
 from __future__ import annotations
@@ -22,10 +27,15 @@ from bridge.decode.framing import FramingError
 from bridge.decode.native import NativeDecoder
 from bridge.decode.verdict import FieldError, RecordResult
 from bridge.mapping.audit import AuditContext
+from bridge.mapping.native import ValidatingDecoder, native_validation
 from bridge.mapping.reasons import Violation
 from bridge.mapping.runtime import Runtime
+from bridge.mapping.validate import locate
 
 __all__ = ["Event", "Rejected", "audit_context", "framing_audit", "judge_file"]
+
+# A validating decoder, the record's index in its batch, and its broken rules (None: valid).
+_Verdict = tuple[ValidatingDecoder, int, list[tuple[int, ...]] | None]
 
 # The most bytes a framing audit document carries: enough to see what went wrong.
 FRAMING_RAW_LIMIT = 64 * 1024
@@ -78,9 +88,7 @@ def judge_file(
         if runtime.mapping.discriminator
         else [None]
     )
-    decoders: dict[str | None, NativeDecoder] = {
-        case: NativeDecoder(runtime.layout(case), runtime.decode_options(case)) for case in cases
-    }
+    decoders: dict[str | None, NativeDecoder] = {case: _decoder(runtime, case) for case in cases}
     with Path(path).open("rb") as fh:
         if fh.seek(0, 2) == 0:
             return
@@ -89,6 +97,21 @@ def judge_file(
                 yield from _single(runtime, context, decoders[None], path, data)
             else:
                 yield from _cases(runtime, context, decoders, path, data)
+
+
+def _decoder(runtime: Runtime, case: str | None) -> NativeDecoder:
+    """The case's validating decoder, or a plain one (Python validation) as a fallback."""
+    native = native_validation(runtime, case)
+    if native is not None:
+        return native.decoder
+    return NativeDecoder(runtime.layout(case), runtime.decode_options(case))
+
+
+def _native_verdict(decoder: NativeDecoder, index: int) -> _Verdict | None:
+    """C's verdict on a batch's record, or None when the decoder does not validate."""
+    if isinstance(decoder, ValidatingDecoder):
+        return decoder, index, decoder.rule_errors.get(index)
+    return None
 
 
 def _single(
@@ -102,8 +125,8 @@ def _single(
     done_to, number = framing.skip_header, 0
     try:
         for batch in decoder.decode_file(path, framing.type, **framing.frame_options()):
-            for result in batch.results():
-                yield _judge(runtime, context, None, result, data)
+            for i, result in enumerate(batch.results()):
+                yield _judge(runtime, context, None, result, data, _native_verdict(decoder, i))
                 done_to, number = result.offset + result.length, result.record + 1
     except FramingError as exc:
         audit = framing_audit(context, exc, path, done_to, number)
@@ -125,17 +148,16 @@ def _cases(
         for span in runtime.frame(data):
             record = bytes(span.data(data))
             probe = first.decode(record, number=span.number, offset=span.offset)
+            verdict = _native_verdict(first, 0)
             case = runtime.mapper.case_for(_values(probe)) if probe.valid else None
             if isinstance(case, Violation):
                 yield _reject(context, "decode", probe, record, [case])
             else:
                 decoder = decoders[case] if case is not None else first
-                result = (
-                    probe
-                    if decoder is first
-                    else decoder.decode(record, number=span.number, offset=span.offset)
-                )
-                yield _judge(runtime, context, case, result, data)
+                if decoder is not first:
+                    probe = decoder.decode(record, number=span.number, offset=span.offset)
+                    verdict = _native_verdict(decoder, 0)
+                yield _judge(runtime, context, case, probe, data, verdict)
             done_to, number = span.offset + span.length, span.number + 1
     except FramingError as exc:
         audit = framing_audit(context, exc, path, done_to, number)
@@ -153,21 +175,39 @@ def _judge(
     case: str | None,
     result: RecordResult,
     data: memoryview,
+    verdict: _Verdict | None = None,
 ) -> Event | Rejected:
+    """``verdict``: C's rule violations when the decoder validated (None: validate here)."""
     record = bytes(data[result.offset : result.offset + result.length])
     if result.errors:
         return _reject(context, "decode", result, record, result.errors, case)
-    outcome = runtime.process(_values(result), case, record=record, record_offset=result.offset)
-    if not outcome.valid:
-        return _reject(context, "validate", result, record, outcome.violations, case)
+    if verdict is None:
+        outcome = runtime.process(_values(result), case, record=record, record_offset=result.offset)
+        if not outcome.valid:
+            return _reject(context, "validate", result, record, outcome.violations, case)
+        event = outcome.event
+    else:
+        decoder, _, broken = verdict
+        if broken:
+            violations = decoder.validation.violations(
+                broken, result.document, record, result.offset
+            )
+            return _reject(context, "validate", result, record, violations, case)
+        applied = runtime.mapper.apply(_values(result), case)
+        if applied.violations:  # the native checks missed a conversion failure: never publish
+            located = [
+                locate(v, runtime.mapper, case, record, result.offset) for v in applied.violations
+            ]
+            return _reject(context, "validate", result, record, located, case)
+        event = applied.event
     return Event(
         result.record,
         result.offset,
         result.length,
-        outcome.event,
+        event,
         case,
-        runtime.kafka_key(outcome.event),
-        runtime.redis_key(outcome.event),
+        runtime.kafka_key(event),
+        runtime.redis_key(event),
     )
 
 

@@ -17,6 +17,7 @@ typedef struct {
     const char *d; /* digits without leading zeros */
     uint32_t n;    /* 0: the value is zero */
     int neg;       /* never set for zero */
+    uint64_t mag;  /* the magnitude, when n <= 19 */
 } number;
 
 static number strip_number(const char *digs, uint32_t nd, int neg)
@@ -29,17 +30,30 @@ static number strip_number(const char *digs, uint32_t nd, int neg)
     v.d = digs;
     v.n = nd;
     v.neg = nd > 0 && neg;
+    {
+        /* Two independent halves: half the multiply-add latency chain of one loop. */
+        static const uint64_t pow10[11] = {1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull,
+                                           1000000ull, 10000000ull, 100000000ull,
+                                           1000000000ull, 10000000000ull};
+        uint32_t m = nd < 19 ? nd : 19, h = m / 2;
+        uint64_t hi = 0, lo = 0;
+        for (uint32_t i = 0; i < h; i++) {
+            hi = hi * 10 + (uint64_t)(digs[i] - '0');
+            lo = lo * 10 + (uint64_t)(digs[h + i] - '0');
+        }
+        if (m & 1)
+            lo = lo * 10 + (uint64_t)(digs[m - 1] - '0');
+        v.mag = hi * pow10[m - h] + lo;
+    }
     return v;
 }
 
 /* -1, 0, 1 as v is below, at or above b. */
 static int compare(number v, int64_t b)
 {
-    uint64_t mag = 0, ub;
+    uint64_t mag = v.mag, ub;
     if (v.n > 19)
         return v.neg ? -1 : 1;
-    for (uint32_t i = 0; i < v.n; i++)
-        mag = mag * 10 + (uint64_t)(v.d[i] - '0');
     if (v.neg) {
         if (b >= 0)
             return -1;
@@ -78,16 +92,57 @@ static int in_strings(const uint8_t *t, uint32_t len, const uint8_t *list, uint3
     return 0;
 }
 
+static int pattern_nfa(const uint8_t *pat, uint32_t plen, const uint8_t *t, uint32_t n,
+                       int nl_last);
+
 /* A string of `n` characters against its pattern (anchored at the start). `nl_last`: its last
  * character is a newline, which Python's `$` lets stand after the end. */
 static int pattern_ok(const uint8_t *pat, uint32_t plen, const uint8_t *t, uint32_t n, int nl_last)
 {
+    uint32_t atoms = (plen - 1) / ATOM_BYTES, at = 0, k = 0;
+    /* Fixed counts, then at most one ranged atom last: one pass, no backtracking. */
+    for (; k < atoms; k++) {
+        const uint8_t *atom = pat + 1 + ATOM_BYTES * k, *set = atom + 4;
+        uint32_t lo = (uint32_t)atom[0] | (uint32_t)atom[1] << 8;
+        uint32_t hi = (uint32_t)atom[2] | (uint32_t)atom[3] << 8;
+        if (lo != hi)
+            break;
+        if (n - at < lo)
+            return 0;
+        for (uint32_t q = at; q < at + lo; q++)
+            if (!((set[t[q] >> 3] >> (t[q] & 7)) & 1))
+                return 0;
+        at += lo;
+    }
+    if (k == atoms)
+        return !(pat[0] & 1) || at == n || (at + 1 == n && nl_last);
+    if (k + 1 == atoms && (pat[0] & 1)) {
+        const uint8_t *atom = pat + 1 + ATOM_BYTES * k, *set = atom + 4;
+        uint32_t lo = (uint32_t)atom[0] | (uint32_t)atom[1] << 8;
+        uint32_t hi = (uint32_t)atom[2] | (uint32_t)atom[3] << 8, q = at;
+        while (q < n && (hi == 0xFFFF || q - at < hi) && ((set[t[q] >> 3] >> (t[q] & 7)) & 1))
+            q++;
+        /* The greedy run stops at the end, or (for `$`) just before a final newline. */
+        if (q - at < lo)
+            return 0;
+        if (q == n)
+            return 1;
+        return q + 1 == n && nl_last;
+    }
+    return pattern_nfa(pat, plen, t, n, nl_last);
+}
+
+/* The general case: the set of positions each atom can reach (kept out of line: its arrays
+ * would weigh on every check's stack frame). */
+__attribute__((noinline)) static int pattern_nfa(const uint8_t *pat, uint32_t plen,
+                                                 const uint8_t *t, uint32_t n, int nl_last)
+{
     uint8_t a[BRIDGE_MAX_CHECK_TEXT + 1], b[BRIDGE_MAX_CHECK_TEXT + 1];
     uint8_t *reach = a, *next = b;
-    uint32_t atoms = (plen - 1) / ATOM_BYTES;
+    uint32_t atoms = (plen - 1) / ATOM_BYTES, k = 0;
     memset(reach, 0, n + 1);
     reach[0] = 1;
-    for (uint32_t k = 0; k < atoms; k++) {
+    for (; k < atoms; k++) {
         const uint8_t *atom = pat + 1 + ATOM_BYTES * k, *set = atom + 4;
         uint32_t lo = (uint32_t)atom[0] | (uint32_t)atom[1] << 8;
         uint32_t hi = (uint32_t)atom[2] | (uint32_t)atom[3] << 8;
@@ -245,31 +300,42 @@ static uint32_t string_rules(const bridge_checks *c, const bridge_check *k, cons
     return bad;
 }
 
+/* null where a value is required breaks `type`, and `enum` when there is one (a schema
+ * lists null among its enum values only where null is allowed). */
 static uint32_t null_value(const bridge_check *k)
 {
-    return k->rules & BIT(BRIDGE_V_TYPE);
+    if (!(k->rules & BIT(BRIDGE_V_TYPE)))
+        return 0;
+    return k->rules & (BIT(BRIDGE_V_TYPE) | BIT(BRIDGE_V_ENUM));
+}
+
+/* Numbers converted to text (string and date targets), out of line for the same reason. */
+__attribute__((noinline)) static uint32_t number_as_text(const bridge_checks *c,
+                                                         const bridge_check *k,
+                                                         const bridge_op *op, number v)
+{
+    uint8_t text[BRIDGE_MAX_CHECK_TEXT];
+    if (k->target == BRIDGE_CT_STRING)
+        return string_rules(c, k, text, number_text(v, op->scale, k->width, text), 0);
+    if (op->scale > 0)
+        return BIT(BRIDGE_V_CONVERT_TYPE);
+    if (v.neg)
+        return BIT(BRIDGE_V_FORMAT);
+    return format_ok(k, text, number_text(v, op->scale, k->width, text)) ? 0 : BIT(BRIDGE_V_FORMAT);
 }
 
 static uint32_t check_number(const bridge_checks *c, const bridge_check *k, const bridge_op *op,
                              number v)
 {
     uint32_t bad = 0;
-    uint8_t text[BRIDGE_MAX_CHECK_TEXT];
     if (k->n_null && in_ranges(v, c->blob + k->null_off, k->n_null))
         return null_value(k);
     switch (k->target) {
     case BRIDGE_CT_CHOICE:
         return in_ranges(v, c->blob + k->choice_off, k->n_choice) ? 0 : BIT(BRIDGE_V_CHOICE);
     case BRIDGE_CT_STRING:
-        return string_rules(c, k, text, number_text(v, op->scale, k->width, text), 0);
     case BRIDGE_CT_DATE:
-        if (op->scale > 0)
-            return BIT(BRIDGE_V_CONVERT_TYPE);
-        if (v.neg)
-            return BIT(BRIDGE_V_FORMAT);
-        return format_ok(k, text, number_text(v, op->scale, k->width, text))
-                   ? 0
-                   : BIT(BRIDGE_V_FORMAT);
+        return number_as_text(c, k, op, v);
     case BRIDGE_CT_INTEGER:
         if (op->scale > 0)
             return BIT(BRIDGE_V_CONVERT_TYPE);

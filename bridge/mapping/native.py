@@ -17,6 +17,7 @@ validators (jsonschema or FastValidator): validation is never skipped.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -69,7 +70,11 @@ _FORMATS = {
     "YYYY-MM-DD HH:MM:SS.ffffff": lib.BRIDGE_FMT_TS_SPACE_F,
     "YYYY-MM-DD-HH.MM.SS.ffffff": lib.BRIDGE_FMT_TS_DB2,
 }
-_TRIMS = {"none": lib.BRIDGE_TRIM_NONE, "right": lib.BRIDGE_TRIM_RIGHT, "both": lib.BRIDGE_TRIM_BOTH}
+_TRIMS = {
+    "none": lib.BRIDGE_TRIM_NONE,
+    "right": lib.BRIDGE_TRIM_RIGHT,
+    "both": lib.BRIDGE_TRIM_BOTH,
+}
 # Keys of a clear value schema (record_schema.value_schema) the native checks account for.
 _SCHEMA_KEYS = frozenset(
     {"type", "maxLength", "minLength", "pattern", "enum", "minimum", "maximum"}
@@ -81,7 +86,7 @@ _NUMERIC_OPS = (lib.BRIDGE_OP_ZONED, lib.BRIDGE_OP_PACKED, lib.BRIDGE_OP_BINARY)
 _FIELD_OPS = (lib.BRIDGE_OP_TEXT, *_NUMERIC_OPS, lib.BRIDGE_OP_EDITED)
 
 
-class NativeUnsupported(Exception):
+class NativeUnsupported(Exception):  # noqa: N818 (a verdict on a mapping, not a failure)
     """A mapping (or one field of it) the native checks cannot decide exactly."""
 
 
@@ -165,7 +170,7 @@ def _atom_end(pattern: str, i: int) -> int:
         return j + 1
     if c == "\\":
         if i + 1 >= len(pattern) or pattern[i + 1] in "bBAZzG0123456789":
-            raise NativeUnsupported(f"escape {pattern[i:i + 2]!r}")
+            raise NativeUnsupported(f"escape {pattern[i : i + 2]!r}")
         return i + 2
     if c in "()|{}*+?^$":
         raise NativeUnsupported(f"{c!r} in a pattern")
@@ -356,6 +361,8 @@ def _compile_field(
         rule(V_FORMAT, CHECK_CONVERT, name, spec.format)
     else:  # enum, boolean: the source value must be listed
         f["target"] = lib.BRIDGE_CT_CHOICE
+        if spec.required and "enum" in schema:  # broken by null alone
+            rule(V_ENUM, CHECK_SCHEMA, "enum", schema["enum"])
         if kind_ is TargetType.BOOLEAN:
             listed = [*spec.true_values, *spec.false_values]
             ranges: list[tuple[Any, Any]] = []
@@ -376,14 +383,23 @@ def _compile_field(
 # --- the decoder that validates --------------------------------------------------------------
 
 
+_ERROR = struct.Struct("=IIQIHHI4xq8I")  # bridge_error, as the C compiler lays it out
+
+
 class ValidatingDecoder(NativeDecoder):
-    """A NativeDecoder whose plan carries checks: each batch's rule violations are in
-    ``violations`` (batch index -> violations), valid until the next call, like the batch."""
+    """A NativeDecoder whose plan carries checks.
+
+    After each batch, ``rule_errors`` maps a batch index to the rules its record broke (only
+    records that decoded; valid records are absent), as copies of C's errors: valid after the
+    next call too. ``violations`` turns one record's into Violations, for the audit document.
+    """
 
     def __init__(self, validation: NativeValidation, options: DecodeOptions) -> None:
         super().__init__(validation.layout, options)
         self.validation = validation
-        self.violations: dict[int, tuple[Violation, ...]] = {}
+        self.rule_errors: dict[int, list[tuple[int, ...]]] = {}
+        if ffi.sizeof("bridge_error") != _ERROR.size:
+            raise NativeUnsupported("bridge_error is not laid out as expected")
 
     def _collect_errors(
         self,
@@ -394,12 +410,13 @@ class ValidatingDecoder(NativeDecoder):
         fixed: int,
     ) -> dict[int, tuple[FieldError, ...]]:
         out: dict[int, list[FieldError]] = {}
-        rules: dict[int, list[Any]] = {}
+        rules: dict[int, list[tuple[int, ...]]] = {}
         b = self._batch
-        for k in range(int(b.errors_used)):
-            e = self._errors[k]
-            index = int(e.record)
-            if int(e.reason) >= V_FIRST:
+        used = int(b.errors_used)
+        copied = ffi.buffer(self._errors, used * _ERROR.size)[:] if used else b""
+        for k, e in enumerate(_ERROR.iter_unpack(copied)):
+            index = e[0]
+            if e[4] >= V_FIRST:
                 rules.setdefault(index, []).append(e)
                 continue
             if offsets is not None and lengths is not None:
@@ -410,23 +427,22 @@ class ValidatingDecoder(NativeDecoder):
                 int(b.file_offsets[index]) - rec_start if b.file_offsets != ffi.NULL else base
             )
             out.setdefault(index, []).append(
-                self._field_error(e, data, rec_base, rec_start, rec_end)
+                self._field_error(self._errors[k], data, rec_base, rec_start, rec_end)
             )
-        self.violations = {}
-        for index, errors in rules.items():
-            if index in out:
-                continue  # a record that did not decode is judged by its decode errors
-            if offsets is not None:
-                rec_start = offsets[index]
-            else:
-                rec_start = index * fixed
-            rec_base = (
-                int(b.file_offsets[index]) - rec_start if b.file_offsets != ffi.NULL else base
-            )
-            r = b.records[index]
-            doc = bytes(self._out[r.doc_offset : r.doc_offset + r.doc_length])
-            self.violations[index] = self.validation.violations(errors, doc, data, rec_base)
+        for index in out:  # a record that did not decode is judged by its decode errors
+            rules.pop(index, None)
+        self.rule_errors = rules
         return {i: tuple(errs) for i, errs in out.items()}
+
+    def violations(
+        self, index: int, document: bytes, record: bytes, record_offset: int
+    ) -> tuple[Violation, ...]:
+        """The batch record's broken rules (none for a valid record) as Violations: its
+        decoded ``document``, its bytes and their file offset give values and raw hex."""
+        errors = self.rule_errors.get(index)
+        if not errors:
+            return ()
+        return self.validation.violations(errors, document, record, record_offset)
 
 
 # --- a case, compiled ------------------------------------------------------------------------
@@ -511,25 +527,22 @@ class NativeValidation:
         self._converters = {i: make_converter(s.spec, s.item) for i, s in self.sites.items()}
 
     def violations(
-        self, errors: Sequence[Any], document: bytes, data: Any, rec_base: int
+        self, errors: Sequence[tuple[int, ...]], document: bytes, record: bytes, record_offset: int
     ) -> tuple[Violation, ...]:
         """A failing record's rule errors from C as Violations (its document for the values)."""
         values = json.loads(document, parse_float=Decimal)
         out = []
-        for e in errors:
-            site = self.sites[int(e.op)]
-            subs = tuple(int(s) for s in e.subs[0 : e.depth])
-            rule = site.rules[int(e.reason) - V_FIRST]
+        for _, op, offset, length, reason, depth, _detail, _value, *all_subs in errors:
+            site = self.sites[op]
+            subs = tuple(all_subs[:depth])
+            rule = site.rules[reason - V_FIRST]
             raw_value = _lookup(values, site.keys, subs)
             actual: Any = raw_value
             if rule.check == CHECK_SCHEMA:
-                try:
+                with contextlib.suppress(ConversionError):
                     actual = self._converters[site.op](raw_value)
-                except ConversionError:
-                    pass
             actual = jsonable(actual)
-            at = int(e.offset) - rec_base
-            raw = bytes(data[at : at + int(e.length)])
+            at = offset - record_offset
             out.append(
                 Violation(
                     rule.check,
@@ -539,9 +552,9 @@ class NativeValidation:
                     pointer=site.pointer.format(*subs),
                     expected=jsonable(rule.expected),
                     actual=actual,
-                    offset=int(e.offset),
-                    length=int(e.length),
-                    raw=raw.hex(),
+                    offset=offset,
+                    length=length,
+                    raw=bytes(record[at : at + length]).hex(),
                 )
             )
         return tuple(out)
