@@ -33,7 +33,7 @@ from bridge.decode.reference import decode_to_dict
 from bridge.mapping.native import NativeValidation
 from bridge.mapping.record_schema import case_schemas
 from bridge.mapping.runtime import Runtime
-from bridge.mapping.validate import JsonSchemaValidator, map_and_validate
+from bridge.mapping.validate import JsonSchemaValidator, Validator, map_and_validate
 
 MAPPING = Path(__file__).with_name("account.mapping.json")
 BATCH = 8192
@@ -105,7 +105,7 @@ def decode_validate(native: NativeValidation, data: bytes) -> int:
 def naive(runtime: Runtime, data: bytes) -> int:
     account = layout()
     [schema] = case_schemas(runtime.mapping, runtime.layouts, published=False).values()
-    validators = {None: JsonSchemaValidator(schema)}
+    validators: dict[str | None, Validator] = {None: JsonSchemaValidator(schema)}
     invalid = 0
     for lo in range(0, len(data), RECORD_LENGTH):
         record = data[lo : lo + RECORD_LENGTH]
