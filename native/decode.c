@@ -98,8 +98,9 @@ static uint8_t *put_null(uint8_t *w)
     return w + 4;
 }
 
+/* `span`: the trimmed value's first and end byte (validation checks the value written). */
 static int put_text(const walk *k, const bridge_op *op, const uint8_t *s, uint32_t len,
-                    uint8_t **wp, uint32_t *detail)
+                    uint8_t **wp, uint32_t *detail, uint32_t span[2])
 {
     const uint8_t *tab = k->p->text_table;
     uint32_t a = 0, z = len;
@@ -114,6 +115,8 @@ static int put_text(const walk *k, const bridge_op *op, const uint8_t *s, uint32
     if (k->p->trim == BRIDGE_TRIM_BOTH)
         while (a < z && (tab[8 * s[a] + 6] & 2))
             a++;
+    span[0] = a;
+    span[1] = z;
     *w++ = '"';
     {
         /* Most text is one byte a character: translate on that bet (no dependency between
@@ -562,6 +565,7 @@ static int decode_field(walk *k, uint32_t ip, uint8_t **wp, const uint8_t *wend)
     const uint8_t *s;
     int why = 0, neg = 0;
     char digs[2 * BRIDGE_MAX_NUM_LEN + 24];
+    uint32_t span[2] = {0, len}; /* text: the value's bytes, trimmed as the plan trims */
     const char *value_digits = digs; /* the digits the value was written from (validation) */
     size_t need = op->key_len + 6 * (size_t)len + BRIDGE_MAX_SCALE + 48;
 
@@ -582,7 +586,7 @@ static int decode_field(walk *k, uint32_t ip, uint8_t **wp, const uint8_t *wend)
     }
     switch (op->kind) {
     case BRIDGE_OP_TEXT:
-        why = put_text(k, op, s, len, &w, &detail);
+        why = put_text(k, op, s, len, &w, &detail, span);
         break;
     case BRIDGE_OP_NATIONAL:
         why = put_national(k, op, s, len, &w, &detail);
@@ -636,7 +640,8 @@ static int decode_field(walk *k, uint32_t ip, uint8_t **wp, const uint8_t *wend)
             return WALK_FULL;
     } else if (p->checks != NULL && p->checks->ops[ip].rules != 0) {
         /* The mapping's rules on the value just written (validate.c): one error per rule. */
-        uint32_t broken = bridge_check_value(p, ip, s, len, value_digits, nd, neg, *val == 'n');
+        uint32_t broken = bridge_check_value(p, ip, s + span[0], span[1] - span[0], value_digits,
+                                             nd, neg, *val == 'n');
         for (int r = 0; broken != 0; r++, broken >>= 1)
             if ((broken & 1) &&
                 add_error(k, ip, at, len, BRIDGE_V_FIRST + r, 0, 0) != WALK_OK)

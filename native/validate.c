@@ -14,11 +14,47 @@
 #define ATOM_BYTES 36u
 
 typedef struct {
-    const char *d; /* digits without leading zeros */
-    uint32_t n;    /* 0: the value is zero */
+    const char *d; /* digits without leading zeros (strip_number); the raw digits (load_number) */
+    uint32_t n;    /* strip_number: 0 for zero */
     int neg;       /* never set for zero */
-    uint64_t mag;  /* the magnitude, when n <= 19 */
+    int big;       /* more than 19 significant digits: mag is not the value */
+    uint64_t mag;  /* the magnitude, unless big */
 } number;
+
+static const uint64_t pow10[20] = {1ull,
+                                   10ull,
+                                   100ull,
+                                   1000ull,
+                                   10000ull,
+                                   100000ull,
+                                   1000000ull,
+                                   10000000ull,
+                                   100000000ull,
+                                   1000000000ull,
+                                   10000000000ull,
+                                   100000000000ull,
+                                   1000000000000ull,
+                                   10000000000000ull,
+                                   100000000000000ull,
+                                   1000000000000000ull,
+                                   10000000000000000ull,
+                                   100000000000000000ull,
+                                   1000000000000000000ull,
+                                   10000000000000000000ull};
+
+/* The value of m <= 19 digits: two independent halves, half the multiply-add latency chain. */
+static inline uint64_t digits_mag(const char *digs, uint32_t m)
+{
+    uint32_t h = m / 2;
+    uint64_t hi = 0, lo = 0;
+    for (uint32_t i = 0; i < h; i++) {
+        hi = hi * 10 + (uint64_t)(digs[i] - '0');
+        lo = lo * 10 + (uint64_t)(digs[h + i] - '0');
+    }
+    if (m & 1)
+        lo = lo * 10 + (uint64_t)(digs[m - 1] - '0');
+    return hi * pow10[m - h] + lo;
+}
 
 static number strip_number(const char *digs, uint32_t nd, int neg)
 {
@@ -30,21 +66,23 @@ static number strip_number(const char *digs, uint32_t nd, int neg)
     v.d = digs;
     v.n = nd;
     v.neg = nd > 0 && neg;
-    {
-        /* Two independent halves: half the multiply-add latency chain of one loop. */
-        static const uint64_t pow10[11] = {1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull,
-                                           1000000ull, 10000000ull, 100000000ull,
-                                           1000000000ull, 10000000000ull};
-        uint32_t m = nd < 19 ? nd : 19, h = m / 2;
-        uint64_t hi = 0, lo = 0;
-        for (uint32_t i = 0; i < h; i++) {
-            hi = hi * 10 + (uint64_t)(digs[i] - '0');
-            lo = lo * 10 + (uint64_t)(digs[h + i] - '0');
-        }
-        if (m & 1)
-            lo = lo * 10 + (uint64_t)(digs[m - 1] - '0');
-        v.mag = hi * pow10[m - h] + lo;
-    }
+    v.big = nd > 19;
+    v.mag = digits_mag(digs, nd < 19 ? nd : 19);
+    return v;
+}
+
+/* The hot path: no leading-zero walk while the digits fit (leading zeros add nothing). `d`
+ * and `n` stay the raw digits: strip_number them where the digits themselves matter. */
+static inline number load_number(const char *digs, uint32_t nd, int neg)
+{
+    number v;
+    if (nd > 19)
+        return strip_number(digs, nd, neg);
+    v.d = digs;
+    v.n = nd;
+    v.big = 0;
+    v.mag = digits_mag(digs, nd);
+    v.neg = neg && v.mag != 0;
     return v;
 }
 
@@ -52,7 +90,7 @@ static number strip_number(const char *digs, uint32_t nd, int neg)
 static int compare(number v, int64_t b)
 {
     uint64_t mag = v.mag, ub;
-    if (v.n > 19)
+    if (v.big)
         return v.neg ? -1 : 1;
     if (v.neg) {
         if (b >= 0)
@@ -81,11 +119,28 @@ static int in_ranges(number v, const uint8_t *list, uint32_t n)
     return 0;
 }
 
+/* Equal bytes; the lists hold short items, where a call to memcmp costs more than the loop. */
+static inline int same_bytes(const uint8_t *a, const uint8_t *b, uint32_t n)
+{
+    uint32_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x, y;
+        memcpy(&x, a + i, 8);
+        memcpy(&y, b + i, 8);
+        if (x != y)
+            return 0;
+    }
+    for (; i < n; i++)
+        if (a[i] != b[i])
+            return 0;
+    return 1;
+}
+
 static int in_strings(const uint8_t *t, uint32_t len, const uint8_t *list, uint32_t n)
 {
     for (uint32_t i = 0; i < n; i++) {
         uint32_t k = (uint32_t)list[0] | (uint32_t)list[1] << 8;
-        if (k == len && memcmp(list + 2, t, len) == 0)
+        if (k == len && same_bytes(list + 2, t, len))
             return 1;
         list += 2 + k;
     }
@@ -210,25 +265,26 @@ static int julian_ok(int y, int day)
     return y >= 1 && y <= 9999 && day >= 1 && day <= (leap(y) ? 366 : 365);
 }
 
+static const char *const templates[] = {
+    "", "dddddddd", "dddddd", "ddddd", "ddddddd", "ddddddd", "dddd-dd-dd", "dddddddddddddd",
+    "dddd-dd-dd dd:dd:dd", "dddd-dd-dd dd:dd:dd.dddddd", "dddd-dd-dd-dd.dd.dd.dddddd"};
+static const uint8_t template_len[] = {0, 8, 6, 5, 7, 7, 10, 14, 19, 26, 26};
+
 /* `t` (ASCII) fits the template: 'd' an ASCII digit, anything else itself. */
-static int shape(const uint8_t *t, uint32_t n, const char *tmpl)
+static int shape(const uint8_t *t, uint32_t n, const char *tmpl, uint32_t k)
 {
-    uint32_t k = (uint32_t)strlen(tmpl);
+    uint32_t bad = 0;
     if (n != k)
         return 0;
     for (uint32_t i = 0; i < k; i++)
-        if (tmpl[i] == 'd' ? (t[i] < '0' || t[i] > '9') : t[i] != (uint8_t)tmpl[i])
-            return 0;
-    return 1;
+        bad |= tmpl[i] == 'd' ? (uint32_t)(t[i] - '0') > 9u : t[i] != (uint8_t)tmpl[i];
+    return !bad;
 }
 
 static int format_ok(const bridge_check *k, const uint8_t *t, uint32_t n)
 {
-    static const char *const templates[] = {
-        "", "dddddddd", "dddddd", "ddddd", "ddddddd", "ddddddd", "dddd-dd-dd", "dddddddddddddd",
-        "dddd-dd-dd dd:dd:dd", "dddd-dd-dd dd:dd:dd.dddddd", "dddd-dd-dd-dd.dd.dd.dddddd"};
     int w = k->window;
-    if (!shape(t, n, templates[k->format]))
+    if (!shape(t, n, templates[k->format], template_len[k->format]))
         return 0;
     switch (k->format) {
     case BRIDGE_FMT_YYYYMMDD: return ymd_ok(num_at(t, 0, 4), num_at(t, 4, 2), num_at(t, 6, 2));
@@ -312,9 +368,10 @@ static uint32_t null_value(const bridge_check *k)
 /* Numbers converted to text (string and date targets), out of line for the same reason. */
 __attribute__((noinline)) static uint32_t number_as_text(const bridge_checks *c,
                                                          const bridge_check *k,
-                                                         const bridge_op *op, number v)
+                                                         const bridge_op *op, number raw)
 {
     uint8_t text[BRIDGE_MAX_CHECK_TEXT];
+    number v = strip_number(raw.d, raw.n, raw.neg);
     if (k->target == BRIDGE_CT_STRING)
         return string_rules(c, k, text, number_text(v, op->scale, k->width, text), 0);
     if (op->scale > 0)
@@ -322,6 +379,25 @@ __attribute__((noinline)) static uint32_t number_as_text(const bridge_checks *c,
     if (v.neg)
         return BIT(BRIDGE_V_FORMAT);
     return format_ok(k, text, number_text(v, op->scale, k->width, text)) ? 0 : BIT(BRIDGE_V_FORMAT);
+}
+
+/* A decimal of more than 19 significant digits (v from strip_number): the digit walk. */
+__attribute__((noinline)) static uint32_t big_decimal(const bridge_check *k, const bridge_op *op,
+                                                      number v)
+{
+    int s = op->scale;
+    uint32_t whole, bad = 0;
+    if (s > k->scale) {
+        uint32_t drop = (uint32_t)(s - k->scale);
+        for (uint32_t i = v.n > drop ? v.n - drop : 0; i < v.n; i++)
+            if (v.d[i] != '0')
+                return BIT(BRIDGE_V_SCALE);
+    }
+    whole = s >= 0 ? (v.n > (uint32_t)s ? v.n - (uint32_t)s : 0)
+                   : (v.n > 0 ? v.n + (uint32_t)(-s) : 0);
+    if ((k->rules & BIT(BRIDGE_V_PATTERN)) && whole > k->whole)
+        bad |= BIT(BRIDGE_V_PATTERN);
+    return bad;
 }
 
 static uint32_t check_number(const bridge_checks *c, const bridge_check *k, const bridge_op *op,
@@ -342,17 +418,25 @@ static uint32_t check_number(const bridge_checks *c, const bridge_check *k, cons
         break;
     default: { /* BRIDGE_CT_DECIMAL */
         int s = op->scale;
-        uint32_t whole;
+        if (v.big) {
+            bad = big_decimal(k, op, v);
+            if (bad & BIT(BRIDGE_V_SCALE))
+                return bad;
+            break;
+        }
+        /* Digits dropped past the target's scale must be zeros: mag a multiple of 10^drop. */
         if (s > k->scale) {
             uint32_t drop = (uint32_t)(s - k->scale);
-            for (uint32_t i = v.n > drop ? v.n - drop : 0; i < v.n; i++)
-                if (v.d[i] != '0')
-                    return BIT(BRIDGE_V_SCALE);
+            if (drop > 19 ? v.mag != 0 : v.mag % pow10[drop] != 0)
+                return BIT(BRIDGE_V_SCALE);
         }
-        whole = s >= 0 ? (v.n > (uint32_t)s ? v.n - (uint32_t)s : 0)
-                       : (v.n > 0 ? v.n + (uint32_t)(-s) : 0);
-        if ((k->rules & BIT(BRIDGE_V_PATTERN)) && whole > k->whole)
-            bad |= BIT(BRIDGE_V_PATTERN);
+        /* More than `whole` integer digits: n significant digits with n > 0 and n - s > whole,
+         * that is mag >= 10^(whole + s) (any non-zero value when whole + s < 0). */
+        if (k->rules & BIT(BRIDGE_V_PATTERN)) {
+            int e = (int)k->whole + s;
+            if (e < 0 ? v.mag != 0 : e <= 19 && v.mag >= pow10[e])
+                bad |= BIT(BRIDGE_V_PATTERN);
+        }
         break;
     }
     }
@@ -370,13 +454,7 @@ static uint32_t check_text(const bridge_plan *p, const bridge_check *k, const ui
 {
     const bridge_checks *c = p->checks;
     const uint8_t *asc = c->chars, *flag = c->chars + 256;
-    uint32_t a = 0, z = len;
-    if (p->trim != BRIDGE_TRIM_NONE)
-        while (z > a && (flag[s[z - 1]] & 2))
-            z--;
-    if (p->trim == BRIDGE_TRIM_BOTH)
-        while (a < z && (flag[s[a]] & 2))
-            a++;
+    uint32_t a = 0, z = len; /* the decoder trimmed as the plan trims */
     if (k->n_null) {
         uint32_t sa = a, sz = z;
         while (sz > sa && (flag[s[sz - 1]] & 1))
@@ -403,17 +481,20 @@ static uint32_t check_text(const bridge_plan *p, const bridge_check *k, const ui
                    : BIT(BRIDGE_V_CHOICE);
     default: { /* BRIDGE_CT_DATE */
         uint8_t text[32];
+        uint8_t miss = 0;
         while (z > a && (flag[s[z - 1]] & 1))
             z--;
         while (a < z && (flag[s[a]] & 1))
             a++;
-        if (z - a > sizeof text)
+        /* Only the format's length can match: no conversion of anything else. */
+        if (z - a != template_len[k->format])
             return BIT(BRIDGE_V_FORMAT);
         for (uint32_t i = a; i < z; i++) {
             text[i - a] = asc[s[i]];
-            if (text[i - a] == 0)
-                return BIT(BRIDGE_V_FORMAT);
+            miss |= text[i - a] == 0;
         }
+        if (miss)
+            return BIT(BRIDGE_V_FORMAT);
         return format_ok(k, text, z - a) ? 0 : BIT(BRIDGE_V_FORMAT);
     }
     }
@@ -428,7 +509,7 @@ uint32_t bridge_check_value(const bridge_plan *p, uint32_t ip, const uint8_t *s,
         return null_value(k);
     if (op->kind == BRIDGE_OP_TEXT)
         return check_text(p, k, s, len);
-    return check_number(p->checks, k, op, strip_number(digs, nd, neg));
+    return check_number(p->checks, k, op, load_number(digs, nd, neg));
 }
 
 /* ---- the plan check ---- */
