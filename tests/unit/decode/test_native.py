@@ -7,195 +7,43 @@ items after them, ODO counts hidden in FILLER, and REDEFINES with and without a 
 
 from __future__ import annotations
 
-import functools
 import itertools
 import json
 import struct
-from collections.abc import Callable
 from dataclasses import replace
-from decimal import Decimal
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from bridge.codepages import encode_table
-from bridge.copybook.layout import Category, Field, Layout, Usage
+from bridge.copybook.layout import Layout, Usage
 from bridge.decode.encoder import EncodeError, encode_record
-from bridge.decode.hfp import from_hfp
 from bridge.decode.native import NativeDecoder
 from bridge.decode.reference import decode_record, decode_to_dict
 from bridge.decode.verdict import DecodeOptions, Reason
 
-from .layouts import (
-    alnum,
-    dbcs,
-    edited,
-    float_item,
-    group,
-    national,
-    num,
-    occurs,
-    record,
-    redefines,
-)
+from .layouts import alnum, float_item, group, national, num, occurs, record, redefines
+from .strategies import CP037, Draw, leaves, members, texts
 
-Draw = Callable[[st.SearchStrategy[Any]], Any]
 Case = tuple[Layout, dict[str, Any], dict[str, str]]
 
-_CP037 = sorted(c for c in encode_table("cp037") if c != "\x00")
-_EDITED = [
-    ("ZZ,ZZ9.99-", 2),
-    ("$$$,$$9.99", 2),
-    ("**,**9.99", 2),
-    ("+ZZ9", 0),
-    ("ZZ9CR", 0),
-    ("9(3)DB", 0),
-    ("---9", 0),
-    ("+++9.99", 2),
-    ("99/99/99", 0),
-    ("ZZZ.ZZ", 2),
-    ("ZZ,ZZZ", 0),
-    ("$$$.99", 2),
-    ("-9(4)", -2),
-    ("BZZ9.99+", 2),
-    ("Z(3)0", 0),
-]
-_KINDS = [
-    "x",
-    "x",
-    "n",
-    "g",
-    "zoned",
-    "zoned",
-    "packed",
-    "packed",
-    "comp",
-    "comp5",
-    "float",
-    "edited",
-    "pointer",
-]
 SETTINGS = settings(
     max_examples=400, deadline=None, suppress_health_check=list(HealthCheck), database=None
 )
 
 
-def _scaled(digits: int, scale: int, signed: bool) -> st.SearchStrategy[Any]:
-    top = 10**digits - 1
-    ints = st.integers(-top if signed else 0, top)
-    if scale == 0:
-        return ints
-    if scale < 0:
-        return ints.map(lambda n: Decimal(n * 10**-scale))
-    return ints.map(lambda n: Decimal(n).scaleb(-scale))
-
-
-def _text(size: int, alphabet: st.SearchStrategy[str]) -> st.SearchStrategy[str | None]:
-    return st.none() | st.text(alphabet, max_size=size).map(lambda s: s.rstrip(" "))
-
-
-def _hfp(size: int) -> st.SearchStrategy[float]:
-    bits = size * 8 - 8
-    words = st.tuples(
-        st.booleans(), st.integers(0, 127), st.integers(1 << (bits - 4), (1 << bits) - 1)
-    ).map(lambda t: (t[0] << (size * 8 - 1)) | (t[1] << bits) | t[2])
-    return words.map(lambda w: from_hfp(w.to_bytes(size, "big")))
-
-
-@st.composite
-def leaf(draw: Draw, name: str) -> tuple[Field, st.SearchStrategy[Any]]:
-    kind = draw(st.sampled_from(_KINDS))
-    if kind == "x":
-        size = draw(st.integers(1, 12))
-        return alnum(name, size), _text(size, st.sampled_from(_CP037))
-    if kind == "n":
-        size = draw(st.integers(1, 5))
-        chars = st.characters(exclude_categories=["Cs"], exclude_characters="\x00")
-        return national(name, size), _text(size, chars).filter(
-            lambda s: s is None or len(s.encode("utf-16-be")) <= 2 * size
-        )
-    if kind == "g":
-        return dbcs(name, draw(st.integers(1, 3))), st.none()
-    if kind == "float":
-        usage = draw(st.sampled_from([Usage.COMP1, Usage.COMP2]))
-        return float_item(name, usage), _hfp(4 if usage is Usage.COMP1 else 8)
-    if kind == "edited":
-        picture, scale = draw(st.sampled_from(_EDITED))
-        f = edited(name, picture, scale=scale, bwz=draw(st.booleans()))
-        signed = any(s in picture for s in ("+", "-", "CR", "DB"))
-        return f, _scaled(f.digits or 0, scale, signed)
-    if kind == "pointer":
-        f = replace(
-            num(name, 9, usage=Usage.COMP5),
-            usage=Usage.POINTER,
-            category=Category.POINTER,
-            picture=None,
-            digits=None,
-            scale=None,
-        )
-        return f, st.integers(0, 2**32 - 1)
-    signed = draw(st.booleans())
-    if kind in ("comp", "comp5"):
-        digits = draw(st.integers(1, 18))
-        usage = Usage.COMP if kind == "comp" else Usage.COMP5
-        scale = draw(st.integers(-2, min(digits, 4)))
-        f = num(name, digits, scale=scale, signed=signed, usage=usage)
-        if usage is Usage.COMP5:
-            bits = f.length * 8
-            lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if signed else (0, (1 << bits) - 1)
-            return f, st.integers(lo, hi).map(functools.partial(_number, scale=scale))
-        return f, _scaled(digits, scale, signed)
-    digits = draw(st.integers(1, 38 if kind == "packed" else 31))
-    scale = draw(st.integers(-3, digits + 2))
-    if kind == "packed":
-        return num(name, digits, scale=scale, signed=signed, usage=Usage.COMP3), _scaled(
-            digits, scale, signed
-        )
-    leading = signed and draw(st.booleans())
-    separate = signed and draw(st.booleans())
-    f = num(name, digits, scale=scale, signed=signed, leading=leading, separate=separate)
-    return f, _scaled(digits, scale, signed)
-
-
-def _number(n: int, scale: int) -> int | Decimal:
-    if scale == 0:
-        return n
-    return Decimal(n * 10**-scale) if scale < 0 else Decimal(n).scaleb(-scale)
-
-
-@st.composite
-def member(draw: Draw, names: itertools.count[int], depth: int) -> tuple[Field, Any]:
-    """A leaf, group or table (tables nest), and a value for it."""
-    name = f"F{next(names)}"
-    roll = draw(st.integers(0, 9))
-    if depth < 3 and roll < 2:
-        kids = [draw(member(names, depth + 1)) for _ in range(draw(st.integers(1, 3)))]
-        f: Field = group(name, *(k for k, _ in kids))
-        value: Any = {k.name: v for k, v in kids if not k.is_filler}
-    elif roll == 2:
-        f, value = alnum("FILLER", draw(st.integers(1, 3))), None
-    else:
-        f, values = draw(leaf(name))
-        value = draw(values)
-    if depth < 3 and not f.is_filler and draw(st.integers(0, 4)) == 0:
-        count = draw(st.integers(1, 3))
-        return occurs(f, count), [value] * count
-    return f, value
-
-
 @st.composite
 def cases(draw: Draw) -> Case:
     names = itertools.count(1)
-    drawn = [draw(member(names, 1)) for _ in range(draw(st.integers(1, 5)))]
+    drawn = [draw(members(names, 1)) for _ in range(draw(st.integers(1, 5)))]
     fields = [f for f, _ in drawn]
     values = {f.name: v for f, v in drawn if not f.is_filler}
     chosen: dict[str, str] = {}
     if draw(st.booleans()):  # a REDEFINES alternative of a text item, maybe chosen
         size = draw(st.integers(2, 8))
         fields += [alnum("ORIG", size), redefines(num("ALT", size), "ORIG")]
-        values["ORIG"] = draw(_text(size, st.sampled_from(_CP037)))
+        values["ORIG"] = draw(texts(size, st.sampled_from(CP037)))
         if draw(st.booleans()):
             chosen["R.ORIG"] = "R.ALT"
     odo = draw(st.sampled_from(["none", "plain", "hidden", "group", "nested"]))
@@ -203,7 +51,7 @@ def cases(draw: Draw) -> Case:
         odo = "plain"  # hand-built paths are not made unique: keep R.FILLER the count's
     if odo != "none":
         count = draw(st.integers(0, 4))
-        item, strategy = draw(leaf("ELEM"))
+        item, strategy = draw(leaves("ELEM"))
         elements = [draw(strategy) for _ in range(count)]
         counter = "FILLER" if odo == "hidden" else "CNT"
         if odo == "nested":  # variable-length elements: an ODO table in an ODO table
