@@ -5,10 +5,14 @@
  *                     fields then get overwritten with raw bytes to exercise the plan check)
  *               2     raw bridge_op structs straight from the input (the plan check's job)
  *               3     framing: bridge_frame_records and bridge_frame_fixed over the data
+ *   byte 0 / 4 % 8 in {1, 3, 5} (modes 0-2): validation checks are attached to the plan (see
+ *                     make_checks: mostly well-formed bridge_check structs for the ops' kinds,
+ *                     their lists and pattern atoms in a checks blob, sometimes corrupted)
  *   byte 1: option bits (trim, text-table seed, output and error buffer sizes)
- *   byte 2: instruction count, then the instructions, then the data.
+ *   byte 2: instruction count, then the instructions, [then the checks bytes,] then the data.
  * Every buffer is heap-allocated at its exact size so ASan sees any overrun. Decoding must
- * return OK, FULL or E_ARG and keep every reported position inside its buffer.
+ * return OK, FULL or E_ARG and keep every reported position inside its buffer. With checks the
+ * plan check must refuse the plan (E_PLAN) or the decode must run cleanly.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -196,7 +200,286 @@ static uint32_t assemble(cursor *c, bridge_op *ops, uint32_t *slots, const uint3
     return n;
 }
 
-static void fuzz_decode(uint8_t mode, uint8_t opts, cursor *c)
+/* ---- validation checks (native/validate.c), as bridge/mapping/native.py fills them ---- */
+
+#define CHECKS_BLOB_MAX 8192
+
+typedef struct {
+    uint8_t b[CHECKS_BLOB_MAX];
+    uint32_t n;
+} blobbuf;
+
+static uint32_t put(blobbuf *b, const void *p, size_t n)
+{
+    uint32_t at = b->n;
+    if (n > CHECKS_BLOB_MAX - b->n)
+        n = CHECKS_BLOB_MAX - b->n;
+    memcpy(b->b + b->n, p, n);
+    b->n += (uint32_t)n;
+    return at;
+}
+
+/* Code-page bytes a text item's lists and data plausibly hold: EBCDIC digits, letters, space,
+ * newline, signs; a raw byte now and then. Numbers written as text use ASCII. */
+static uint8_t list_byte(cursor *c, int text)
+{
+    static const uint8_t ebcdic[] = {0xF0, 0xF1, 0xF2, 0xF9, 0xC1, 0xC2, 0xC3, 0xE8,
+                                     0x40, 0x40, 0x25, 0x05, 0x60, 0x4B, 0x00, 0xFF};
+    static const char ascii[] = "0123456789-.0000";
+    uint8_t x = take(c);
+    if (x >= 0xF0)
+        return take(c);
+    return text ? ebcdic[x % 16] : (uint8_t)ascii[x % 16];
+}
+
+/* n strings: 2-byte little-endian length, then the bytes. */
+static void put_strings(cursor *c, blobbuf *b, int text, uint32_t *off, uint32_t *len,
+                        uint32_t *n)
+{
+    uint32_t count = take(c) % 4;
+    *off = b->n;
+    for (uint32_t i = 0; i < count; i++) {
+        uint8_t k = take(c) % 9, item[2 + 8];
+        item[0] = k;
+        item[1] = 0;
+        for (uint8_t j = 0; j < k; j++)
+            item[2 + j] = list_byte(c, text);
+        put(b, item, 2u + k);
+    }
+    *len = b->n - *off;
+    *n = count;
+}
+
+static int64_t some_int(cursor *c)
+{
+    static const int64_t pow10[] = {1, 10, 100, 1000, 10000, 100000, 1000000, 10000000,
+                                    100000000, 1000000000, 10000000000, 100000000000,
+                                    1000000000000, 10000000000000, 100000000000000,
+                                    1000000000000000, 10000000000000000};
+    uint8_t sel = take(c);
+    switch (sel % 8) {
+    case 0: return sel & 8 ? INT64_MIN : INT64_MAX;
+    case 1: return 0;
+    case 2: return (int64_t)(int8_t)take(c);
+    default: return (int64_t)(int8_t)take(c) * pow10[take(c) % 17];
+    }
+}
+
+/* n (low, high) pairs of int64 in native byte order; high < low now and then. */
+static void put_ranges(cursor *c, blobbuf *b, uint32_t *off, uint32_t *len, uint32_t *n)
+{
+    uint32_t count = take(c) % 4;
+    *off = b->n;
+    for (uint32_t i = 0; i < count; i++) {
+        int64_t pair[2];
+        uint8_t d = take(c);
+        pair[0] = some_int(c);
+        pair[1] = d == 0xFF ? some_int(c) : pair[0] < INT64_MAX - d ? pair[0] + d % 64 : pair[0];
+        put(b, pair, sizeof pair);
+    }
+    *len = b->n - *off;
+    *n = count;
+}
+
+/* A pattern: a flags byte (1: `$`), then atoms of 2-byte min, 2-byte max, a 32-byte set. */
+static void put_pattern(cursor *c, blobbuf *b, int text, uint32_t *off, uint32_t *len)
+{
+    uint8_t head = take(c), atoms = head % 6;
+    uint8_t flags = (head >> 3) & 1;
+    if (head >= 0xF8) /* up to the atom limit */
+        atoms = 30 + head % 4;
+    *off = put(b, &flags, 1);
+    for (uint8_t k = 0; k < atoms; k++) {
+        uint8_t a[36], sel = take(c), cls = take(c);
+        uint16_t lo, hi;
+        switch (sel % 6) {
+        case 0: lo = hi = 1; break;
+        case 1: lo = 0, hi = 1; break;
+        case 2: lo = 0, hi = 0xFFFF; break;
+        case 3: lo = 1, hi = 0xFFFF; break;
+        case 4: lo = hi = (uint16_t)(sel >> 3); break;
+        default: lo = (uint16_t)(sel >> 5), hi = (uint16_t)(lo + (sel >> 3) % 4); break;
+        }
+        a[0] = (uint8_t)lo;
+        a[1] = (uint8_t)(lo >> 8);
+        a[2] = (uint8_t)hi;
+        a[3] = (uint8_t)(hi >> 8);
+        memset(a + 4, 0, 32);
+        switch (cls % 5) {
+        case 0: /* digits */
+            for (int d = 0; d < 10; d++) {
+                int byte = text ? 0xF0 + d : '0' + d;
+                a[4 + byte / 8] |= (uint8_t)(1u << (byte % 8));
+            }
+            break;
+        case 1: /* one character */ {
+            uint8_t byte = list_byte(c, text);
+            a[4 + byte / 8] |= (uint8_t)(1u << (byte % 8));
+            break;
+        }
+        case 2: /* anything (`.`: all but the newline) */
+            memset(a + 4, 0xFF, 32);
+            a[4 + (text ? 0x25 : '\n') / 8] &= (uint8_t)~(1u << ((text ? 0x25 : '\n') % 8));
+            break;
+        case 3: /* a range */
+            for (int byte = cls; byte < 256 && byte < cls + 40; byte++)
+                a[4 + byte / 8] |= (uint8_t)(1u << (byte % 8));
+            break;
+        default: /* raw */
+            for (int q = 0; q < 32; q++)
+                a[4 + q] = take(c);
+        }
+        put(b, a, sizeof a);
+    }
+    *len = b->n - *off;
+}
+
+static int checkable(const bridge_op *op)
+{
+    return (op->kind == BRIDGE_OP_TEXT || op->kind == BRIDGE_OP_ZONED ||
+            op->kind == BRIDGE_OP_PACKED || op->kind == BRIDGE_OP_BINARY ||
+            op->kind == BRIDGE_OP_EDITED) &&
+           !(op->flags & BRIDGE_F_HIDDEN);
+}
+
+/* One check for the op, as native.py's _compile_field would write it for some target. */
+static void make_check(cursor *c, blobbuf *b, const bridge_op *op, bridge_check *k)
+{
+    static const uint8_t date_width[] = {0, 8, 6, 5, 7, 7, 10, 14, 14, 14, 14};
+    int text = op->kind == BRIDGE_OP_TEXT;
+    uint8_t sel = take(c), opt = take(c);
+    uint16_t rules = opt & 1 ? 1u << BRIDGE_V_TYPE : 0;
+    memset(k, 0, sizeof *k);
+    k->target = text ? (uint8_t[]){BRIDGE_CT_STRING, BRIDGE_CT_CHOICE, BRIDGE_CT_DATE}[sel % 3]
+                     : (uint8_t)(BRIDGE_CT_STRING + sel % 5);
+    if (opt & 2) {
+        if (text)
+            put_strings(c, b, 1, &k->null_off, &k->null_len, &k->n_null);
+        else
+            put_ranges(c, b, &k->null_off, &k->null_len, &k->n_null);
+    }
+    switch (k->target) {
+    case BRIDGE_CT_STRING:
+        k->trim = (uint8_t)((sel >> 3) % 3);
+        if (!text)
+            k->width = op->scale > 0 ? 0
+                       : opt & 0x80  ? (uint16_t)(take(c) * 2 % 513)
+                                     : (uint16_t)(op->digits + (op->scale < 0 ? -op->scale : 0));
+        if (opt & 4) {
+            k->min_len = take(c) % 12;
+            rules |= 1u << BRIDGE_V_MIN_LENGTH;
+        }
+        if (opt & 8) {
+            k->max_len = take(c) % 40;
+            rules |= 1u << BRIDGE_V_MAX_LENGTH;
+        }
+        if (opt & 16) {
+            put_strings(c, b, text, &k->enum_off, &k->enum_len, &k->n_enum);
+            rules |= 1u << BRIDGE_V_ENUM;
+        }
+        if (opt & 32) {
+            put_pattern(c, b, text, &k->pat_off, &k->pat_len);
+            rules |= 1u << BRIDGE_V_PATTERN;
+        }
+        break;
+    case BRIDGE_CT_INTEGER:
+    case BRIDGE_CT_DECIMAL:
+        if (opt & 4) {
+            k->min = some_int(c);
+            rules |= 1u << BRIDGE_V_MINIMUM;
+        }
+        if (opt & 8) {
+            k->max = some_int(c);
+            rules |= 1u << BRIDGE_V_MAXIMUM;
+        }
+        if (opt & 16) {
+            put_ranges(c, b, &k->enum_off, &k->enum_len, &k->n_enum);
+            rules |= 1u << BRIDGE_V_ENUM;
+        }
+        if (k->target == BRIDGE_CT_DECIMAL) {
+            uint8_t prec = take(c);
+            k->scale = (int16_t)(prec % 20);
+            k->whole = (uint16_t)(prec >> 3);
+            rules |= 1u << BRIDGE_V_PATTERN | 1u << BRIDGE_V_SCALE;
+        } else {
+            rules |= 1u << BRIDGE_V_CONVERT_TYPE;
+        }
+        break;
+    case BRIDGE_CT_DATE:
+        k->format = (uint8_t)(BRIDGE_FMT_YYYYMMDD + (sel >> 3) % 10);
+        k->window = take(c) % 100;
+        k->width = date_width[k->format];
+        rules |= 1u << BRIDGE_V_FORMAT;
+        break;
+    default: /* BRIDGE_CT_CHOICE */
+        if (text)
+            put_strings(c, b, 1, &k->choice_off, &k->choice_len, &k->n_choice);
+        else
+            put_ranges(c, b, &k->choice_off, &k->choice_len, &k->n_choice);
+        if ((opt & 1) && (opt & 16))
+            rules |= 1u << BRIDGE_V_ENUM;
+        rules |= 1u << BRIDGE_V_CHOICE;
+    }
+    k->rules = rules;
+}
+
+/* The chars table from the plan's text table: a one-byte character below 128 is its ASCII. */
+static void make_chars(const uint8_t *text, uint8_t *chars)
+{
+    for (int i = 0; i < 256; i++) {
+        const uint8_t *e = text + 8 * i;
+        chars[i] = e[7] == 1 && e[0] < 0x80 ? e[0] : 0;
+        chars[256 + i] = (uint8_t)((e[6] & 2 ? 3 : 0) | (i == 0x25 ? 5 : 0) | (i == 0x05));
+    }
+}
+
+typedef struct {
+    bridge_checks checks;
+    bridge_check *ops;
+    uint8_t *blob;
+    uint8_t *chars;
+} fuzz_checks;
+
+/* The checks bytes: a flags byte (density, corruption), then per op a selector byte (and what
+ * make_check reads), then the corruption's bytes. */
+static void make_checks(cursor *c, const bridge_plan *plan, fuzz_checks *fc)
+{
+    static blobbuf b;
+    uint8_t cf = take(c);
+    uint32_t n = plan->n_ops;
+    b.n = 0;
+    fc->ops = malloc(sizeof(bridge_check) * (n ? n : 1));
+    fc->chars = malloc(512);
+    make_chars(plan->text_table, fc->chars);
+    for (uint32_t i = 0; i < n; i++) {
+        uint8_t sel = take(c);
+        memset(&fc->ops[i], 0, sizeof(bridge_check));
+        /* Mostly checks on fields that take them; now and then on any op (must be refused). */
+        if (sel % 4 != 0 && (checkable(&plan->ops[i]) || (cf & 0x40 && sel % 8 == 7)))
+            make_check(c, &b, &plan->ops[i], &fc->ops[i]);
+    }
+    /* Sometimes corrupt the checks or their blob: the check must notice or it must not matter. */
+    if (cf % 4 == 0) {
+        for (uint8_t k = take(c) % 4; k > 0; k--) {
+            uint8_t which = take(c), field = take(c), value = take(c);
+            if (which & 0x80 && b.n > 0)
+                b.b[(which | (uint32_t)field << 7) % b.n] = value;
+            else if (n > 0)
+                ((uint8_t *)&fc->ops[which % n])[field % sizeof(bridge_check)] = value;
+        }
+    }
+    if (cf % 16 == 4) /* a NUL character table or a short blob length */
+        b.n = b.n ? b.n - 1 - take(c) % b.n : 0;
+    fc->blob = b.n || !(cf & 0x80) ? malloc(b.n ? b.n : 1) : NULL;
+    if (fc->blob)
+        memcpy(fc->blob, b.b, b.n);
+    fc->checks.ops = fc->ops;
+    fc->checks.blob = fc->blob;
+    fc->checks.blob_len = b.n;
+    fc->checks.chars = cf % 16 == 8 ? NULL : fc->chars;
+}
+
+static void fuzz_decode(uint8_t mode, uint8_t opts, int with_checks, cursor *c)
 {
     uint8_t *text = malloc(256 * 8), *zone = malloc(512), *packed = malloc(32);
     bridge_op *ops;
@@ -206,6 +489,8 @@ static void fuzz_decode(uint8_t mode, uint8_t opts, cursor *c)
     uint32_t mask_at[N_MASKS], width[N_MASKS];
     size_t blob_len = make_blob(scratch, mask_at, width);
     uint8_t *blob = malloc(blob_len);
+    fuzz_checks fc;
+    int status;
 
     memcpy(blob, scratch, blob_len);
     tables(opts, text, zone, packed);
@@ -236,8 +521,16 @@ static void fuzz_decode(uint8_t mode, uint8_t opts, cursor *c)
     plan.plus = 0x4E;
     plan.minus = 0x60;
     plan.n_slots = slots > BRIDGE_MAX_SLOTS ? BRIDGE_MAX_SLOTS : slots;
+    memset(&fc, 0, sizeof fc);
+    if (with_checks) {
+        make_checks(c, &plan, &fc);
+        plan.checks = &fc.checks;
+    }
 
-    if (bridge_plan_check(&plan, &bad) == BRIDGE_OK) {
+    status = bridge_plan_check(&plan, &bad);
+    check(status == BRIDGE_OK || status == BRIDGE_E_PLAN);
+    check(bad < n_ops);
+    if (status == BRIDGE_OK) {
         size_t data_len = c->n, n_rec = 0;
         uint8_t *data = malloc(data_len ? data_len : 1);
         size_t out_cap = 200u + (size_t)(opts >> 2) * 97u, err_cap = (opts >> 5) & 7;
@@ -247,7 +540,6 @@ static void fuzz_decode(uint8_t mode, uint8_t opts, cursor *c)
         uint32_t lengths[16];
         bridge_record records[16];
         bridge_batch b;
-        int status;
 
         memcpy(data, c->p, data_len);
         /* Records: cut the data at a few places derived from its first bytes. */
@@ -284,7 +576,10 @@ static void fuzz_decode(uint8_t mode, uint8_t opts, cursor *c)
         }
         for (size_t e = 0; e < b.errors_used; e++) {
             check(errors[e].record < b.done && errors[e].op < n_ops);
-            check(errors[e].reason >= 1 && errors[e].reason <= BRIDGE_R_RECORD_TOO_SHORT);
+            check((errors[e].reason >= 1 && errors[e].reason <= BRIDGE_R_RECORD_TOO_SHORT) ||
+                  (with_checks && errors[e].reason >= BRIDGE_V_FIRST &&
+                   errors[e].reason < BRIDGE_V_FIRST + BRIDGE_V_COUNT &&
+                   fc.ops[errors[e].op].rules != 0));
             check(errors[e].depth <= BRIDGE_MAX_TABLE_DEPTH);
         }
         /* The same records back to back as fixed-length records. */
@@ -303,6 +598,9 @@ static void fuzz_decode(uint8_t mode, uint8_t opts, cursor *c)
         free(out);
         free(data);
     }
+    free(fc.ops);
+    free(fc.blob);
+    free(fc.chars);
     free(ops);
     free(blob);
     free(text);
@@ -346,10 +644,10 @@ static void fuzz_framing(uint8_t opts, cursor *c)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     cursor c = {data, size};
-    uint8_t mode = take(&c) % 4, opts = take(&c);
+    uint8_t first = take(&c), mode = first % 4, opts = take(&c), sub = (first >> 2) % 8;
     if (mode == 3)
         fuzz_framing(opts, &c);
     else
-        fuzz_decode(mode, opts, &c);
+        fuzz_decode(mode, opts, sub == 1 || sub == 3 || sub == 5, &c);
     return 0;
 }
