@@ -590,7 +590,8 @@ int bridge_checks_check(const bridge_plan *p, uint32_t *bad_op)
         return BRIDGE_E_ARG;
     c = p->checks;
     *bad_op = 0;
-    if (c->ops == NULL || c->chars == NULL || (c->blob == NULL && c->blob_len != 0))
+    /* A blob even when empty: the lists are found at blob + offset (Python passes one byte). */
+    if (c->ops == NULL || c->chars == NULL || c->blob == NULL)
         return BRIDGE_E_PLAN;
     for (uint32_t i = 0; i < p->n_ops; i++) {
         *bad_op = i;
