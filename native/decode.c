@@ -39,6 +39,7 @@ typedef struct {
     uint64_t slot_seen; /* bit per slot: the count item was reached */
     int64_t slot_val[BRIDGE_MAX_SLOTS];
     int64_t slot_at[BRIDGE_MAX_SLOTS]; /* where the count item was */
+    bridge_fast fast[BRIDGE_FAST_OPS];  /* with checks: each op's fast path (validate.c) */
 } walk;
 
 static const uint64_t POW10[20] = {
@@ -80,6 +81,79 @@ static int add_error(walk *k, uint32_t op, int64_t at, uint32_t length, int reas
     for (int t = 0; t < 8; t++)
         e->subs[t] = t < k->ntables ? k->tables[t].i : 0;
     return WALK_OK;
+}
+
+/* ---- validation fast paths (the rest: bridge_check_value) ---- */
+
+/* The value of m <= 18 digits: two independent halves, half the multiply-add latency chain. */
+static inline uint64_t fast_mag(const char *digs, uint32_t m)
+{
+    uint32_t h = m / 2;
+    uint64_t hi = 0, lo = 0;
+    for (uint32_t i = 0; i < h; i++) {
+        hi = hi * 10 + (uint64_t)(digs[i] - '0');
+        lo = lo * 10 + (uint64_t)(digs[h + i] - '0');
+    }
+    if (m & 1)
+        lo = lo * 10 + (uint64_t)(digs[m - 1] - '0');
+    return hi * POW10[m - h] + lo;
+}
+
+static inline uint32_t fast_number(const bridge_fast *f, uint64_t mag, int neg)
+{
+    int64_t v = neg ? -(int64_t)mag : (int64_t)mag;
+    return (mag >= f->lim ? 1u << BRIDGE_V_PATTERN : 0) | (v < f->min ? 1u << BRIDGE_V_MINIMUM : 0) |
+           (v > f->max ? 1u << BRIDGE_V_MAXIMUM : 0);
+}
+
+/* The trimmed text's one byte (or none) against the listed bytes. */
+static inline uint32_t fast_choice1(const bridge_fast *f, const uint8_t *flag, const uint8_t *s,
+                                    uint32_t z)
+{
+    while (z > 0 && (flag[s[z - 1]] & 2))
+        z--;
+    if (z == 0)
+        return f->empty_ok ? 0 : f->fail;
+    if (z == 1 && ((f->set[s[0] >> 6] >> (s[0] & 63)) & 1))
+        return 0;
+    return f->fail;
+}
+
+/* YYYY-MM-DD / YYYYMMDD (code-page bytes; `asc` their ASCII, `flag` their classes). */
+static inline uint32_t fast_date(const bridge_fast *f, const uint8_t *asc, const uint8_t *flag,
+                                 const uint8_t *s, uint32_t len)
+{
+    static const uint8_t mdays[16] = {0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31, 0, 0, 0};
+    uint32_t a = 0, z = len, n, nondigit = 0, mo, y, m, d, dim;
+    uint8_t c[10];
+    while (z > a && (flag[s[z - 1]] & 1))
+        z--;
+    while (a < z && (flag[s[a]] & 1))
+        a++;
+    n = f->iso ? 10 : 8;
+    if (z - a != n)
+        return f->fail;
+    for (uint32_t i = 0; i < n; i++) {
+        c[i] = (uint8_t)(asc[s[a + i]] - '0');
+        nondigit |= (uint32_t)(c[i] > 9) << i;
+    }
+    if (f->iso) {
+        if (nondigit != (1u << 4 | 1u << 7) || c[4] != (uint8_t)('-' - '0') ||
+            c[7] != (uint8_t)('-' - '0'))
+            return f->fail;
+        mo = 5;
+    } else {
+        if (nondigit != 0)
+            return f->fail;
+        mo = 4;
+    }
+    y = c[0] * 1000u + c[1] * 100u + c[2] * 10u + c[3];
+    m = c[mo] * 10u + c[mo + 1];
+    d = c[mo + 3 - (f->iso ? 0 : 1)] * 10u + c[mo + 4 - (f->iso ? 0 : 1)];
+    if (y == 0 || m - 1 > 11 || d == 0)
+        return f->fail;
+    dim = mdays[m] + (m == 2 && (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)));
+    return d <= dim ? 0 : f->fail;
 }
 
 /* ---- field decoders: 0 or a BRIDGE_R_* reason; values written at *wp ---- */
@@ -567,6 +641,8 @@ static int decode_field(walk *k, uint32_t ip, uint8_t **wp, const uint8_t *wend)
     char digs[2 * BRIDGE_MAX_NUM_LEN + 24];
     uint32_t span[2] = {0, len}; /* text: the value's bytes, trimmed as the plan trims */
     const char *value_digits = digs; /* the digits the value was written from (validation) */
+    uint64_t mag = 0; /* binary: the magnitude (validation) */
+    int have_mag = 0;
     size_t need = op->key_len + 6 * (size_t)len + BRIDGE_MAX_SCALE + 48;
 
     if (w > wend || (size_t)(wend - w) < need)
@@ -607,8 +683,8 @@ static int decode_field(walk *k, uint32_t ip, uint8_t **wp, const uint8_t *wend)
         }
         break;
     case BRIDGE_OP_BINARY: {
-        uint64_t mag;
         why = dec_binary(op, s, len, &mag, &neg);
+        have_mag = 1;
         if (why == 0) {
             char *end = digs + sizeof digs;
             nd = (uint32_t)bridge_u64_digits(mag, end);
@@ -638,10 +714,33 @@ static int decode_field(walk *k, uint32_t ip, uint8_t **wp, const uint8_t *wend)
         if (!(op->flags & BRIDGE_F_HIDDEN) &&
             add_error(k, ip, at, len, why, detail, 0) != WALK_OK)
             return WALK_FULL;
-    } else if (p->checks != NULL && p->checks->ops[ip].rules != 0) {
-        /* The mapping's rules on the value just written (validate.c): one error per rule. */
-        uint32_t broken = bridge_check_value(p, ip, s + span[0], span[1] - span[0], value_digits,
-                                             nd, neg, *val == 'n');
+    } else if (p->checks != NULL) {
+        /* The mapping's rules on the value just written: one error per rule. The fast paths
+         * inline (no call), the rest in validate.c. */
+        uint32_t broken = 0;
+        const bridge_fast *f = ip < BRIDGE_FAST_OPS ? &k->fast[ip] : NULL;
+        int kind = f != NULL                       ? f->kind
+                   : p->checks->ops[ip].rules != 0 ? BRIDGE_FAST_CALL
+                                                   : BRIDGE_FAST_NONE;
+        int is_null = *val == 'n';
+        if (kind == BRIDGE_FAST_NUMBER && !is_null) {
+            if (have_mag && mag <= (uint64_t)INT64_MAX)
+                broken = fast_number(f, mag, neg);
+            else if (!have_mag && nd <= 18)
+                broken = fast_number(f, fast_mag(value_digits, nd), neg);
+            else
+                kind = BRIDGE_FAST_CALL;
+        } else if (kind == BRIDGE_FAST_CHOICE1 && !is_null) {
+            broken = fast_choice1(f, p->checks->chars + 256, s + span[0], span[1] - span[0]);
+        } else if (kind == BRIDGE_FAST_DATE && !is_null) {
+            broken = fast_date(f, p->checks->chars, p->checks->chars + 256, s + span[0],
+                               span[1] - span[0]);
+        } else if (kind != BRIDGE_FAST_NONE) {
+            kind = BRIDGE_FAST_CALL;
+        }
+        if (kind == BRIDGE_FAST_CALL)
+            broken = bridge_check_value(p, ip, s + span[0], span[1] - span[0], value_digits, nd,
+                                        neg, is_null);
         for (int r = 0; broken != 0; r++, broken >>= 1)
             if ((broken & 1) &&
                 add_error(k, ip, at, len, BRIDGE_V_FIRST + r, 0, 0) != WALK_OK)
@@ -766,6 +865,13 @@ int bridge_decode(const bridge_plan *p, bridge_batch *b)
         const uint8_t *e = p->text_table + 8 * c;
         k.single[c] = (e[7] == 1 && !(e[6] & 1)) ? e[0] : 0;
     }
+    if (p->checks != NULL)
+        for (uint32_t i = 0; i < p->n_ops && i < BRIDGE_FAST_OPS; i++) {
+            if (p->checks->ops[i].rules == 0)
+                k.fast[i].kind = BRIDGE_FAST_NONE;
+            else
+                bridge_fast_prepare(p, i, &k.fast[i]);
+        }
     w = b->out;
     wend = b->out + b->out_cap - RESERVE;
     for (size_t r = 0; r < b->n_records; r++) {

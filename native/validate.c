@@ -512,6 +512,62 @@ uint32_t bridge_check_value(const bridge_plan *p, uint32_t ip, const uint8_t *s,
     return check_number(p->checks, k, op, load_number(digs, nd, neg));
 }
 
+/* ---- fast paths (decode.c runs them inline; see core_internal.h) ---- */
+
+void bridge_fast_prepare(const bridge_plan *p, uint32_t ip, bridge_fast *f)
+{
+    const bridge_check *k = &p->checks->ops[ip];
+    const bridge_op *op = &p->ops[ip];
+    memset(f, 0, sizeof *f);
+    f->kind = BRIDGE_FAST_CALL;
+    if (k->n_null != 0)
+        return;
+    if (op->kind == BRIDGE_OP_TEXT) {
+        if (k->target == BRIDGE_CT_CHOICE) {
+            const uint8_t *list = p->checks->blob + k->choice_off;
+            for (uint32_t i = 0; i < k->n_choice; i++) {
+                uint32_t n = (uint32_t)list[0] | (uint32_t)list[1] << 8;
+                if (n > 1)
+                    return;
+                if (n == 0)
+                    f->empty_ok = 1;
+                else
+                    f->set[list[2] >> 6] |= 1ull << (list[2] & 63);
+                list += 2 + n;
+            }
+            f->fail = BIT(BRIDGE_V_CHOICE);
+            f->kind = BRIDGE_FAST_CHOICE1;
+        } else if (k->target == BRIDGE_CT_DATE &&
+                   (k->format == BRIDGE_FMT_ISO_DATE || k->format == BRIDGE_FMT_YYYYMMDD)) {
+            f->iso = k->format == BRIDGE_FMT_ISO_DATE;
+            f->fail = BIT(BRIDGE_V_FORMAT);
+            f->kind = BRIDGE_FAST_DATE;
+        }
+        return;
+    }
+    if (!(op_is_numeric(op->kind) || op->kind == BRIDGE_OP_EDITED) ||
+        (k->rules & BIT(BRIDGE_V_ENUM)))
+        return;
+    if (k->target == BRIDGE_CT_INTEGER) {
+        if (op->scale > 0)
+            return;
+        f->lim = UINT64_MAX;
+    } else if (k->target == BRIDGE_CT_DECIMAL) {
+        int e = (int)k->whole + op->scale;
+        if (op->scale > k->scale)
+            return;
+        f->lim = !(k->rules & BIT(BRIDGE_V_PATTERN)) ? UINT64_MAX
+                 : e < 0                               ? 1
+                 : e <= 19                             ? pow10[e]
+                                                       : UINT64_MAX;
+    } else {
+        return;
+    }
+    f->min = (k->rules & BIT(BRIDGE_V_MINIMUM)) ? k->min : INT64_MIN;
+    f->max = (k->rules & BIT(BRIDGE_V_MAXIMUM)) ? k->max : INT64_MAX;
+    f->kind = BRIDGE_FAST_NUMBER;
+}
+
 /* ---- the plan check ---- */
 
 static int numbers_ok(const bridge_checks *c, uint32_t off, uint32_t len, uint32_t n)
