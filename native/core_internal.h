@@ -26,6 +26,50 @@ static inline int op_is_numeric(uint8_t kind)
 uint32_t bridge_check_value(const bridge_plan *p, uint32_t ip, const uint8_t *s, uint32_t len,
                             const char *digs, uint32_t nd, int neg, int is_null);
 
+/* Patterns (bridge_core.h): the one-pass forms inline, the general case in validate.c. */
+#define BRIDGE_ATOM_BYTES 36u
+
+int bridge_pattern_nfa(const uint8_t *pat, uint32_t plen, const uint8_t *t, uint32_t n,
+                       int nl_last);
+
+/* A string of `n` characters against its pattern (anchored at the start). `nl_last`: its last
+ * character is a newline, which Python's `$` lets stand after the end. */
+static inline int bridge_pattern_ok(const uint8_t *pat, uint32_t plen, const uint8_t *t, uint32_t n,
+                                    int nl_last)
+{
+    uint32_t atoms = (plen - 1) / BRIDGE_ATOM_BYTES, at = 0, k = 0;
+    /* Fixed counts, then at most one ranged atom last: one pass, no backtracking. */
+    for (; k < atoms; k++) {
+        const uint8_t *atom = pat + 1 + BRIDGE_ATOM_BYTES * k, *set = atom + 4;
+        uint32_t lo = (uint32_t)atom[0] | (uint32_t)atom[1] << 8;
+        uint32_t hi = (uint32_t)atom[2] | (uint32_t)atom[3] << 8;
+        if (lo != hi)
+            break;
+        if (n - at < lo)
+            return 0;
+        for (uint32_t q = at; q < at + lo; q++)
+            if (!((set[t[q] >> 3] >> (t[q] & 7)) & 1))
+                return 0;
+        at += lo;
+    }
+    if (k == atoms)
+        return !(pat[0] & 1) || at == n || (at + 1 == n && nl_last);
+    if (k + 1 == atoms && (pat[0] & 1)) {
+        const uint8_t *atom = pat + 1 + BRIDGE_ATOM_BYTES * k, *set = atom + 4;
+        uint32_t lo = (uint32_t)atom[0] | (uint32_t)atom[1] << 8;
+        uint32_t hi = (uint32_t)atom[2] | (uint32_t)atom[3] << 8, q = at;
+        while (q < n && (hi == 0xFFFF || q - at < hi) && ((set[t[q] >> 3] >> (t[q] & 7)) & 1))
+            q++;
+        /* The greedy run stops at the end, or (for `$`) just before a final newline. */
+        if (q - at < lo)
+            return 0;
+        if (q == n)
+            return 1;
+        return q + 1 == n && nl_last;
+    }
+    return bridge_pattern_nfa(pat, plen, t, n, nl_last);
+}
+
 /* Fast paths for the common checks, derived from a plan's checks once per batch (validate.c)
  * and run inline by decode.c; anything they do not cover goes to bridge_check_value. */
 #define BRIDGE_FAST_OPS 128     /* ops past this always take bridge_check_value */
@@ -34,6 +78,7 @@ uint32_t bridge_check_value(const bridge_plan *p, uint32_t ip, const uint8_t *s,
 #define BRIDGE_FAST_NUMBER 2    /* integer/decimal from a number: bounds and integer digits */
 #define BRIDGE_FAST_CHOICE1 3   /* text choice whose source values are at most one byte */
 #define BRIDGE_FAST_DATE 4      /* text date, YYYY-MM-DD or YYYYMMDD */
+#define BRIDGE_FAST_STRING 5    /* text string: lengths, pattern, enum of <= 4 same-length words */
 
 typedef struct {
     uint8_t kind;     /* BRIDGE_FAST_* */
@@ -43,7 +88,13 @@ typedef struct {
     uint32_t fail;    /* CHOICE1 / DATE: the bit a bad value breaks */
     uint64_t lim;     /* NUMBER: a magnitude at or above breaks BRIDGE_V_PATTERN */
     int64_t min, max; /* NUMBER: the bounds (INT64_MIN / INT64_MAX when not checked) */
-    uint64_t set[4];  /* CHOICE1: the listed bytes */
+    uint64_t set[4];  /* CHOICE1: the listed bytes; STRING: the enum's words (little-endian) */
+    uint8_t trim;     /* STRING: BRIDGE_TRIM_* */
+    uint8_t n_words;  /* STRING with an enum: its items, all word_len bytes */
+    uint8_t word_len;
+    uint32_t min_len, max_len;  /* STRING: 0 / UINT32_MAX when not checked */
+    const uint8_t *pat;         /* STRING: the pattern's atoms, or NULL */
+    uint32_t pat_len;
 } bridge_fast;
 
 /* The fast path of op `ip` (its checks' rules non-zero). */

@@ -119,6 +119,41 @@ static inline uint32_t fast_choice1(const bridge_fast *f, const uint8_t *flag, c
     return f->fail;
 }
 
+/* A string target from text: trimmed as the mapping trims, then string_rules (validate.c). */
+static inline uint32_t fast_string(const bridge_fast *f, const uint8_t *flag, const uint8_t *s,
+                                   uint32_t len)
+{
+    uint32_t a = 0, z = len, n, bad = 0;
+    if (f->trim != BRIDGE_TRIM_NONE)
+        while (z > a && (flag[s[z - 1]] & 2))
+            z--;
+    if (f->trim == BRIDGE_TRIM_BOTH)
+        while (a < z && (flag[s[a]] & 2))
+            a++;
+    n = z - a;
+    if (n < f->min_len)
+        bad |= 1u << BRIDGE_V_MIN_LENGTH;
+    if (n > f->max_len)
+        bad |= 1u << BRIDGE_V_MAX_LENGTH;
+    if (f->n_words) {
+        int hit = 0;
+        if (n == f->word_len) {
+            uint64_t x = 0;
+            for (uint32_t i = 0; i < n; i++)
+                x |= (uint64_t)s[a + i] << (8 * i);
+            for (uint32_t j = 0; j < f->n_words; j++)
+                hit |= x == f->set[j];
+        }
+        if (!hit)
+            bad |= 1u << BRIDGE_V_ENUM;
+    }
+    if (f->pat != NULL &&
+        (n > BRIDGE_MAX_CHECK_TEXT ||
+         !bridge_pattern_ok(f->pat, f->pat_len, s + a, n, n > 0 && (flag[s[z - 1]] & 4))))
+        bad |= 1u << BRIDGE_V_PATTERN;
+    return bad;
+}
+
 /* YYYY-MM-DD / YYYYMMDD (code-page bytes; `asc` their ASCII, `flag` their classes). */
 static inline uint32_t fast_date(const bridge_fast *f, const uint8_t *asc, const uint8_t *flag,
                                  const uint8_t *s, uint32_t len)
@@ -735,6 +770,8 @@ static int decode_field(walk *k, uint32_t ip, uint8_t **wp, const uint8_t *wend)
         } else if (kind == BRIDGE_FAST_DATE && !is_null) {
             broken = fast_date(f, p->checks->chars, p->checks->chars + 256, s + span[0],
                                span[1] - span[0]);
+        } else if (kind == BRIDGE_FAST_STRING && !is_null) {
+            broken = fast_string(f, p->checks->chars + 256, s + span[0], span[1] - span[0]);
         } else if (kind != BRIDGE_FAST_NONE) {
             kind = BRIDGE_FAST_CALL;
         }

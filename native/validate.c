@@ -11,7 +11,6 @@
 #include "core_internal.h"
 
 #define BIT(r) (1u << (r))
-#define ATOM_BYTES 36u
 
 typedef struct {
     const char *d; /* digits without leading zeros (strip_number); the raw digits (load_number) */
@@ -147,58 +146,18 @@ static int in_strings(const uint8_t *t, uint32_t len, const uint8_t *list, uint3
     return 0;
 }
 
-static int pattern_nfa(const uint8_t *pat, uint32_t plen, const uint8_t *t, uint32_t n,
-                       int nl_last);
-
-/* A string of `n` characters against its pattern (anchored at the start). `nl_last`: its last
- * character is a newline, which Python's `$` lets stand after the end. */
-static int pattern_ok(const uint8_t *pat, uint32_t plen, const uint8_t *t, uint32_t n, int nl_last)
-{
-    uint32_t atoms = (plen - 1) / ATOM_BYTES, at = 0, k = 0;
-    /* Fixed counts, then at most one ranged atom last: one pass, no backtracking. */
-    for (; k < atoms; k++) {
-        const uint8_t *atom = pat + 1 + ATOM_BYTES * k, *set = atom + 4;
-        uint32_t lo = (uint32_t)atom[0] | (uint32_t)atom[1] << 8;
-        uint32_t hi = (uint32_t)atom[2] | (uint32_t)atom[3] << 8;
-        if (lo != hi)
-            break;
-        if (n - at < lo)
-            return 0;
-        for (uint32_t q = at; q < at + lo; q++)
-            if (!((set[t[q] >> 3] >> (t[q] & 7)) & 1))
-                return 0;
-        at += lo;
-    }
-    if (k == atoms)
-        return !(pat[0] & 1) || at == n || (at + 1 == n && nl_last);
-    if (k + 1 == atoms && (pat[0] & 1)) {
-        const uint8_t *atom = pat + 1 + ATOM_BYTES * k, *set = atom + 4;
-        uint32_t lo = (uint32_t)atom[0] | (uint32_t)atom[1] << 8;
-        uint32_t hi = (uint32_t)atom[2] | (uint32_t)atom[3] << 8, q = at;
-        while (q < n && (hi == 0xFFFF || q - at < hi) && ((set[t[q] >> 3] >> (t[q] & 7)) & 1))
-            q++;
-        /* The greedy run stops at the end, or (for `$`) just before a final newline. */
-        if (q - at < lo)
-            return 0;
-        if (q == n)
-            return 1;
-        return q + 1 == n && nl_last;
-    }
-    return pattern_nfa(pat, plen, t, n, nl_last);
-}
-
 /* The general case: the set of positions each atom can reach (kept out of line: its arrays
  * would weigh on every check's stack frame). */
-__attribute__((noinline)) static int pattern_nfa(const uint8_t *pat, uint32_t plen,
-                                                 const uint8_t *t, uint32_t n, int nl_last)
+__attribute__((noinline)) int bridge_pattern_nfa(const uint8_t *pat, uint32_t plen,
+                                                const uint8_t *t, uint32_t n, int nl_last)
 {
     uint8_t a[BRIDGE_MAX_CHECK_TEXT + 1], b[BRIDGE_MAX_CHECK_TEXT + 1];
     uint8_t *reach = a, *next = b;
-    uint32_t atoms = (plen - 1) / ATOM_BYTES, k = 0;
+    uint32_t atoms = (plen - 1) / BRIDGE_ATOM_BYTES, k = 0;
     memset(reach, 0, n + 1);
     reach[0] = 1;
     for (; k < atoms; k++) {
-        const uint8_t *atom = pat + 1 + ATOM_BYTES * k, *set = atom + 4;
+        const uint8_t *atom = pat + 1 + BRIDGE_ATOM_BYTES * k, *set = atom + 4;
         uint32_t lo = (uint32_t)atom[0] | (uint32_t)atom[1] << 8;
         uint32_t hi = (uint32_t)atom[2] | (uint32_t)atom[3] << 8;
         int any = 0;
@@ -351,7 +310,7 @@ static uint32_t string_rules(const bridge_checks *c, const bridge_check *k, cons
     if ((k->rules & BIT(BRIDGE_V_ENUM)) && !in_strings(t, n, c->blob + k->enum_off, k->n_enum))
         bad |= BIT(BRIDGE_V_ENUM);
     if ((k->rules & BIT(BRIDGE_V_PATTERN)) &&
-        (n > BRIDGE_MAX_CHECK_TEXT || !pattern_ok(c->blob + k->pat_off, k->pat_len, t, n, nl_last)))
+        (n > BRIDGE_MAX_CHECK_TEXT || !bridge_pattern_ok(c->blob + k->pat_off, k->pat_len, t, n, nl_last)))
         bad |= BIT(BRIDGE_V_PATTERN);
     return bad;
 }
@@ -542,6 +501,30 @@ void bridge_fast_prepare(const bridge_plan *p, uint32_t ip, bridge_fast *f)
             f->iso = k->format == BRIDGE_FMT_ISO_DATE;
             f->fail = BIT(BRIDGE_V_FORMAT);
             f->kind = BRIDGE_FAST_DATE;
+        } else if (k->target == BRIDGE_CT_STRING) {
+            if (k->rules & BIT(BRIDGE_V_ENUM)) {
+                const uint8_t *list = p->checks->blob + k->enum_off;
+                if (k->n_enum == 0 || k->n_enum > 4)
+                    return;
+                for (uint32_t i = 0; i < k->n_enum; i++) {
+                    uint32_t n = (uint32_t)list[0] | (uint32_t)list[1] << 8;
+                    if (n > 8 || (i > 0 && n != f->word_len))
+                        return;
+                    f->word_len = (uint8_t)n;
+                    for (uint32_t j = 0; j < n; j++)
+                        f->set[i] |= (uint64_t)list[2 + j] << (8 * j);
+                    list += 2 + n;
+                }
+                f->n_words = (uint8_t)k->n_enum;
+            }
+            f->trim = k->trim;
+            f->min_len = (k->rules & BIT(BRIDGE_V_MIN_LENGTH)) ? k->min_len : 0;
+            f->max_len = (k->rules & BIT(BRIDGE_V_MAX_LENGTH)) ? k->max_len : UINT32_MAX;
+            if (k->rules & BIT(BRIDGE_V_PATTERN)) {
+                f->pat = p->checks->blob + k->pat_off;
+                f->pat_len = k->pat_len;
+            }
+            f->kind = BRIDGE_FAST_STRING;
         }
         return;
     }
@@ -590,11 +573,11 @@ static int strings_ok(const bridge_checks *c, uint32_t off, uint32_t len, uint32
 
 static int pattern_atoms_ok(const bridge_checks *c, uint32_t off, uint32_t len)
 {
-    if ((uint64_t)off + len > c->blob_len || len < 1 || (len - 1) % ATOM_BYTES != 0 ||
-        (len - 1) / ATOM_BYTES > BRIDGE_MAX_ATOMS || (c->blob[off] & ~1u) != 0)
+    if ((uint64_t)off + len > c->blob_len || len < 1 || (len - 1) % BRIDGE_ATOM_BYTES != 0 ||
+        (len - 1) / BRIDGE_ATOM_BYTES > BRIDGE_MAX_ATOMS || (c->blob[off] & ~1u) != 0)
         return 0;
-    for (uint32_t k = 0; k < (len - 1) / ATOM_BYTES; k++) {
-        const uint8_t *atom = c->blob + off + 1 + ATOM_BYTES * k;
+    for (uint32_t k = 0; k < (len - 1) / BRIDGE_ATOM_BYTES; k++) {
+        const uint8_t *atom = c->blob + off + 1 + BRIDGE_ATOM_BYTES * k;
         uint32_t lo = (uint32_t)atom[0] | (uint32_t)atom[1] << 8;
         uint32_t hi = (uint32_t)atom[2] | (uint32_t)atom[3] << 8;
         if (lo > hi)
