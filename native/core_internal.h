@@ -95,7 +95,64 @@ typedef struct {
     uint32_t min_len, max_len;  /* STRING: 0 / UINT32_MAX when not checked */
     const uint8_t *pat;         /* STRING: the pattern's atoms, or NULL */
     uint32_t pat_len;
+    uint8_t pmode;              /* STRING with a pattern: BRIDGE_PAT_* */
+    uint32_t plo, phi;          /* BRIDGE_PAT_ONE: the atom's counts (phi UINT32_MAX: open) */
+    uint8_t ptab[256];          /* ONE / TAB: bit k set when the byte is in atom k's class */
 } bridge_fast;
+
+#define BRIDGE_PAT_GENERAL 0 /* bridge_pattern_ok on the packed atoms */
+#define BRIDGE_PAT_ONE 1     /* ^[class]{lo,hi}$: one scan, the count checked at the end */
+#define BRIDGE_PAT_TAB 2     /* at most 8 atoms: bridge_pattern_tab */
+
+/* bridge_pattern_ok with each class looked up in `tab` (bit k: atom k; at most 8 atoms). */
+static inline int bridge_pattern_tab(const uint8_t *pat, uint32_t plen, const uint8_t *tab,
+                                     const uint8_t *t, uint32_t n, int nl_last)
+{
+    uint32_t atoms = (plen - 1) / BRIDGE_ATOM_BYTES, at = 0, k = 0;
+    for (; k < atoms; k++) {
+        const uint8_t *atom = pat + 1 + BRIDGE_ATOM_BYTES * k;
+        uint32_t lo = (uint32_t)atom[0] | (uint32_t)atom[1] << 8;
+        uint32_t hi = (uint32_t)atom[2] | (uint32_t)atom[3] << 8;
+        uint8_t m = (uint8_t)(1u << k);
+        if (lo != hi)
+            break;
+        if (n - at < lo)
+            return 0;
+        for (uint32_t q = at; q < at + lo; q++)
+            if (!(tab[t[q]] & m))
+                return 0;
+        at += lo;
+    }
+    if (k == atoms)
+        return !(pat[0] & 1) || at == n || (at + 1 == n && nl_last);
+    if (k + 1 == atoms && (pat[0] & 1)) {
+        const uint8_t *atom = pat + 1 + BRIDGE_ATOM_BYTES * k;
+        uint32_t lo = (uint32_t)atom[0] | (uint32_t)atom[1] << 8;
+        uint32_t hi = (uint32_t)atom[2] | (uint32_t)atom[3] << 8, q = at;
+        uint8_t m = (uint8_t)(1u << k);
+        while (q < n && (hi == 0xFFFF || q - at < hi) && (tab[t[q]] & m))
+            q++;
+        if (q - at < lo)
+            return 0;
+        if (q == n)
+            return 1;
+        return q + 1 == n && nl_last;
+    }
+    return bridge_pattern_nfa(pat, plen, t, n, nl_last);
+}
+
+/* ^[class]{lo,hi}$ (anchored at the end): the run of class bytes, its length checked once. A
+ * final newline may stand after the end, whether or not the class holds it. */
+static inline int bridge_pattern_one(const uint8_t *tab, uint32_t lo, uint32_t hi,
+                                     const uint8_t *t, uint32_t n, int nl_last)
+{
+    uint32_t r = 0;
+    while (r < n && (tab[t[r]] & 1))
+        r++;
+    if (r == n && n >= lo && n <= hi)
+        return 1;
+    return nl_last && r + 1 >= n && n - 1 >= lo && n - 1 <= hi;
+}
 
 /* The fast path of op `ip` (its checks' rules non-zero). */
 void bridge_fast_prepare(const bridge_plan *p, uint32_t ip, bridge_fast *f);

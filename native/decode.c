@@ -147,10 +147,19 @@ static inline uint32_t fast_string(const bridge_fast *f, const uint8_t *flag, co
         if (!hit)
             bad |= 1u << BRIDGE_V_ENUM;
     }
-    if (f->pat != NULL &&
-        (n > BRIDGE_MAX_CHECK_TEXT ||
-         !bridge_pattern_ok(f->pat, f->pat_len, s + a, n, n > 0 && (flag[s[z - 1]] & 4))))
-        bad |= 1u << BRIDGE_V_PATTERN;
+    if (f->pat != NULL) {
+        int nl = n > 0 && (flag[s[z - 1]] & 4), ok;
+        if (n > BRIDGE_MAX_CHECK_TEXT)
+            ok = 0;
+        else if (f->pmode == BRIDGE_PAT_ONE)
+            ok = bridge_pattern_one(f->ptab, f->plo, f->phi, s + a, n, nl);
+        else if (f->pmode == BRIDGE_PAT_TAB)
+            ok = bridge_pattern_tab(f->pat, f->pat_len, f->ptab, s + a, n, nl);
+        else
+            ok = bridge_pattern_ok(f->pat, f->pat_len, s + a, n, nl);
+        if (!ok)
+            bad |= 1u << BRIDGE_V_PATTERN;
+    }
     return bad;
 }
 

@@ -521,8 +521,27 @@ void bridge_fast_prepare(const bridge_plan *p, uint32_t ip, bridge_fast *f)
             f->min_len = (k->rules & BIT(BRIDGE_V_MIN_LENGTH)) ? k->min_len : 0;
             f->max_len = (k->rules & BIT(BRIDGE_V_MAX_LENGTH)) ? k->max_len : UINT32_MAX;
             if (k->rules & BIT(BRIDGE_V_PATTERN)) {
-                f->pat = p->checks->blob + k->pat_off;
+                const uint8_t *pat = p->checks->blob + k->pat_off;
+                uint32_t atoms = (k->pat_len - 1) / BRIDGE_ATOM_BYTES;
+                f->pat = pat;
                 f->pat_len = k->pat_len;
+                f->pmode = BRIDGE_PAT_GENERAL;
+                if (atoms >= 1 && atoms <= 8) {
+                    for (uint32_t a = 0; a < atoms; a++) {
+                        const uint8_t *set = pat + 1 + BRIDGE_ATOM_BYTES * a + 4;
+                        for (uint32_t c = 0; c < 256; c++)
+                            if ((set[c >> 3] >> (c & 7)) & 1)
+                                f->ptab[c] |= (uint8_t)(1u << a);
+                    }
+                    f->pmode = BRIDGE_PAT_TAB;
+                    if (atoms == 1 && (pat[0] & 1)) {
+                        uint32_t lo = (uint32_t)pat[1] | (uint32_t)pat[2] << 8;
+                        uint32_t hi = (uint32_t)pat[3] | (uint32_t)pat[4] << 8;
+                        f->plo = lo;
+                        f->phi = (hi == 0xFFFF && lo != hi) ? UINT32_MAX : hi;
+                        f->pmode = BRIDGE_PAT_ONE;
+                    }
+                }
             }
             f->kind = BRIDGE_FAST_STRING;
         }
