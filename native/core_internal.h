@@ -97,12 +97,17 @@ typedef struct {
     uint32_t pat_len;
     uint8_t pmode;              /* STRING with a pattern: BRIDGE_PAT_* */
     uint32_t plo, phi;          /* BRIDGE_PAT_ONE: the atom's counts (phi UINT32_MAX: open) */
-    uint8_t ptab[256];          /* ONE / TAB: bit k set when the byte is in atom k's class */
+    uint8_t ptab[256];          /* ONE / TAB / POS: bit k set when the byte is in atom k's class */
+    uint8_t pfuse;              /* STRING: the pattern has the positional form (ppos) */
+    uint32_t pos_lo, pos_hi;    /* positional form: the lengths it takes (pos_hi UINT32_MAX: open) */
+    uint8_t ppos[64];           /* positional form: the atom bit position q needs (63: all later) */
 } bridge_fast;
 
 #define BRIDGE_PAT_GENERAL 0 /* bridge_pattern_ok on the packed atoms */
 #define BRIDGE_PAT_ONE 1     /* ^[class]{lo,hi}$: one scan, the count checked at the end */
 #define BRIDGE_PAT_TAB 2     /* at most 8 atoms: bridge_pattern_tab */
+#define BRIDGE_PAT_POS 3     /* fixed counts, then at most one ranged atom, last; anchored at the
+                              * end: each position's class known up front (bridge_pattern_pos) */
 
 /* bridge_pattern_ok with each class looked up in `tab` (bit k: atom k; at most 8 atoms). */
 static inline int bridge_pattern_tab(const uint8_t *pat, uint32_t plen, const uint8_t *tab,
@@ -152,6 +157,19 @@ static inline int bridge_pattern_one(const uint8_t *tab, uint32_t lo, uint32_t h
     if (r == n && n >= lo && n <= hi)
         return 1;
     return nl_last && r + 1 >= n && n - 1 >= lo && n - 1 <= hi;
+}
+
+/* The positional form: a single scan, each byte against its position's class, the length
+ * checked once. A final newline may stand after the end (Python's `$`). */
+static inline int bridge_pattern_pos(const bridge_fast *f, const uint8_t *t, uint32_t n,
+                                     int nl_last)
+{
+    uint32_t q = 0;
+    while (q < n && (f->ptab[t[q]] & f->ppos[q < 63 ? q : 63]))
+        q++;
+    if (q == n && n >= f->pos_lo && n <= f->pos_hi)
+        return 1;
+    return nl_last && q + 1 >= n && n - 1 >= f->pos_lo && n - 1 <= f->pos_hi;
 }
 
 /* The fast path of op `ip` (its checks' rules non-zero). */

@@ -12,6 +12,7 @@
 #include "numfmt.h"
 
 #define RESERVE (2 * BRIDGE_MAX_OBJ_DEPTH + 32)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
 
 enum { WALK_OK = 0, WALK_FULL = 1 };
 
@@ -120,8 +121,19 @@ static inline uint32_t fast_choice1(const bridge_fast *f, const uint8_t *flag, c
 }
 
 /* A string target from text: trimmed as the mapping trims, then string_rules (validate.c). */
-static inline uint32_t fast_string(const bridge_fast *f, const uint8_t *flag, const uint8_t *s,
-                                   uint32_t len)
+/* Four bytes as loaded, read little-endian. */
+static inline uint32_t bridge_le32(uint32_t v)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+    return __builtin_bswap32(v);
+#else
+    return v;
+#endif
+}
+
+/* `pre_ok`: put_text found these `len` bytes match the pattern's positional form. */
+static ALWAYS_INLINE uint32_t fast_string(const bridge_fast *f, const uint8_t *flag,
+                                          const uint8_t *s, uint32_t len, int pre_ok)
 {
     uint32_t a = 0, z = len, n, bad = 0;
     if (f->trim != BRIDGE_TRIM_NONE)
@@ -139,8 +151,16 @@ static inline uint32_t fast_string(const bridge_fast *f, const uint8_t *flag, co
         int hit = 0;
         if (n == f->word_len) {
             uint64_t x = 0;
-            for (uint32_t i = 0; i < n; i++)
-                x |= (uint64_t)s[a + i] << (8 * i);
+            if (n >= 4) {
+                /* Two overlapping 4-byte loads (the bytes they share agree). */
+                uint32_t lo, hi;
+                memcpy(&lo, s + a, 4);
+                memcpy(&hi, s + a + n - 4, 4);
+                x = bridge_le32(lo) | (uint64_t)bridge_le32(hi) << (8 * (n - 4));
+            } else {
+                for (uint32_t i = 0; i < n; i++)
+                    x |= (uint64_t)s[a + i] << (8 * i);
+            }
             for (uint32_t j = 0; j < f->n_words; j++)
                 hit |= x == f->set[j];
         }
@@ -149,8 +169,12 @@ static inline uint32_t fast_string(const bridge_fast *f, const uint8_t *flag, co
     }
     if (f->pat != NULL) {
         int nl = n > 0 && (flag[s[z - 1]] & 4), ok;
-        if (n > BRIDGE_MAX_CHECK_TEXT)
+        if (pre_ok && a == 0 && z == len)
+            ok = 1;
+        else if (n > BRIDGE_MAX_CHECK_TEXT)
             ok = 0;
+        else if (f->pmode == BRIDGE_PAT_POS)
+            ok = bridge_pattern_pos(f, s + a, n, nl);
         else if (f->pmode == BRIDGE_PAT_ONE)
             ok = bridge_pattern_one(f->ptab, f->plo, f->phi, s + a, n, nl);
         else if (f->pmode == BRIDGE_PAT_TAB)
@@ -271,6 +295,67 @@ static int put_text(const walk *k, const bridge_op *op, const uint8_t *s, uint32
     return 0;
 }
 
+/* put_text checking on the way the positional form of a pattern, `pf` (op->length <= 64):
+ * *pre_ok says the trimmed bytes match it (0: not known). */
+static int put_text_pat(const walk *k, const bridge_op *op, const uint8_t *s, uint32_t len,
+                        uint8_t **wp, uint32_t *detail, uint32_t span[2], const bridge_fast *pf,
+                        int *pre_ok)
+{
+    const uint8_t *tab = k->p->text_table;
+    uint32_t a = 0, z = len;
+    uint8_t bad = 0, *w = *wp;
+    if ((op->flags & BRIDGE_F_LOW_NULL) && s[0] == 0 && all_bytes(s, len, 0)) {
+        *wp = put_null(w);
+        return 0;
+    }
+    if (k->p->trim != BRIDGE_TRIM_NONE)
+        while (z > a && (tab[8 * s[z - 1] + 6] & 2))
+            z--;
+    if (k->p->trim == BRIDGE_TRIM_BOTH)
+        while (a < z && (tab[8 * s[a] + 6] & 2))
+            a++;
+    span[0] = a;
+    span[1] = z;
+    *w++ = '"';
+    {
+        /* Most text is one byte a character: translate on that bet (no dependency between
+         * bytes), and redo the item the general way when a byte says otherwise. */
+        uint8_t miss = 0;
+        /* The pattern's classes in the same pass: no second loop, no second exit. */
+        uint8_t pbad = 0;
+        for (uint32_t i = a; i < z; i++) {
+            uint8_t c = k->single[s[i]];
+            w[i - a] = c;
+            miss |= c == 0;
+            pbad |= (pf->ptab[s[i]] & pf->ppos[i - a]) == 0;
+        }
+        *pre_ok = !pbad && z - a >= pf->pos_lo && z - a <= pf->pos_hi;
+        if (!miss) {
+            w += z - a;
+            *w++ = '"';
+            *wp = w;
+            return 0;
+        }
+    }
+    for (uint32_t i = a; i < z; i++) {
+        const uint8_t *e = tab + 8 * (size_t)s[i];
+        memcpy(w, e, 8);
+        w += e[7];
+        bad |= e[6];
+    }
+    if (bad & 1) {
+        for (uint32_t i = a; i < z; i++)
+            if (tab[8 * s[i] + 6] & 1) {
+                *detail = i;
+                break;
+            }
+        return BRIDGE_R_UNMAPPABLE;
+    }
+    *w++ = '"';
+    *wp = w;
+    return 0;
+}
+
 static uint8_t *put_ascii_escaped(uint8_t *w, unsigned c)
 {
     static const char hex[] = "0123456789abcdef";
@@ -348,10 +433,12 @@ static int blank(const walk *k, const uint8_t *s, uint32_t len)
            (s[0] == 0 && all_bytes(s, len, 0));
 }
 
-/* Zoned digits: each byte must be F0-F9. */
-static int zoned_digits(const uint8_t *s, uint32_t from, uint32_t to, char *digs,
-                        uint32_t *detail)
+/* Zoned digits: each byte must be F0-F9. `*mag` takes them on (wrapping past 19 digits: the
+ * caller uses it for at most 18). */
+static inline int zoned_digits(const uint8_t *s, uint32_t from, uint32_t to, char *digs,
+                                      uint32_t *detail, uint64_t *mag, int acc)
 {
+    uint64_t m = *mag;
     for (uint32_t i = from; i < to; i++) {
         uint8_t b = s[i];
         if ((uint8_t)(b - 0xF0) > 9) {
@@ -359,13 +446,19 @@ static int zoned_digits(const uint8_t *s, uint32_t from, uint32_t to, char *digs
             return BRIDGE_R_BAD_ZONE;
         }
         *digs++ = (char)(b - 0xC0);
+        if (acc)
+            m = m * 10 + (uint8_t)(b - 0xF0);
     }
+    *mag = m;
     return 0;
 }
 
 /* The checks go in byte order, so the first bad byte names the error. */
-static int dec_zoned(const walk *k, const bridge_op *op, const uint8_t *s, uint32_t len,
-                     char *digs, uint32_t *nd, int *neg, uint32_t *detail)
+/* `acc`: *mag takes the digits' value (meaningful for at most 18
+ * digits), for the checks; without checks the decode does not pay for it. */
+static int dec_zoned(const walk *k, const bridge_op *op, const uint8_t *s,
+                                   uint32_t len, char *digs, uint32_t *nd, int *neg,
+                                   uint32_t *detail, uint64_t *mag, int acc)
 {
     const bridge_plan *p = k->p;
     uint16_t f = op->flags;
@@ -374,10 +467,11 @@ static int dec_zoned(const walk *k, const bridge_op *op, const uint8_t *s, uint3
     if ((f & BRIDGE_F_BLANK_CHECK) && blank(k, s, len))
         return BRIDGE_R_BLANK_NUMERIC;
     *neg = 0;
+    *mag = 0;
     if (f & BRIDGE_F_SIGN_SEPARATE) {
         uint8_t sb = s[si];
         *nd = len - 1;
-        if (!leading && (why = zoned_digits(s, 0, len - 1, digs, detail)) != 0)
+        if (!leading && (why = zoned_digits(s, 0, len - 1, digs, detail, mag, acc)) != 0)
             return why;
         if (sb == p->minus)
             *neg = 1;
@@ -385,7 +479,7 @@ static int dec_zoned(const walk *k, const bridge_op *op, const uint8_t *s, uint3
             *detail = si;
             return BRIDGE_R_BAD_SIGN;
         }
-        if (leading && (why = zoned_digits(s, 1, len, digs, detail)) != 0)
+        if (leading && (why = zoned_digits(s, 1, len, digs, detail, mag, acc)) != 0)
             return why;
         return 0;
     }
@@ -393,7 +487,7 @@ static int dec_zoned(const walk *k, const bridge_op *op, const uint8_t *s, uint3
     if (leading || (f & BRIDGE_F_SIGNED) || len == 1 || s[si] < 0xF0 || s[si] > 0xF9) {
         const uint8_t *table = p->zone_sign + ((f & BRIDGE_F_SIGNED) ? 0 : 256);
         uint8_t v = table[s[si]];
-        if (!leading && (why = zoned_digits(s, 0, len - 1, digs, detail)) != 0)
+        if (!leading && (why = zoned_digits(s, 0, len - 1, digs, detail, mag, acc)) != 0)
             return why;
         if (v >> 5) {
             *detail = si;
@@ -401,17 +495,20 @@ static int dec_zoned(const walk *k, const bridge_op *op, const uint8_t *s, uint3
         }
         digs[si] = (char)('0' + (v & 15));
         *neg = (v >> 4) & 1;
-        if (leading && (why = zoned_digits(s, 1, len, digs + 1, detail)) != 0)
+        *mag = *mag * 10 + (v & 15);
+        if (leading && (why = zoned_digits(s, 1, len, digs + 1, detail, mag, acc)) != 0)
             return why;
         return 0;
     }
-    return zoned_digits(s, 0, len, digs, detail); /* unsigned, last byte plain F0-F9 */
+    return zoned_digits(s, 0, len, digs, detail, mag, acc); /* unsigned, last byte plain F0-F9 */
 }
 
-static int dec_packed(const walk *k, const bridge_op *op, const uint8_t *s, uint32_t len,
-                      char *digs, uint32_t *nd, int *neg, uint32_t *detail)
+static int dec_packed(const walk *k, const bridge_op *op, const uint8_t *s,
+                                    uint32_t len, char *digs, uint32_t *nd, int *neg,
+                                    uint32_t *detail, uint64_t *mag, int acc)
 {
     unsigned bad = 0;
+    uint64_t m = 0;
     uint8_t last = s[len - 1], sign;
     if ((op->flags & BRIDGE_F_BLANK_CHECK) && blank(k, s, len))
         return BRIDGE_R_BLANK_NUMERIC;
@@ -420,6 +517,8 @@ static int dec_packed(const walk *k, const bridge_op *op, const uint8_t *s, uint
         bad |= ((hi + 6) | (lo + 6)) & 16;
         digs[2 * i] = (char)('0' + hi);
         digs[2 * i + 1] = (char)('0' + lo);
+        if (acc)
+            m = m * 100 + hi * 10 + lo;
     }
     if (bad || (last >> 4) > 9) {
         for (uint32_t i = 0; i < 2 * len - 1; i++) {
@@ -433,6 +532,7 @@ static int dec_packed(const walk *k, const bridge_op *op, const uint8_t *s, uint
     }
     digs[2 * len - 2] = (char)('0' + (last >> 4));
     *nd = 2 * len - 1;
+    *mag = m * 10 + (last >> 4);
     sign = k->p->packed_sign[((op->flags & BRIDGE_F_SIGNED) ? 0 : 16) + (last & 15)];
     if (sign == 2) {
         *detail = 2 * len - 1;
@@ -685,8 +785,8 @@ static int decode_field(walk *k, uint32_t ip, uint8_t **wp, const uint8_t *wend)
     char digs[2 * BRIDGE_MAX_NUM_LEN + 24];
     uint32_t span[2] = {0, len}; /* text: the value's bytes, trimmed as the plan trims */
     const char *value_digits = digs; /* the digits the value was written from (validation) */
-    uint64_t mag = 0; /* binary: the magnitude (validation) */
-    int have_mag = 0;
+    uint64_t mag = 0; /* binary, zoned, packed: the magnitude (validation) */
+    int have_mag = 0, pre_ok = 0;
     size_t need = op->key_len + 6 * (size_t)len + BRIDGE_MAX_SCALE + 48;
 
     if (w > wend || (size_t)(wend - w) < need)
@@ -706,7 +806,11 @@ static int decode_field(walk *k, uint32_t ip, uint8_t **wp, const uint8_t *wend)
     }
     switch (op->kind) {
     case BRIDGE_OP_TEXT:
-        why = put_text(k, op, s, len, &w, &detail, span);
+        if (p->checks != NULL && ip < BRIDGE_FAST_OPS && k->fast[ip].kind == BRIDGE_FAST_STRING &&
+            k->fast[ip].pfuse && len <= 64)
+            why = put_text_pat(k, op, s, len, &w, &detail, span, &k->fast[ip], &pre_ok);
+        else
+            why = put_text(k, op, s, len, &w, &detail, span);
         break;
     case BRIDGE_OP_NATIONAL:
         why = put_national(k, op, s, len, &w, &detail);
@@ -714,9 +818,14 @@ static int decode_field(walk *k, uint32_t ip, uint8_t **wp, const uint8_t *wend)
     case BRIDGE_OP_ZONED:
     case BRIDGE_OP_PACKED:
     case BRIDGE_OP_EDITED:
-        why = op->kind == BRIDGE_OP_ZONED   ? dec_zoned(k, op, s, len, digs, &nd, &neg, &detail)
-              : op->kind == BRIDGE_OP_PACKED ? dec_packed(k, op, s, len, digs, &nd, &neg, &detail)
-                                             : dec_edited(k, op, s, len, digs, &nd, &neg, &detail);
+        /* With checks, zoned and packed hand them their value (up to 18 digits: exact). */
+        if (op->kind == BRIDGE_OP_ZONED)
+            why = dec_zoned(k, op, s, len, digs, &nd, &neg, &detail, &mag, p->checks != NULL);
+        else if (op->kind == BRIDGE_OP_PACKED)
+            why = dec_packed(k, op, s, len, digs, &nd, &neg, &detail, &mag, p->checks != NULL);
+        else
+            why = dec_edited(k, op, s, len, digs, &nd, &neg, &detail);
+        have_mag = op->kind != BRIDGE_OP_EDITED && nd <= 18;
         if (why == 0) {
             w = bridge_put_decimal(w, digs, nd, neg, op->scale,
                                    (op->flags & BRIDGE_F_QUOTED) != 0);
@@ -780,7 +889,8 @@ static int decode_field(walk *k, uint32_t ip, uint8_t **wp, const uint8_t *wend)
             broken = fast_date(f, p->checks->chars, p->checks->chars + 256, s + span[0],
                                span[1] - span[0]);
         } else if (kind == BRIDGE_FAST_STRING && !is_null) {
-            broken = fast_string(f, p->checks->chars + 256, s + span[0], span[1] - span[0]);
+            broken = fast_string(f, p->checks->chars + 256, s + span[0], span[1] - span[0],
+                                 pre_ok);
         } else if (kind != BRIDGE_FAST_NONE) {
             kind = BRIDGE_FAST_CALL;
         }

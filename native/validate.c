@@ -473,6 +473,41 @@ uint32_t bridge_check_value(const bridge_plan *p, uint32_t ip, const uint8_t *s,
 
 /* ---- fast paths (decode.c runs them inline; see core_internal.h) ---- */
 
+/* The positional form of a pattern (see BRIDGE_PAT_POS), when it has one: fixed counts, then
+ * at most one ranged atom, last, the fixed part under 64 bytes, anchored at the end. */
+static void fast_positional(const uint8_t *pat, uint32_t atoms, bridge_fast *f)
+{
+    uint32_t fixed = 0, q;
+    if (!(pat[0] & 1))
+        return;
+    for (uint32_t a = 0; a < atoms; a++) {
+        const uint8_t *atom = pat + 1 + BRIDGE_ATOM_BYTES * a;
+        uint32_t lo = (uint32_t)atom[0] | (uint32_t)atom[1] << 8;
+        uint32_t hi = (uint32_t)atom[2] | (uint32_t)atom[3] << 8;
+        if (lo != hi) {
+            if (a + 1 != atoms)
+                return;
+            for (q = fixed; q < 64; q++)
+                f->ppos[q] = (uint8_t)(1u << a);
+            f->pos_lo = fixed + lo;
+            f->pos_hi = hi == 0xFFFF ? UINT32_MAX : fixed + hi;
+            f->pfuse = 1;
+            f->pmode = BRIDGE_PAT_POS;
+            return;
+        }
+        if (fixed + lo >= 64)
+            return;
+        for (q = fixed; q < fixed + lo; q++)
+            f->ppos[q] = (uint8_t)(1u << a);
+        fixed += lo;
+    }
+    for (q = fixed; q < 64; q++)
+        f->ppos[q] = 0;
+    f->pos_lo = f->pos_hi = fixed;
+    f->pfuse = 1;
+    f->pmode = BRIDGE_PAT_POS;
+}
+
 void bridge_fast_prepare(const bridge_plan *p, uint32_t ip, bridge_fast *f)
 {
     const bridge_check *k = &p->checks->ops[ip];
@@ -534,6 +569,7 @@ void bridge_fast_prepare(const bridge_plan *p, uint32_t ip, bridge_fast *f)
                                 f->ptab[c] |= (uint8_t)(1u << a);
                     }
                     f->pmode = BRIDGE_PAT_TAB;
+                    fast_positional(pat, atoms, f);
                     if (atoms == 1 && (pat[0] & 1)) {
                         uint32_t lo = (uint32_t)pat[1] | (uint32_t)pat[2] << 8;
                         uint32_t hi = (uint32_t)pat[3] | (uint32_t)pat[4] << 8;
