@@ -43,12 +43,6 @@ typedef struct {
     bridge_fast fast[BRIDGE_FAST_OPS];  /* with checks: each op's fast path (validate.c) */
 } walk;
 
-static const uint64_t POW10[20] = {
-    1ull, 10ull, 100ull, 1000ull, 10000ull, 100000ull, 1000000ull, 10000000ull,
-    100000000ull, 1000000000ull, 10000000000ull, 100000000000ull, 1000000000000ull,
-    10000000000000ull, 100000000000000ull, 1000000000000000ull, 10000000000000000ull,
-    100000000000000000ull, 1000000000000000000ull, 10000000000000000000ull};
-
 /* The op's key: one fixed 32-byte copy (inlined, no call) when the blob has the room. */
 static inline uint8_t *put_key(const bridge_plan *p, const bridge_op *op, uint8_t *w)
 {
@@ -85,20 +79,6 @@ static int add_error(walk *k, uint32_t op, int64_t at, uint32_t length, int reas
 }
 
 /* ---- validation fast paths (the rest: bridge_check_value) ---- */
-
-/* The value of m <= 18 digits: two independent halves, half the multiply-add latency chain. */
-static inline uint64_t fast_mag(const char *digs, uint32_t m)
-{
-    uint32_t h = m / 2;
-    uint64_t hi = 0, lo = 0;
-    for (uint32_t i = 0; i < h; i++) {
-        hi = hi * 10 + (uint64_t)(digs[i] - '0');
-        lo = lo * 10 + (uint64_t)(digs[h + i] - '0');
-    }
-    if (m & 1)
-        lo = lo * 10 + (uint64_t)(digs[m - 1] - '0');
-    return hi * POW10[m - h] + lo;
-}
 
 static inline uint32_t fast_number(const bridge_fast *f, uint64_t mag, int neg)
 {
@@ -240,16 +220,16 @@ static uint8_t *put_null(uint8_t *w)
     return w + 4;
 }
 
-/* `span`: the trimmed value's first and end byte (validation checks the value written). */
-static int put_text(const walk *k, const bridge_op *op, const uint8_t *s, uint32_t len,
-                    uint8_t **wp, uint32_t *detail, uint32_t span[2])
+/* Text items open with a null check (all low-values) and trimming: 1 when null was written,
+ * else 0 with the trimmed span [a, z) in `span` and the opening quote written. */
+static int put_text_open(const walk *k, const bridge_op *op, const uint8_t *s, uint32_t len,
+                         uint8_t **wp, uint32_t span[2])
 {
     const uint8_t *tab = k->p->text_table;
     uint32_t a = 0, z = len;
-    uint8_t bad = 0, *w = *wp;
     if ((op->flags & BRIDGE_F_LOW_NULL) && s[0] == 0 && all_bytes(s, len, 0)) {
-        *wp = put_null(w);
-        return 0;
+        *wp = put_null(*wp);
+        return 1;
     }
     if (k->p->trim != BRIDGE_TRIM_NONE)
         while (z > a && (tab[8 * s[z - 1] + 6] & 2))
@@ -259,23 +239,17 @@ static int put_text(const walk *k, const bridge_op *op, const uint8_t *s, uint32
             a++;
     span[0] = a;
     span[1] = z;
-    *w++ = '"';
-    {
-        /* Most text is one byte a character: translate on that bet (no dependency between
-         * bytes), and redo the item the general way when a byte says otherwise. */
-        uint8_t miss = 0;
-        for (uint32_t i = a; i < z; i++) {
-            uint8_t c = k->single[s[i]];
-            w[i - a] = c;
-            miss |= c == 0;
-        }
-        if (!miss) {
-            w += z - a;
-            *w++ = '"';
-            *wp = w;
-            return 0;
-        }
-    }
+    *(*wp)++ = '"';
+    return 0;
+}
+
+/* The general way, when a byte is not one UTF-8 byte (or unmappable): each byte's escaped
+ * UTF-8 from the 8-byte table entry, then the closing quote. */
+static int put_text_general(const walk *k, const uint8_t *s, uint32_t a, uint32_t z,
+                            uint8_t **wp, uint32_t *detail)
+{
+    const uint8_t *tab = k->p->text_table;
+    uint8_t bad = 0, *w = *wp;
     for (uint32_t i = a; i < z; i++) {
         const uint8_t *e = tab + 8 * (size_t)s[i];
         memcpy(w, e, 8);
@@ -295,62 +269,52 @@ static int put_text(const walk *k, const bridge_op *op, const uint8_t *s, uint32
     return 0;
 }
 
+/* `span`: the trimmed value's first and end byte (validation checks the value written). */
+static int put_text(const walk *k, const bridge_op *op, const uint8_t *s, uint32_t len,
+                    uint8_t **wp, uint32_t *detail, uint32_t span[2])
+{
+    if (put_text_open(k, op, s, len, wp, span))
+        return 0;
+    uint32_t a = span[0], z = span[1];
+    uint8_t *w = *wp;
+    /* Most text is one byte a character: translate on that bet (no dependency between
+     * bytes), and redo the item the general way when a byte says otherwise. */
+    uint8_t miss = 0;
+    for (uint32_t i = a; i < z; i++) {
+        uint8_t c = k->single[s[i]];
+        w[i - a] = c;
+        miss |= c == 0;
+    }
+    if (miss)
+        return put_text_general(k, s, a, z, wp, detail);
+    w += z - a;
+    *w++ = '"';
+    *wp = w;
+    return 0;
+}
+
 /* put_text checking on the way the positional form of a pattern, `pf` (op->length <= 64):
  * *pre_ok says the trimmed bytes match it (0: not known). */
 static int put_text_pat(const walk *k, const bridge_op *op, const uint8_t *s, uint32_t len,
                         uint8_t **wp, uint32_t *detail, uint32_t span[2], const bridge_fast *pf,
                         int *pre_ok)
 {
-    const uint8_t *tab = k->p->text_table;
-    uint32_t a = 0, z = len;
-    uint8_t bad = 0, *w = *wp;
-    if ((op->flags & BRIDGE_F_LOW_NULL) && s[0] == 0 && all_bytes(s, len, 0)) {
-        *wp = put_null(w);
+    if (put_text_open(k, op, s, len, wp, span))
         return 0;
-    }
-    if (k->p->trim != BRIDGE_TRIM_NONE)
-        while (z > a && (tab[8 * s[z - 1] + 6] & 2))
-            z--;
-    if (k->p->trim == BRIDGE_TRIM_BOTH)
-        while (a < z && (tab[8 * s[a] + 6] & 2))
-            a++;
-    span[0] = a;
-    span[1] = z;
-    *w++ = '"';
-    {
-        /* Most text is one byte a character: translate on that bet (no dependency between
-         * bytes), and redo the item the general way when a byte says otherwise. */
-        uint8_t miss = 0;
-        /* The pattern's classes in the same pass: no second loop, no second exit. */
-        uint8_t pbad = 0;
-        for (uint32_t i = a; i < z; i++) {
-            uint8_t c = k->single[s[i]];
-            w[i - a] = c;
-            miss |= c == 0;
-            pbad |= (pf->ptab[s[i]] & pf->ppos[i - a]) == 0;
-        }
-        *pre_ok = !pbad && z - a >= pf->pos_lo && z - a <= pf->pos_hi;
-        if (!miss) {
-            w += z - a;
-            *w++ = '"';
-            *wp = w;
-            return 0;
-        }
-    }
+    uint32_t a = span[0], z = span[1];
+    uint8_t *w = *wp;
+    /* As put_text, with the pattern's classes in the same pass: no second loop. */
+    uint8_t miss = 0, pbad = 0;
     for (uint32_t i = a; i < z; i++) {
-        const uint8_t *e = tab + 8 * (size_t)s[i];
-        memcpy(w, e, 8);
-        w += e[7];
-        bad |= e[6];
+        uint8_t c = k->single[s[i]];
+        w[i - a] = c;
+        miss |= c == 0;
+        pbad |= (pf->ptab[s[i]] & pf->ppos[i - a]) == 0;
     }
-    if (bad & 1) {
-        for (uint32_t i = a; i < z; i++)
-            if (tab[8 * s[i] + 6] & 1) {
-                *detail = i;
-                break;
-            }
-        return BRIDGE_R_UNMAPPABLE;
-    }
+    *pre_ok = !pbad && z - a >= pf->pos_lo && z - a <= pf->pos_hi;
+    if (miss)
+        return put_text_general(k, s, a, z, wp, detail);
+    w += z - a;
     *w++ = '"';
     *wp = w;
     return 0;
@@ -880,7 +844,7 @@ static int decode_field(walk *k, uint32_t ip, uint8_t **wp, const uint8_t *wend)
             if (have_mag && mag <= (uint64_t)INT64_MAX)
                 broken = fast_number(f, mag, neg);
             else if (!have_mag && nd <= 18)
-                broken = fast_number(f, fast_mag(value_digits, nd), neg);
+                broken = fast_number(f, digits_mag(value_digits, nd), neg);
             else
                 kind = BRIDGE_FAST_CALL;
         } else if (kind == BRIDGE_FAST_CHOICE1 && !is_null) {

@@ -20,41 +20,6 @@ typedef struct {
     uint64_t mag;  /* the magnitude, unless big */
 } number;
 
-static const uint64_t pow10[20] = {1ull,
-                                   10ull,
-                                   100ull,
-                                   1000ull,
-                                   10000ull,
-                                   100000ull,
-                                   1000000ull,
-                                   10000000ull,
-                                   100000000ull,
-                                   1000000000ull,
-                                   10000000000ull,
-                                   100000000000ull,
-                                   1000000000000ull,
-                                   10000000000000ull,
-                                   100000000000000ull,
-                                   1000000000000000ull,
-                                   10000000000000000ull,
-                                   100000000000000000ull,
-                                   1000000000000000000ull,
-                                   10000000000000000000ull};
-
-/* The value of m <= 19 digits: two independent halves, half the multiply-add latency chain. */
-static inline uint64_t digits_mag(const char *digs, uint32_t m)
-{
-    uint32_t h = m / 2;
-    uint64_t hi = 0, lo = 0;
-    for (uint32_t i = 0; i < h; i++) {
-        hi = hi * 10 + (uint64_t)(digs[i] - '0');
-        lo = lo * 10 + (uint64_t)(digs[h + i] - '0');
-    }
-    if (m & 1)
-        lo = lo * 10 + (uint64_t)(digs[m - 1] - '0');
-    return hi * pow10[m - h] + lo;
-}
-
 static number strip_number(const char *digs, uint32_t nd, int neg)
 {
     number v;
@@ -386,14 +351,14 @@ static uint32_t check_number(const bridge_checks *c, const bridge_check *k, cons
         /* Digits dropped past the target's scale must be zeros: mag a multiple of 10^drop. */
         if (s > k->scale) {
             uint32_t drop = (uint32_t)(s - k->scale);
-            if (drop > 19 ? v.mag != 0 : v.mag % pow10[drop] != 0)
+            if (drop > 19 ? v.mag != 0 : v.mag % POW10[drop] != 0)
                 return BIT(BRIDGE_V_SCALE);
         }
         /* More than `whole` integer digits: n significant digits with n > 0 and n - s > whole,
          * that is mag >= 10^(whole + s) (any non-zero value when whole + s < 0). */
         if (k->rules & BIT(BRIDGE_V_PATTERN)) {
             int e = (int)k->whole + s;
-            if (e < 0 ? v.mag != 0 : e <= 19 && v.mag >= pow10[e])
+            if (e < 0 ? v.mag != 0 : e <= 19 && v.mag >= POW10[e])
                 bad |= BIT(BRIDGE_V_PATTERN);
         }
         break;
@@ -596,7 +561,7 @@ void bridge_fast_prepare(const bridge_plan *p, uint32_t ip, bridge_fast *f)
             return;
         f->lim = !(k->rules & BIT(BRIDGE_V_PATTERN)) ? UINT64_MAX
                  : e < 0                               ? 1
-                 : e <= 19                             ? pow10[e]
+                 : e <= 19                             ? POW10[e]
                                                        : UINT64_MAX;
     } else {
         return;
