@@ -119,9 +119,11 @@ int bridge_plan_check(const bridge_plan *p, uint32_t *bad_op)
     if (p == NULL || bad_op == NULL)
         return BRIDGE_E_ARG;
     *bad_op = 0;
+    /* A blob even when empty: keys and masks are found at blob + offset, and NULL + 0 is UB
+     * (Python always passes one). */
     if (p->ops == NULL || p->n_ops < 2 || p->text_table == NULL || p->zone_sign == NULL ||
-        p->packed_sign == NULL || (p->blob == NULL && p->blob_len != 0) ||
-        p->trim > BRIDGE_TRIM_BOTH || p->n_slots > BRIDGE_MAX_SLOTS || !tables_ok(p))
+        p->packed_sign == NULL || p->blob == NULL || p->trim > BRIDGE_TRIM_BOTH ||
+        p->n_slots > BRIDGE_MAX_SLOTS || !tables_ok(p))
         return BRIDGE_E_PLAN;
     if (p->ops[0].kind != BRIDGE_OP_OPEN_OBJ || p->ops[0].end != p->n_ops - 1)
         return BRIDGE_E_PLAN;
