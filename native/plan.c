@@ -54,10 +54,11 @@ static int tables_ok(const bridge_plan *p)
 
 static int edited_ok(const bridge_plan *p, const bridge_op *op)
 {
-    const uint8_t *m = p->blob + op->aux_off;
+    const uint8_t *m;
     uint32_t n, width = 0;
     if (op->aux_len < 4 || !blob_ok(p, op->aux_off, op->aux_len))
         return 0;
+    m = p->blob + op->aux_off; /* only once in bounds: a pointer past the blob is UB too */
     n = op->aux_len - 4;
     if (m[0] & BRIDGE_ED_BAD)
         return 1;
