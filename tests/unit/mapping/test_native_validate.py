@@ -28,6 +28,9 @@ from bridge.copybook.layout import Category, Field, Layout, Usage
 from bridge.decode.encoder import encode_record
 from bridge.mapping.model import FieldSpec, TargetType
 from bridge.mapping.native import (
+    V_ENUM,
+    V_FIRST,
+    V_PATTERN,
     NativeUnsupported,
     NativeValidation,
     compile_pattern,
@@ -298,6 +301,46 @@ def test_violations_are_located(monkeypatch: pytest.MonkeyPatch) -> None:
         "message": "",
     }
     assert by[("/branch", "pattern")].raw == "95a883f0f0f1"
+
+
+def test_rule_errors_by_record(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Broken rules are grouped per record; a record that also failed to decode is judged by
+    its decode errors alone."""
+    runtime = _runtime(BENCH_MAPPING, monkeypatch)
+    native = NativeValidation(runtime)
+    layout = native.layout
+    values: dict[str, Any] = {
+        "ACCT-ID": 12345678901,
+        "ACCT-STATUS": "A",
+        "ACCT-NAME": "JANE DOE",
+        "ACCT-BALANCE": Decimal("100.00"),
+        "ACCT-CREDIT-LIMIT": Decimal("500.00"),
+        "ACCT-OPEN-DATE": "2020-01-31",
+        "ACCT-CYCLE-CREDIT": Decimal("10.00"),
+        "ACCT-TXN-COUNT": 5,
+        "ACCT-BRANCH": "NYC001",
+    }
+    good = encode_record(layout, values)
+    bad_rules = encode_record(layout, values | {"ACCT-BRANCH": "nyc001"})
+    bad_both = bytearray(bad_rules)
+    bad_both[42] = 0xAA  # ACCT-BALANCE (COMP-3 at 42): two digit nibbles of X'A'
+    batch = native.decoder.decode_batch(
+        good + bad_rules + bytes(bad_both) + bad_rules, fixed_length=len(good)
+    )
+    rules = native.decoder.rule_errors
+    assert set(batch.errors) == {2}
+    assert [e.reason for e in batch.errors[2]] == ["bad-packed-digit"]
+    assert len(rules) == 2
+    assert list(rules) == [1, 3]
+    assert 0 not in rules and 2 not in rules and 1 in rules
+    assert rules.get(0) is None and rules.get(2) is None
+    with pytest.raises(KeyError):
+        rules[2]
+    broken = {V_FIRST + V_PATTERN, V_FIRST + V_ENUM}
+    assert {(e[0], e[4]) for e in rules[1]} == {(1, r) for r in broken}
+    assert {(e[0], e[4]) for e in rules[3]} == {(3, r) for r in broken}
+    native.decoder.decode_batch(good, fixed_length=len(good))
+    assert len(native.decoder.rule_errors) == 0
 
 
 @pytest.mark.parametrize(
