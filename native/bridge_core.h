@@ -119,8 +119,9 @@ typedef struct {
     const uint8_t *packed_sign;
     uint8_t trim;       /* BRIDGE_TRIM_* */
     uint8_t space;      /* the code page's space byte (blank-numeric) */
-    uint8_t plus;       /* the code page's '+' and '-' (SIGN SEPARATE, edited) */
+    uint8_t plus;       /* SIGN SEPARATE '+' and '-': X'4E' X'60' (EBCDIC), X'2B' X'2D' (ASCII) */
     uint8_t minus;
+    uint8_t digit0;     /* zoned digit 0: X'F0' (EBCDIC) or X'30' (ASCII); 1-9 follow it */
     uint32_t n_slots;
     /* Validation constraints (native/validate.c), or NULL: decode only. */
     const struct bridge_checks_s *checks;

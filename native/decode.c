@@ -397,21 +397,21 @@ static int blank(const walk *k, const uint8_t *s, uint32_t len)
            (s[0] == 0 && all_bytes(s, len, 0));
 }
 
-/* Zoned digits: each byte must be F0-F9. `*mag` takes them on (wrapping past 19 digits: the
- * caller uses it for at most 18). */
+/* Zoned digits: each byte must be digit0 + 0..9 (F0-F9, or 30-39 in ASCII files). `*mag`
+ * takes them on (wrapping past 19 digits: the caller uses it for at most 18). */
 static inline int zoned_digits(const uint8_t *s, uint32_t from, uint32_t to, char *digs,
-                                      uint32_t *detail, uint64_t *mag, int acc)
+                               uint32_t *detail, uint64_t *mag, int acc, uint8_t digit0)
 {
     uint64_t m = *mag;
     for (uint32_t i = from; i < to; i++) {
-        uint8_t b = s[i];
-        if ((uint8_t)(b - 0xF0) > 9) {
+        uint8_t d = (uint8_t)(s[i] - digit0);
+        if (d > 9) {
             *detail = i;
             return BRIDGE_R_BAD_ZONE;
         }
-        *digs++ = (char)(b - 0xC0);
+        *digs++ = (char)('0' + d);
         if (acc)
-            m = m * 10 + (uint8_t)(b - 0xF0);
+            m = m * 10 + d;
     }
     *mag = m;
     return 0;
@@ -426,6 +426,7 @@ static int dec_zoned(const walk *k, const bridge_op *op, const uint8_t *s,
 {
     const bridge_plan *p = k->p;
     uint16_t f = op->flags;
+    uint8_t d0 = p->digit0;
     int leading = (f & BRIDGE_F_SIGN_LEADING) && (f & BRIDGE_F_SIGNED), why;
     uint32_t si = leading ? 0 : len - 1;
     if ((f & BRIDGE_F_BLANK_CHECK) && blank(k, s, len))
@@ -435,7 +436,7 @@ static int dec_zoned(const walk *k, const bridge_op *op, const uint8_t *s,
     if (f & BRIDGE_F_SIGN_SEPARATE) {
         uint8_t sb = s[si];
         *nd = len - 1;
-        if (!leading && (why = zoned_digits(s, 0, len - 1, digs, detail, mag, acc)) != 0)
+        if (!leading && (why = zoned_digits(s, 0, len - 1, digs, detail, mag, acc, d0)) != 0)
             return why;
         if (sb == p->minus)
             *neg = 1;
@@ -443,15 +444,15 @@ static int dec_zoned(const walk *k, const bridge_op *op, const uint8_t *s,
             *detail = si;
             return BRIDGE_R_BAD_SIGN;
         }
-        if (leading && (why = zoned_digits(s, 1, len, digs, detail, mag, acc)) != 0)
+        if (leading && (why = zoned_digits(s, 1, len, digs, detail, mag, acc, d0)) != 0)
             return why;
         return 0;
     }
     *nd = len;
-    if (leading || (f & BRIDGE_F_SIGNED) || len == 1 || s[si] < 0xF0 || s[si] > 0xF9) {
+    if (leading || (f & BRIDGE_F_SIGNED) || len == 1 || (uint8_t)(s[si] - d0) > 9) {
         const uint8_t *table = p->zone_sign + ((f & BRIDGE_F_SIGNED) ? 0 : 256);
         uint8_t v = table[s[si]];
-        if (!leading && (why = zoned_digits(s, 0, len - 1, digs, detail, mag, acc)) != 0)
+        if (!leading && (why = zoned_digits(s, 0, len - 1, digs, detail, mag, acc, d0)) != 0)
             return why;
         if (v >> 5) {
             *detail = si;
@@ -460,11 +461,12 @@ static int dec_zoned(const walk *k, const bridge_op *op, const uint8_t *s,
         digs[si] = (char)('0' + (v & 15));
         *neg = (v >> 4) & 1;
         *mag = *mag * 10 + (v & 15);
-        if (leading && (why = zoned_digits(s, 1, len, digs + 1, detail, mag, acc)) != 0)
+        if (leading && (why = zoned_digits(s, 1, len, digs + 1, detail, mag, acc, d0)) != 0)
             return why;
         return 0;
     }
-    return zoned_digits(s, 0, len, digs, detail, mag, acc); /* unsigned, last byte plain F0-F9 */
+    /* unsigned, last byte a plain digit */
+    return zoned_digits(s, 0, len, digs, detail, mag, acc, d0);
 }
 
 static int dec_packed(const walk *k, const bridge_op *op, const uint8_t *s,

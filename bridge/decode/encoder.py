@@ -20,13 +20,10 @@ from typing import Any
 from bridge.codepages import encode_table, space_byte
 from bridge.copybook.layout import Category, Field, Layout, Usage
 from bridge.decode.hfp import to_hfp
+from bridge.decode.zoned import zoned_bytes
 from bridge.errors import BridgeError
 
 __all__ = ["EditedPicture", "EncodeError", "encode_record", "expand_picture"]
-
-# EBCDIC bytes of zoned decimal and SIGN SEPARATE (docs/decoding.md speaks in these bytes).
-PLUS_BYTE = 0x4E
-MINUS_BYTE = 0x60
 
 _INSERTION = {",": ",", "B": " ", "0": "0", "/": "/"}
 
@@ -228,20 +225,22 @@ def _scaled(field: Field, value: Any, path: str) -> int:
     return -n if sign else n
 
 
-def _zoned(field: Field, n: int, path: str) -> bytes:
+def _zoned(field: Field, n: int, codepage: str, path: str) -> bytes:
+    zoned = zoned_bytes(codepage)
     width = field.length - (1 if field.sign_separate else 0)
     if n < 0 and not field.signed:
         raise EncodeError(path, f"{n} is negative and the item unsigned")
     text = str(abs(n))
     if len(text) > width:
         raise EncodeError(path, f"{n} needs more than {width} digits")
-    digits = bytearray(0xF0 + int(d) for d in text.rjust(width, "0"))
+    digits = bytearray(zoned.digit0 + int(d) for d in text.rjust(width, "0"))
     if field.sign_separate:
-        sign = MINUS_BYTE if n < 0 else PLUS_BYTE
+        sign = zoned.minus if n < 0 else zoned.plus
         return bytes([sign]) + digits if field.sign_leading else bytes(digits) + bytes([sign])
     if field.signed:
         at = 0 if field.sign_leading else -1
-        digits[at] = (0xD0 if n < 0 else 0xC0) | (digits[at] & 0x0F)
+        digit = digits[at] - zoned.digit0
+        digits[at] = (zoned.negative if n < 0 else zoned.positive)[digit]
     return bytes(digits)
 
 
@@ -346,7 +345,7 @@ def encode_value(
         return _packed(field, n, path)
     if usage in (Usage.COMP, Usage.COMP5):
         return _binary(field, n, path)
-    return _zoned(field, n, path)
+    return _zoned(field, n, codepage, path)
 
 
 # --- records ---------------------------------------------------------------------------------

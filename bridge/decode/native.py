@@ -33,6 +33,7 @@ from bridge.decode.encoder import EditedPicture
 from bridge.decode.framing import FRAMINGS, FramingError, RecordSpan, frame
 from bridge.decode.plan import REASONS, Plan, compile_plan
 from bridge.decode.verdict import DecodeOptions, FieldError, Reason, RecordResult
+from bridge.decode.zoned import zoned_bytes
 from bridge.errors import NativeError
 
 __all__ = ["Batch", "NativeDecoder"]
@@ -696,12 +697,8 @@ def _message(decoder: NativeDecoder, e: Any, reason: Reason, raw: bytes, rec_sta
             return f"separate sign byte X'{byte:02X}' is not + or -"
         return f"byte {i} X'{byte:02X}' is signed, item unsigned"
     if reason is Reason.BAD_ZONE:
-        if byte & 15 > 9:
-            return f"byte {i} X'{byte:02X}' is not a digit"
         sign_at = 0 if f.signed and f.sign_leading else len(raw) - 1
-        if i == sign_at and not f.sign_separate:
-            return f"byte {i} X'{byte:02X}' has zone {byte >> 4:X}"
-        return f"byte {i} X'{byte:02X}' has zone {byte >> 4:X}, not F"
+        return zoned_bytes(codepage).not_digit(byte, i, i == sign_at and not f.sign_separate)
     if reason is Reason.BINARY_OUT_OF_RANGE:
         n = int.from_bytes(raw, "big", signed=f.signed)
         return f"{n} has more than {f.digits} digits"

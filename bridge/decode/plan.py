@@ -21,16 +21,12 @@ from bridge.codepages import decode_table, space_byte
 from bridge.copybook.layout import Category, Field, Layout, Usage
 from bridge.decode.encoder import EditedPicture
 from bridge.decode.verdict import DecodeOptions, DecodeOptionsError, Reason
+from bridge.decode.zoned import ZonedBytes, zoned_bytes
 
 __all__ = ["REASONS", "Plan", "PlanOp", "compile_plan"]
 
 # C reason codes -> Reason, in the contract's order (BRIDGE_R_* are 1-based).
 REASONS: tuple[Reason, ...] = tuple(Reason)
-
-# SIGN SEPARATE bytes: the contract speaks in EBCDIC bytes (as the encoder writes them).
-PLUS_BYTE = 0x4E
-MINUS_BYTE = 0x60
-
 
 class PlanError(DecodeOptionsError):
     """A layout the native decoder cannot walk (an ODO count inside a table, ...)."""
@@ -83,23 +79,21 @@ def _text_table(codepage: str) -> bytes:
     return bytes(out)
 
 
-def _zone_sign_table() -> bytes:
+def _zone_sign_table(zoned: ZonedBytes) -> bytes:
     """The zoned sign position: signed items, then unsigned items (docs/decoding.md)."""
     r_zone = _native.R_BAD_ZONE << 5
     r_sign = _native.R_BAD_SIGN << 5
     signed = bytearray()
     unsigned = bytearray()
     for b in range(256):
-        zone, digit = b >> 4, b & 15
-        if digit > 9:
-            signed.append(r_zone)
-            unsigned.append(r_zone)
-        elif zone in (0xC, 0xF):
+        digit = zoned.digit(b)
+        if digit is not None:
             signed.append(digit)
-            unsigned.append(digit if zone == 0xF else r_sign)  # a sign where none belongs
-        elif zone == 0xD:
-            signed.append(0x10 | digit)
-            unsigned.append(r_sign)
+            unsigned.append(digit)
+        elif b in zoned.signs:
+            negative, digit = zoned.signs[b]
+            signed.append((0x10 if negative else 0) | digit)
+            unsigned.append(r_sign)  # a sign where none belongs
         else:
             signed.append(r_zone)
             unsigned.append(r_zone)
@@ -374,7 +368,8 @@ class Plan:
         blob += bytes(32)  # so C may copy every key as one fixed 32-byte move
         self._blob: Any = ffi.new("uint8_t[]", bytes(blob))
         self._text: Any = ffi.new("uint8_t[]", _text_table(options.codepage))
-        self._zone: Any = ffi.new("uint8_t[]", _zone_sign_table())
+        zoned = zoned_bytes(options.codepage)
+        self._zone: Any = ffi.new("uint8_t[]", _zone_sign_table(zoned))
         self._packed: Any = ffi.new("uint8_t[]", _packed_sign_table())
         trims = {"none": _native.TRIM_NONE, "right": _native.TRIM_RIGHT}
         self.c: Any = ffi.new(
@@ -389,8 +384,9 @@ class Plan:
                 "packed_sign": self._packed,
                 "trim": trims.get(options.trim, _native.TRIM_BOTH),
                 "space": space_byte(options.codepage),
-                "plus": PLUS_BYTE,
-                "minus": MINUS_BYTE,
+                "plus": zoned.plus,
+                "minus": zoned.minus,
+                "digit0": zoned.digit0,
                 "n_slots": built.slots,
             },
         )

@@ -4,8 +4,8 @@ It implements docs/decoding.md and is what the native decoder is tested against,
 Choices the contract leaves open, made here and to be made the same way in C:
 
 - Zoned digits, zones and SIGN SEPARATE bytes are the EBCDIC bytes the contract names (F0-F9,
-  C/D zones, ``+`` X'4E', ``-`` X'60') whatever the code page; the blank check uses the code
-  page's space (X'40' in every EBCDIC page).
+  C/D zones, ``+`` X'4E', ``-`` X'60') whatever the EBCDIC code page, and their ASCII forms in
+  an ASCII file (bridge/decode/zoned.py); the blank check uses the code page's space.
 - One error per field: the first fault from the left decides the reason (after the blank
   check, which looks at the whole item).
 - An unsigned zoned item's last byte with a C or D zone is ``bad-sign`` (a sign where none
@@ -42,7 +42,7 @@ from typing import Any
 
 from bridge.codepages import decode_table, space_byte
 from bridge.copybook.layout import Category, Field, Layout, Usage
-from bridge.decode.encoder import MINUS_BYTE, PLUS_BYTE, EditedPicture
+from bridge.decode.encoder import EditedPicture
 from bridge.decode.hfp import from_hfp
 from bridge.decode.verdict import (
     DecodeOptions,
@@ -51,6 +51,7 @@ from bridge.decode.verdict import (
     Reason,
     RecordResult,
 )
+from bridge.decode.zoned import zoned_bytes
 
 __all__ = ["decode_record", "decode_to_dict", "record_extent", "to_json"]
 
@@ -91,28 +92,25 @@ def _is_blank(raw: bytes, codepage: str) -> bool:
 def _zoned(field: Field, raw: bytes, codepage: str) -> int:
     if _is_blank(raw, codepage):
         raise _Bad(Reason.BLANK_NUMERIC, "numeric item holds only spaces or low-values")
+    zoned = zoned_bytes(codepage)
     negative = False
     # Where a sign may be: an unsigned item's last byte too, to tell bad-sign from bad-zone.
     sign_at = 0 if field.signed and field.sign_leading else len(raw) - 1
     digits = []
     for i, byte in enumerate(raw):
-        zone, digit = byte >> 4, byte & 0x0F
         if field.sign_separate and i == sign_at:
-            if byte not in (PLUS_BYTE, MINUS_BYTE):
+            if byte not in (zoned.plus, zoned.minus):
                 raise _Bad(Reason.BAD_SIGN, f"separate sign byte X'{byte:02X}' is not + or -")
-            negative = byte == MINUS_BYTE
+            negative = byte == zoned.minus
             continue
-        if digit > 9:
-            raise _Bad(Reason.BAD_ZONE, f"byte {i} X'{byte:02X}' is not a digit")
-        if i == sign_at and not field.sign_separate:
-            if field.signed and zone in (0xC, 0xD, 0xF):
-                negative = zone == 0xD
-            elif not field.signed and zone in (0xC, 0xD):
+        digit = zoned.digit(byte)
+        at_sign = i == sign_at and not field.sign_separate
+        if digit is None and at_sign and byte in zoned.signs:
+            if not field.signed:
                 raise _Bad(Reason.BAD_SIGN, f"byte {i} X'{byte:02X}' is signed, item unsigned")
-            elif field.signed or zone != 0xF:
-                raise _Bad(Reason.BAD_ZONE, f"byte {i} X'{byte:02X}' has zone {zone:X}")
-        elif zone != 0xF:
-            raise _Bad(Reason.BAD_ZONE, f"byte {i} X'{byte:02X}' has zone {zone:X}, not F")
+            negative, digit = zoned.signs[byte]
+        if digit is None:
+            raise _Bad(Reason.BAD_ZONE, zoned.not_digit(byte, i, at_sign))
         digits.append(digit)
     n = int("".join(map(str, digits))) if digits else 0
     return -n if negative else n

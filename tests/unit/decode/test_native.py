@@ -22,6 +22,7 @@ from bridge.decode.encoder import EncodeError, encode_record
 from bridge.decode.native import NativeDecoder
 from bridge.decode.reference import decode_record, decode_to_dict
 from bridge.decode.verdict import DecodeOptions, Reason
+from bridge.decode.zoned import zoned_bytes
 
 from .layouts import alnum, float_item, group, national, num, occurs, record, redefines
 from .strategies import CP037, Draw, leaves, members, texts
@@ -79,16 +80,17 @@ def cases(draw: Draw) -> Case:
     return record("R", *fields), values, chosen
 
 
-def _encode(layout: Layout, values: dict[str, Any]) -> bytes | None:
+def _encode(layout: Layout, values: dict[str, Any], codepage: str = "cp037") -> bytes | None:
     values = dict(values)
     count = values.pop("__count__", None)
     try:
-        data = bytearray(encode_record(layout, values))
+        data = bytearray(encode_record(layout, values, codepage=codepage))
     except EncodeError:
         return None
     if count is not None:  # the encoder leaves FILLER blank: write the hidden count
         f = layout.field("R.FILLER")
-        data[f.offset : f.offset + 2] = b"%c%c" % (0xF0 + count // 10, 0xF0 + count % 10)
+        d0 = zoned_bytes(codepage).digit0
+        data[f.offset : f.offset + 2] = b"%c%c" % (d0 + count // 10, d0 + count % 10)
     return bytes(data)
 
 
@@ -101,20 +103,66 @@ def _same(native: NativeDecoder, layout: Layout, data: bytes, options: DecodeOpt
 
 
 @SETTINGS
-@given(cases())
-def test_encoded_values_decode_back_natively(case: Case) -> None:
+@given(cases(), st.sampled_from(["cp037", "latin-1"]))
+def test_encoded_values_decode_back_natively(case: Case, codepage: str) -> None:
+    """EBCDIC, and an ASCII file's digits and overpunched signs (bridge/decode/zoned.py)."""
     layout, values, _ = case
-    data = _encode(layout, values)
+    data = _encode(layout, values, codepage)
     assume(data is not None)
     assert data is not None
-    native = NativeDecoder(layout)
+    options = DecodeOptions(codepage=codepage)
+    native = NativeDecoder(layout, options)
     result = native.decode(data)
     assert {e.reason for e in result.errors} <= {Reason.NO_CODEC}  # DBCS never decodes
-    assert result == decode_record(layout, data)
+    assert result == decode_record(layout, data, options=options)
     values.pop("__count__", None)
-    assert native.decode_to_dict(data) == decode_to_dict(layout, data)
+    assert native.decode_to_dict(data) == decode_to_dict(layout, data, options=options)
     if not result.errors:
         assert native.decode_to_dict(data) == values
+
+
+# ASCII zoned items (bridge/decode/zoned.py): digits 0-9; overpunched signs as a text
+# conversion from EBCDIC leaves them ({ A-I positive, } J-R negative) and as Micro Focus and
+# GnuCOBOL write negatives (p-y); SIGN SEPARATE + and -.
+@pytest.mark.parametrize(
+    ("signed", "leading", "separate", "text", "want"),
+    [
+        (False, False, False, "0123", "123"),
+        (True, False, False, "012C", "123"),
+        (True, False, False, "012L", "-123"),
+        (True, False, False, "012s", "-123"),
+        (True, False, False, "012{", "120"),
+        (True, False, False, "012}", "-120"),
+        (True, False, False, "0123", "123"),
+        (True, True, False, "J123", "-1123"),
+        (True, False, True, "0123-", "-123"),
+        (True, True, True, "+0123", "123"),
+        (False, False, False, "012L", "bad-sign"),
+        (False, False, False, "01 3", "bad-zone"),
+        (True, False, False, "012Z", "bad-zone"),
+        (True, False, False, "0A23", "bad-zone"),
+        (True, False, True, "0123*", "bad-sign"),
+        (True, False, False, "    ", "blank-numeric"),
+    ],
+)
+@pytest.mark.parametrize("codepage", ["ascii", "latin-1"])
+def test_ascii_zoned(
+    signed: bool, leading: bool, separate: bool, text: str, want: str, codepage: str
+) -> None:
+    field = num("N", 4, signed=signed, leading=leading, separate=separate)
+    layout = record("R", field)
+    options = DecodeOptions(codepage=codepage)
+    data = text.encode("ascii")
+    _same(NativeDecoder(layout, options), layout, data, options)
+    result = NativeDecoder(layout, options).decode(data)
+    if want[0].isdigit() or want[0] == "-":
+        assert result.errors == ()
+        assert json.loads(result.document) == {"N": int(want)}
+    else:
+        [error] = result.errors
+        assert error.reason.value == want
+        if want == "bad-zone":
+            assert "is not a digit" in error.message or "overpunched sign" in error.message
 
 
 _OPTIONS = st.builds(
@@ -135,6 +183,7 @@ def damaged(draw: Draw, data: bytes) -> bytes:
         if out:
             out[draw(st.integers(0, len(out) - 1))] = draw(
                 st.sampled_from([0x00, 0x40, 0x4E, 0x60, 0xC1, 0xD5, 0xFA, 0x1F, 0xDC, 0xFF])
+                | st.sampled_from([0x20, 0x2B, 0x2D, 0x30, 0x3A, 0x41, 0x4A, 0x52, 0x7B, 0x7D])
                 | st.integers(0, 255)
             )
     cut = draw(st.integers(0, len(out) + 3))
@@ -148,7 +197,7 @@ def test_damaged_records_agree_with_reference(
 ) -> None:
     layout, values, chosen = case
     options = replace(options, redefines=chosen)
-    encoded = _encode(layout, values) or bytes(layout.record_length)
+    encoded = _encode(layout, values, options.codepage) or bytes(layout.record_length)
     record_bytes = data.draw(damaged(encoded) | st.binary(max_size=layout.record_length + 4))
     _same(NativeDecoder(layout, options), layout, record_bytes, options)
 
