@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 import pytest
 
 from bridge.copybook.layout import Category, Field, Layout, Usage
+from bridge.decode.native import NativeDecoder
 from bridge.decode.reference import decode_record, decode_to_dict
 from bridge.decode.verdict import DecodeOptions
 
@@ -169,6 +170,39 @@ def test_carddemo_matches_its_rendering(decoder: Decoder, case: DataFile) -> Non
             checked += _check_record(layout, document, lines[index], f"{name}[{index}]")
     if lines is not None:
         assert checked > 0
+
+
+@pytest.mark.parametrize(
+    "case",
+    [f for f in CARDDEMO_FILES if f.rendering],
+    ids=[f"{f.name}-{f.copybook}" for f in CARDDEMO_FILES if f.rendering],
+)
+def test_carddemo_ascii_rendering_decodes_as_its_ebcdic_file(case: DataFile) -> None:
+    """Each rendering is its file converted to ASCII as text, overpunched signs included: read
+    as an ASCII file (bridge/decode/zoned.py), it decodes to the EBCDIC file's documents."""
+    name, copybook, lrecl, count, rendering, drift = case
+    assert rendering is not None
+    layout = _layout(CARDDEMO / "cpy" / f"{copybook}.cpy")
+    records = _records(CARDDEMO / "ebcdic" / f"AWS.M2.CARDDEMO.{name}.PS", lrecl)
+    ebcdic = NativeDecoder(layout, DecodeOptions(codepage="cp037"))
+    ascii_options = DecodeOptions(codepage="latin-1")
+    native = NativeDecoder(layout, ascii_options)
+    signed = [f for f in _leaves(layout.root) if f.signed and f.category is Category.NUMERIC]
+    overpunched = 0
+    lines = _lines(CARDDEMO / "ascii" / rendering)
+    assert len(lines) == len(records) == count
+    for index, line in enumerate(lines):
+        if index in drift:
+            continue
+        # cardxref.txt stops after the last named field: the trailing FILLER was spaces.
+        record = line.encode("latin-1").ljust(lrecl, b" ")
+        want = ebcdic.decode(records[index])
+        got = native.decode(record)
+        assert got.errors == (), (name, index, got.errors)
+        assert got.document == want.document, (name, index)
+        assert decode_record(layout, record, options=ascii_options).document == want.document
+        overpunched += sum(line[f.offset + f.length - 1] in _OVERPUNCH for f in signed)
+    assert overpunched > 0 or not signed
 
 
 def test_the_known_drift_is_real() -> None:
