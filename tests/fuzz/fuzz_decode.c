@@ -7,12 +7,17 @@
  *               3     framing: bridge_frame_records and bridge_frame_fixed over the data
  *   byte 0 / 4 % 8 in {1, 3, 5} (modes 0-2): validation checks are attached to the plan (see
  *                     make_checks: mostly well-formed bridge_check structs for the ops' kinds,
- *                     their lists and pattern atoms in a checks blob, sometimes corrupted)
+ *                     their lists and pattern atoms in a checks blob, sometimes corrupted; with
+ *                     bit 0x10 of its flags byte the checked fields' data is shaped into values
+ *                     of their kind: dates in every format, numbers of up to 63 digits)
+ *   byte 0 / 32 == 4 (modes 0-2): the plan has no blob (NULL, length 0), which must be refused
+ *   byte 0 / 32 == 5 (modes 0-2): zoned digits are ASCII (digit0 X'30'; the sign tables stay)
  *   byte 1: option bits (trim, text-table seed, output and error buffer sizes)
  *   byte 2: instruction count, then the instructions, [then the checks bytes,] then the data.
  * Every buffer is heap-allocated at its exact size so ASan sees any overrun. Decoding must
  * return OK, FULL or E_ARG and keep every reported position inside its buffer. With checks the
  * plan check must refuse the plan (E_PLAN) or the decode must run cleanly.
+ * The seeds in tests/fuzz/corpus/ named shaped-* each reach one group of the shaped values.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -92,11 +97,12 @@ static void tables(uint8_t seed, uint8_t *text, uint8_t *zone, uint8_t *packed)
         e[6] = (x & 15) == 0; /* a few unmappable bytes */
     }
     {
-        /* The EBCDIC bytes of digits, space, signs and editing characters mean themselves. */
-        static const char *chars = " .,+-*$CRDB/0123456789";
+        /* The EBCDIC bytes of digits, space, signs, editing and timestamp characters mean
+         * themselves. */
+        static const char *chars = " .,+-*$CRDB/0123456789:";
         static const uint8_t bytes[] = {0x40, 0x4B, 0x6B, 0x4E, 0x60, 0x5C, 0x5B, 0xC3, 0xD9,
                                         0xC4, 0xC2, 0x61, 0xF0, 0xF1, 0xF2, 0xF3, 0xF4, 0xF5,
-                                        0xF6, 0xF7, 0xF8, 0xF9};
+                                        0xF6, 0xF7, 0xF8, 0xF9, 0x7A};
         for (size_t k = 0; k < sizeof bytes; k++) {
             uint8_t *e = text + 8 * bytes[k];
             e[0] = (uint8_t)chars[k];
@@ -167,7 +173,9 @@ static uint32_t assemble(cursor *c, bridge_op *ops, uint32_t *slots, const uint3
             break;
         default: /* a field of any kind */
             op->kind = (uint8_t)(BRIDGE_OP_TEXT + f0 % 8);
-            op->flags = (uint16_t)(f1 | (f0 & 0x80 ? 256 : 0)) & 1023u & ~BRIDGE_F_COUNT;
+            op->flags = (uint16_t)(f1 | (f0 & 0x80 ? BRIDGE_F_BLANK_CHECK : 0) |
+                                   (f0 & 0x40 ? BRIDGE_F_LOW_NULL : 0)) &
+                        1023u & ~BRIDGE_F_COUNT;
             op->length = 1u + len % 70;
             op->digits = (uint16_t)(ds % 24);
             op->scale = (int16_t)((int8_t)ds / 4);
@@ -232,14 +240,15 @@ static uint8_t list_byte(cursor *c, int text)
     return text ? ebcdic[x % 16] : (uint8_t)ascii[x % 16];
 }
 
-/* n strings: 2-byte little-endian length, then the bytes. */
+/* n strings: 2-byte little-endian length, then the bytes (up to 8, now and then up to 16:
+ * items compared 8 bytes at a time). */
 static void put_strings(cursor *c, blobbuf *b, int text, uint32_t *off, uint32_t *len,
                         uint32_t *n)
 {
     uint32_t count = take(c) % 4;
     *off = b->n;
     for (uint32_t i = 0; i < count; i++) {
-        uint8_t k = take(c) % 9, item[2 + 8];
+        uint8_t x = take(c), k = x >= 0xF8 ? 9 + x % 8 : x % 9, item[2 + 16];
         item[0] = k;
         item[1] = 0;
         for (uint8_t j = 0; j < k; j++)
@@ -438,6 +447,7 @@ typedef struct {
     bridge_check *ops;
     uint8_t *blob;
     uint8_t *chars;
+    int shape; /* shape the checked fields' data (shape_field) */
 } fuzz_checks;
 
 /* The checks bytes: a flags byte (density, corruption), then per op a selector byte (and what
@@ -477,9 +487,156 @@ static void make_checks(cursor *c, const bridge_plan *plan, fuzz_checks *fc)
     fc->checks.blob = fc->blob;
     fc->checks.blob_len = b.n;
     fc->checks.chars = cf % 16 == 8 ? NULL : fc->chars;
+    fc->shape = (cf & 0x10) != 0;
 }
 
-static void fuzz_decode(uint8_t mode, uint8_t opts, int with_checks, cursor *c)
+/* ---- shaped values: what a checked field plausibly holds, so that the checks get past a
+ * value's shape to its parts (a date's month and day, a long number's digits) ---- */
+
+/* A date or timestamp of the format as ASCII, its parts mostly in range (else just past it)
+ * and its years around the leap-year rules, from r (the record's bytes where the field starts,
+ * which the value then replaces: the fuzzer still picks it). Now and then one character is
+ * spoiled. */
+static uint32_t render_date(uint8_t format, const uint8_t *r, char *out, size_t cap)
+{
+    static const int years[16] = {0,    1,    4,    100,  400,  1600, 1899, 1900,
+                                  1999, 2000, 2004, 2023, 2024, 2100, 2400, 9999};
+    int y = r[0] & 3 ? 1 + (r[0] << 8 | r[1]) % 9999 : years[r[0] >> 4];
+    int m = r[2] < 240 ? 1 + r[2] % 12 : r[2] - 240;                /* 0, 13-15 */
+    int d = r[3] < 224 ? 1 + r[3] % 31 : (r[3] - 224) * 2;          /* 0, 32-62 */
+    int julian = r[3] < 224 ? 1 + ((r[2] & 1) << 8 | r[3]) % 366 : r[3] * 4 % 1000;
+    int hh = r[4] < 240 ? r[4] % 24 : 24 + (r[4] - 240) * 5;        /* 24-99 */
+    int mi = r[5] < 240 ? r[5] % 60 : 60 + (r[5] - 240) * 2;        /* 60-90 */
+    int ss = r[6] < 240 ? r[6] % 60 : 60 + (r[6] - 240) * 2;
+    int frac = (r[7] * 7919 + r[1]) % 1000000;
+    int n;
+    switch (format) {
+    case BRIDGE_FMT_YYYYMMDD: n = snprintf(out, cap, "%04d%02d%02d", y, m, d); break;
+    case BRIDGE_FMT_YYMMDD: n = snprintf(out, cap, "%02d%02d%02d", y % 100, m, d); break;
+    case BRIDGE_FMT_YYDDD: n = snprintf(out, cap, "%02d%03d", y % 100, julian); break;
+    case BRIDGE_FMT_YYYYDDD: n = snprintf(out, cap, "%04d%03d", y, julian); break;
+    case BRIDGE_FMT_CYYMMDD:
+        n = snprintf(out, cap, "%d%02d%02d%02d", r[4] % 10, y % 100, m, d);
+        break;
+    case BRIDGE_FMT_ISO_DATE: n = snprintf(out, cap, "%04d-%02d-%02d", y, m, d); break;
+    case BRIDGE_FMT_TS14:
+        n = snprintf(out, cap, "%04d%02d%02d%02d%02d%02d", y, m, d, hh, mi, ss);
+        break;
+    case BRIDGE_FMT_TS_SPACE:
+        n = snprintf(out, cap, "%04d-%02d-%02d %02d:%02d:%02d", y, m, d, hh, mi, ss);
+        break;
+    case BRIDGE_FMT_TS_SPACE_F:
+        n = snprintf(out, cap, "%04d-%02d-%02d %02d:%02d:%02d.%06d", y, m, d, hh, mi, ss, frac);
+        break;
+    default: /* BRIDGE_FMT_TS_DB2 */
+        n = snprintf(out, cap, "%04d-%02d-%02d-%02d.%02d.%02d.%06d", y, m, d, hh, mi, ss, frac);
+    }
+    check(n > 0 && (size_t)n < cap);
+    if ((r[7] & 0xE0) == 0xE0) /* a separator where a digit goes, or the other way round */
+        out[r[6] % n] = out[r[6] % n] >= '0' && out[r[6] % n] <= '9' ? '-' : '0';
+    return (uint32_t)n;
+}
+
+/* The EBCDIC byte of a date's ASCII character (tables() maps these back). */
+static uint8_t date_byte(char ch)
+{
+    switch (ch) {
+    case '-': return 0x60;
+    case ' ': return 0x40;
+    case ':': return 0x7A;
+    case '.': return 0x4B;
+    default: return (uint8_t)(0xF0 + (ch - '0'));
+    }
+}
+
+/* Overwrite a checked field (its first occurrence in a record, at s, `avail` bytes left in the
+ * record) with a value of its kind. Text: a date in the check's format (a leading space and
+ * trailing ones now and then), or all X'00' now and then where that is null (LOW_NULL). Zoned
+ * and packed: valid digits, a date's for date checks, else the field's bytes' with the
+ * significant ones around 19 half the time (where the checks go from a 64-bit value to the
+ * digit walk). Binary and edited fields keep their bytes. */
+static void shape_field(uint8_t *s, size_t avail, const bridge_op *op, const bridge_check *k,
+                        const bridge_plan *plan)
+{
+    uint8_t r[8] = {0};
+    char date[40], digs[2 * BRIDGE_MAX_NUM_LEN];
+    uint32_t len = op->length, dn = 0, nd;
+    int is_date = k->target == BRIDGE_CT_DATE && k->format >= BRIDGE_FMT_YYYYMMDD &&
+                  k->format <= BRIDGE_FMT_TS_DB2;
+    int sep = (op->flags & BRIDGE_F_SIGN_SEPARATE) != 0, neg;
+    memcpy(r, s, avail < 8 ? avail : 8);
+    if (is_date)
+        dn = render_date(k->format, r, date, sizeof date);
+    if (op->kind == BRIDGE_OP_TEXT) {
+        uint32_t at = 0;
+        if ((op->flags & BRIDGE_F_LOW_NULL) && (r[7] & 7) == 7) { /* null: the check sees it */
+            memset(s, 0, len);
+            return;
+        }
+        if (!is_date)
+            return;
+        if (len > dn && (r[7] & 0x40))
+            s[at++] = 0x40;
+        for (uint32_t i = 0; i < dn && at < len; i++)
+            s[at++] = date_byte(date[i]);
+        while (at < len)
+            s[at++] = 0x40;
+        return;
+    }
+    if (op->kind == BRIDGE_OP_ZONED)
+        nd = sep ? len - 1 : len;
+    else if (op->kind == BRIDGE_OP_PACKED)
+        nd = 2 * len - 1;
+    else
+        return;
+    if (nd == 0 || nd > sizeof digs)
+        return;
+    neg = (op->flags & BRIDGE_F_SIGNED) && (r[1] & 0x10);
+    if (is_date) {
+        /* The format's digits, less those a negative scale appends as zeros, right-aligned. */
+        char only[40];
+        uint32_t keep = 0, drop = op->scale < 0 ? (uint32_t)-op->scale : 0;
+        for (uint32_t i = 0; i < dn; i++)
+            if (date[i] >= '0' && date[i] <= '9')
+                only[keep++] = date[i];
+        keep = keep > drop ? keep - drop : 0;
+        for (uint32_t i = 0; i < nd; i++)
+            digs[i] = keep >= nd       ? only[keep - nd + i]
+                      : i < nd - keep ? '0'
+                                      : only[i - (nd - keep)];
+        neg = neg && (r[7] & 0x10);
+    } else {
+        uint32_t sig = 17u + r[0] % 5;
+        uint32_t zeros = r[0] & 0x80 ? (nd > sig ? nd - sig : 0) : r[0] % (nd + 1);
+        for (uint32_t i = 0; i < nd; i++) {
+            uint8_t raw = op->kind == BRIDGE_OP_PACKED ? (uint8_t)(s[i / 2] >> (i & 1 ? 0 : 4) & 15)
+                                                       : s[i];
+            digs[i] = i < zeros ? '0' : (char)('0' + raw % 10);
+        }
+    }
+    if (op->kind == BRIDGE_OP_PACKED) {
+        uint8_t sign = 0xC;
+        for (uint8_t nib = 10; nib < 16; nib++)
+            if (plan->packed_sign[(op->flags & BRIDGE_F_SIGNED ? 0 : 16) + nib] == neg) {
+                sign = nib;
+                break;
+            }
+        for (uint32_t i = 0; i + 1 < len; i++)
+            s[i] = (uint8_t)((digs[2 * i] - '0') << 4 | (digs[2 * i + 1] - '0'));
+        s[len - 1] = (uint8_t)((digs[nd - 1] - '0') << 4 | sign);
+    } else {
+        int leading = (op->flags & BRIDGE_F_SIGN_LEADING) && (op->flags & BRIDGE_F_SIGNED);
+        uint32_t si = leading ? 0 : len - 1, at = 0;
+        for (uint32_t i = 0; i < len; i++)
+            s[i] = sep && i == si ? (neg ? plan->minus : plan->plus)
+                                  : (uint8_t)(plan->digit0 + (digs[at++] - '0'));
+        if (!sep && (op->flags & BRIDGE_F_SIGNED))
+            s[si] = (uint8_t)((neg ? 0xD0 : 0xC0) | (s[si] & 15));
+    }
+}
+
+static void fuzz_decode(uint8_t mode, uint8_t opts, int with_checks, int no_blob, int ascii,
+                        cursor *c)
 {
     uint8_t *text = malloc(256 * 8), *zone = malloc(512), *packed = malloc(32);
     bridge_op *ops;
@@ -511,8 +668,8 @@ static void fuzz_decode(uint8_t mode, uint8_t opts, int with_checks, cursor *c)
     memset(&plan, 0, sizeof plan);
     plan.ops = ops;
     plan.n_ops = n_ops;
-    plan.blob = blob;
-    plan.blob_len = (uint32_t)blob_len;
+    plan.blob = no_blob ? NULL : blob;
+    plan.blob_len = no_blob ? 0 : (uint32_t)blob_len;
     plan.text_table = text;
     plan.zone_sign = zone;
     plan.packed_sign = packed;
@@ -520,6 +677,7 @@ static void fuzz_decode(uint8_t mode, uint8_t opts, int with_checks, cursor *c)
     plan.space = 0x40;
     plan.plus = 0x4E;
     plan.minus = 0x60;
+    plan.digit0 = ascii ? 0x30 : 0xF0;
     plan.n_slots = slots > BRIDGE_MAX_SLOTS ? BRIDGE_MAX_SLOTS : slots;
     memset(&fc, 0, sizeof fc);
     if (with_checks) {
@@ -530,6 +688,7 @@ static void fuzz_decode(uint8_t mode, uint8_t opts, int with_checks, cursor *c)
     status = bridge_plan_check(&plan, &bad);
     check(status == BRIDGE_OK || status == BRIDGE_E_PLAN);
     check(bad < n_ops);
+    check(!no_blob || status == BRIDGE_E_PLAN);
     if (status == BRIDGE_OK) {
         size_t data_len = c->n, n_rec = 0;
         uint8_t *data = malloc(data_len ? data_len : 1);
@@ -552,6 +711,15 @@ static void fuzz_decode(uint8_t mode, uint8_t opts, int with_checks, cursor *c)
             n_rec++;
             at += len;
         }
+        if (fc.shape)
+            for (size_t r = 0; r < n_rec; r++)
+                for (uint32_t i = 0; i < n_ops; i++)
+                    if (fc.ops[i].rules != 0 && (ops[i].kind == BRIDGE_OP_TEXT ||
+                                                 ops[i].kind == BRIDGE_OP_ZONED ||
+                                                 ops[i].kind == BRIDGE_OP_PACKED) &&
+                        (uint64_t)ops[i].offset + ops[i].length <= lengths[r])
+                        shape_field(data + offsets[r] + ops[i].offset,
+                                    lengths[r] - ops[i].offset, &ops[i], &fc.ops[i], &plan);
         memset(&b, 0, sizeof b);
         b.data = data;
         b.data_len = data_len;
@@ -648,6 +816,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (mode == 3)
         fuzz_framing(opts, &c);
     else
-        fuzz_decode(mode, opts, sub == 1 || sub == 3 || sub == 5, &c);
+        fuzz_decode(mode, opts, sub == 1 || sub == 3 || sub == 5, first >> 5 == 4, first >> 5 == 5,
+                    &c);
     return 0;
 }
