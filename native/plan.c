@@ -126,6 +126,9 @@ int bridge_plan_check(const bridge_plan *p, uint32_t *bad_op)
         p->packed_sign == NULL || p->blob == NULL || p->trim > BRIDGE_TRIM_BOTH ||
         p->n_slots > BRIDGE_MAX_SLOTS || !tables_ok(p))
         return BRIDGE_E_PLAN;
+    /* Zoned digits are EBCDIC or ASCII: a zeroed field is a caller that forgot to say. */
+    if (p->digit0 != 0xF0 && p->digit0 != 0x30)
+        return BRIDGE_E_PLAN;
     if (p->ops[0].kind != BRIDGE_OP_OPEN_OBJ || p->ops[0].end != p->n_ops - 1)
         return BRIDGE_E_PLAN;
 

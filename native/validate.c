@@ -291,25 +291,23 @@ static uint32_t null_value(const bridge_check *k)
 
 /* Numbers converted to text (string and date targets), out of line for the same reason. */
 __attribute__((noinline)) static uint32_t number_as_text(const bridge_checks *c,
-                                                         const bridge_check *k,
-                                                         const bridge_op *op, number raw)
+                                                         const bridge_check *k, int s,
+                                                         number raw)
 {
     uint8_t text[BRIDGE_MAX_CHECK_TEXT];
     number v = strip_number(raw.d, raw.n, raw.neg);
     if (k->target == BRIDGE_CT_STRING)
-        return string_rules(c, k, text, number_text(v, op->scale, k->width, text), 0);
-    if (op->scale > 0)
+        return string_rules(c, k, text, number_text(v, s, k->width, text), 0);
+    if (s > 0)
         return BIT(BRIDGE_V_CONVERT_TYPE);
     if (v.neg)
         return BIT(BRIDGE_V_FORMAT);
-    return format_ok(k, text, number_text(v, op->scale, k->width, text)) ? 0 : BIT(BRIDGE_V_FORMAT);
+    return format_ok(k, text, number_text(v, s, k->width, text)) ? 0 : BIT(BRIDGE_V_FORMAT);
 }
 
 /* A decimal of more than 19 significant digits (v from strip_number): the digit walk. */
-__attribute__((noinline)) static uint32_t big_decimal(const bridge_check *k, const bridge_op *op,
-                                                      number v)
+__attribute__((noinline)) static uint32_t big_decimal(const bridge_check *k, int s, number v)
 {
-    int s = op->scale;
     uint32_t whole, bad = 0;
     if (s > k->scale) {
         uint32_t drop = (uint32_t)(s - k->scale);
@@ -324,8 +322,8 @@ __attribute__((noinline)) static uint32_t big_decimal(const bridge_check *k, con
     return bad;
 }
 
-static uint32_t check_number(const bridge_checks *c, const bridge_check *k, const bridge_op *op,
-                             number v)
+/* `v` holds the value times 10^s (s: the item's scale, or a text's fractional digits). */
+static uint32_t check_number(const bridge_checks *c, const bridge_check *k, int s, number v)
 {
     uint32_t bad = 0;
     if (k->n_null && in_ranges(v, c->blob + k->null_off, k->n_null))
@@ -335,15 +333,14 @@ static uint32_t check_number(const bridge_checks *c, const bridge_check *k, cons
         return in_ranges(v, c->blob + k->choice_off, k->n_choice) ? 0 : BIT(BRIDGE_V_CHOICE);
     case BRIDGE_CT_STRING:
     case BRIDGE_CT_DATE:
-        return number_as_text(c, k, op, v);
+        return number_as_text(c, k, s, v);
     case BRIDGE_CT_INTEGER:
-        if (op->scale > 0)
+        if (s > 0)
             return BIT(BRIDGE_V_CONVERT_TYPE);
         break;
     default: { /* BRIDGE_CT_DECIMAL */
-        int s = op->scale;
         if (v.big) {
-            bad = big_decimal(k, op, v);
+            bad = big_decimal(k, s, v);
             if (bad & BIT(BRIDGE_V_SCALE))
                 return bad;
             break;
@@ -371,6 +368,51 @@ static uint32_t check_number(const bridge_checks *c, const bridge_check *k, cons
     if ((k->rules & BIT(BRIDGE_V_ENUM)) && !in_ranges(v, c->blob + k->enum_off, k->n_enum))
         bad |= BIT(BRIDGE_V_ENUM);
     return bad;
+}
+
+/* Text converted to a number, as apply.py does: stripped of white space (str.strip), then
+ * [+-]?[0-9]+ for an integer, [+-]?[0-9]+(\.[0-9]+)? for a decimal, else the conversion's
+ * `type` rule. A decimal is brought to the target's scale, so its bounds (scaled to it) and the
+ * number rules apply as to a decoded number; fractional digits past that scale must be zeros. */
+__attribute__((noinline)) static uint32_t text_number(const bridge_checks *c,
+                                                      const bridge_check *k, const uint8_t *s,
+                                                      uint32_t len)
+{
+    const uint8_t *asc = c->chars, *flag = c->chars + 256;
+    char digs[BRIDGE_MAX_CHECK_TEXT + BRIDGE_MAX_SCALE];
+    uint32_t a = 0, z = len, nd = 0, frac = 0, whole;
+    int neg = 0, point = 0, target = k->scale;
+    while (z > a && (flag[s[z - 1]] & 1))
+        z--;
+    while (a < z && (flag[s[a]] & 1))
+        a++;
+    if (z - a > BRIDGE_MAX_CHECK_TEXT)
+        return BIT(BRIDGE_V_CONVERT_TYPE);
+    if (a < z && (asc[s[a]] == '+' || asc[s[a]] == '-'))
+        neg = asc[s[a++]] == '-';
+    for (uint32_t i = a; i < z; i++) {
+        uint8_t ch = asc[s[i]];
+        if (ch >= '0' && ch <= '9') {
+            digs[nd++] = (char)ch;
+            frac += point;
+        } else if (ch == '.' && !point && k->target == BRIDGE_CT_DECIMAL && nd > 0) {
+            point = 1;
+        } else {
+            return BIT(BRIDGE_V_CONVERT_TYPE);
+        }
+    }
+    whole = nd - frac;
+    if (whole == 0 || (point && frac == 0))
+        return BIT(BRIDGE_V_CONVERT_TYPE);
+    if (k->target == BRIDGE_CT_INTEGER)
+        target = 0;
+    /* To the target's scale: pad with zeros, or drop zeros (anything else breaks `scale`). */
+    for (; (int)frac > target; frac--)
+        if (digs[--nd] != '0')
+            return BIT(BRIDGE_V_SCALE);
+    for (; (int)frac < target; frac++)
+        digs[nd++] = '0';
+    return check_number(c, k, target, load_number(digs, nd, neg));
 }
 
 static uint32_t check_text(const bridge_plan *p, const bridge_check *k, const uint8_t *s,
@@ -403,6 +445,9 @@ static uint32_t check_text(const bridge_plan *p, const bridge_check *k, const ui
         return in_strings(s + a, z - a, c->blob + k->choice_off, k->n_choice)
                    ? 0
                    : BIT(BRIDGE_V_CHOICE);
+    case BRIDGE_CT_INTEGER:
+    case BRIDGE_CT_DECIMAL:
+        return text_number(c, k, s, len);
     default: { /* BRIDGE_CT_DATE */
         uint8_t text[32];
         uint8_t miss = 0;
@@ -433,7 +478,7 @@ uint32_t bridge_check_value(const bridge_plan *p, uint32_t ip, const uint8_t *s,
         return null_value(k);
     if (op->kind == BRIDGE_OP_TEXT)
         return check_text(p, k, s, len);
-    return check_number(p->checks, k, op, load_number(digs, nd, neg));
+    return check_number(p->checks, k, op->scale, load_number(digs, nd, neg));
 }
 
 /* ---- fast paths (decode.c runs them inline; see core_internal.h) ---- */
@@ -617,8 +662,6 @@ static int check_ok(const bridge_checks *c, const bridge_op *op, const bridge_ch
         return 0;
     if (k->target < BRIDGE_CT_STRING || k->target > BRIDGE_CT_CHOICE)
         return 0;
-    if (text && (k->target == BRIDGE_CT_INTEGER || k->target == BRIDGE_CT_DECIMAL))
-        return 0;
     if (k->target == BRIDGE_CT_DATE &&
         (k->format < BRIDGE_FMT_YYYYMMDD || k->format > BRIDGE_FMT_TS_DB2))
         return 0;
@@ -626,6 +669,7 @@ static int check_ok(const bridge_checks *c, const bridge_op *op, const bridge_ch
         return 0;
     /* Lists hold strings where the value is a string (text, or a number written as text). */
     strings = k->target == BRIDGE_CT_STRING || (text && k->target == BRIDGE_CT_CHOICE);
+    /* Numbers from text keep numeric lists (their value is compared, not their text). */
     if (!(strings ? strings_ok(c, k->enum_off, k->enum_len, k->n_enum)
                   : numbers_ok(c, k->enum_off, k->enum_len, k->n_enum)))
         return 0;

@@ -28,6 +28,7 @@ __all__ = ["REASONS", "Plan", "PlanOp", "compile_plan"]
 # C reason codes -> Reason, in the contract's order (BRIDGE_R_* are 1-based).
 REASONS: tuple[Reason, ...] = tuple(Reason)
 
+
 class PlanError(DecodeOptionsError):
     """A layout the native decoder cannot walk (an ODO count inside a table, ...)."""
 

@@ -324,9 +324,14 @@ def _compile_field(
             f["pat_off"], f["pat_len"] = out.put(atoms)
             rule(V_PATTERN, CHECK_SCHEMA, "pattern", schema["pattern"])
     elif kind_ in (TargetType.INTEGER, TargetType.DECIMAL):
-        if is_text:
-            raise NativeUnsupported(f"{item.path}: text converted to a number")
         decimal = kind_ is TargetType.DECIMAL
+        if is_text:
+            # C parses the text and brings it to the target's scale (validate.c text_number):
+            # bounds and enums are scaled to that, not to the item's (text has none).
+            if item.length > lib.BRIDGE_MAX_CHECK_TEXT:
+                raise NativeUnsupported(f"{item.path}: a number in {item.length} characters")
+            scale = (spec.scale or 0) if decimal else 0
+            rule(V_CONVERT_TYPE, CHECK_CONVERT, "type", "number" if decimal else "integer")
         f["target"] = lib.BRIDGE_CT_DECIMAL if decimal else lib.BRIDGE_CT_INTEGER
         low, high = ("decimalMinimum", "decimalMaximum") if decimal else ("minimum", "maximum")
         if low in schema:

@@ -56,3 +56,17 @@ def test_a_null_blob_with_a_length_is_refused() -> None:
     c = ffi.new("bridge_plan *", plan.c[0])
     c.blob = ffi.NULL
     assert _check(c) == (lib.BRIDGE_E_PLAN, 0)
+
+
+def test_zoned_digits_must_be_ebcdic_or_ascii() -> None:
+    """A zeroed digit0 (a C caller that never said) would fail every zoned field: refused."""
+    plan = compile_plan(record("R", num("N", 3)))
+    assert plan.c.digit0 == 0xF0
+    c = ffi.new("bridge_plan *", plan.c[0])
+    for digit0, status in (
+        (0x30, lib.BRIDGE_OK),
+        (0, lib.BRIDGE_E_PLAN),
+        (0xC0, lib.BRIDGE_E_PLAN),
+    ):
+        c.digit0 = digit0
+        assert _check(c) == (status, 0)

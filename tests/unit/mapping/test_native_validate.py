@@ -24,6 +24,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bridge.copybook.compiler import compile_copybook
 from bridge.copybook.layout import Category, Field, Layout, Usage
 from bridge.decode.encoder import encode_record
 from bridge.mapping.model import FieldSpec, TargetType
@@ -108,6 +109,38 @@ def _pattern_text(rng: random.Random, spec: FieldSpec, length: int) -> str:
     return "".join(rng.choice(alphabet) for _ in range(min(size, length)))
 
 
+def _number_text(rng: random.Random, spec: FieldSpec, width: int) -> str:
+    """A number written as text, as a PIC X item may hold one: signs, points, padding, white
+    space str.strip removes (tab, NBSP) and some that is not a number at all."""
+    if spec.null_values and rng.random() < 0.1:
+        return str(rng.choice(spec.null_values))
+    bounds = [Decimal(b) for b in (spec.minimum, spec.maximum) if b is not None]
+    bounds += [Decimal(v) for v in spec.enum or () if v is not None]
+    scale = spec.scale or 0
+    if rng.random() < 0.8:  # mostly fine: in range, at most padded with spaces
+        if spec.enum:
+            text = str(rng.choice(spec.enum))
+        else:
+            low = Decimal(spec.minimum) if spec.minimum is not None else Decimal(-(10**6))
+            high = Decimal(spec.maximum) if spec.maximum is not None else Decimal(10**6)
+            unit = Decimal(1).scaleb(-scale)
+            text = str(low + unit * rng.randint(0, int((high - low) / unit)))
+        fits = [t for t in (text, " " + text, "  " + text + " ") if len(t) <= width]
+        return rng.choice(fits or [text[:width]])
+    if bounds and rng.random() < 0.5:
+        value = rng.choice(bounds) + rng.choice([0, 0, 1, -1]) * Decimal(1).scaleb(-scale)
+        text = str(value)
+    else:
+        whole = "".join(rng.choice(string.digits) for _ in range(rng.randint(0, 22)))
+        text = rng.choice(["", "+", "-"]) + whole
+        if rng.random() < 0.5:
+            point = rng.choice([".", ","])
+            text += point + "".join(rng.choice("0123456789000") for _ in range(rng.randint(0, 7)))
+    pad = rng.choice(["", "", " ", "  ", "\t", "\xa0", "0"])
+    text = rng.choice([text, pad + text, text + pad, text.replace("1", " ", 1)])
+    return text[:width]
+
+
 def _text(rng: random.Random, item: Field, spec: FieldSpec | None, wild: bool) -> str | None:
     n = item.length
     if spec is None:
@@ -128,6 +161,8 @@ def _text(rng: random.Random, item: Field, spec: FieldSpec | None, wild: bool) -
         if spec.null_values and rng.random() < 0.2:
             return str(rng.choice(spec.null_values))
         return _date_text(rng, spec.format or "", spec.century_window or 50)
+    if kind in (TargetType.INTEGER, TargetType.DECIMAL):
+        return _number_text(rng, spec, n)
     if spec.enum is not None:
         return str(rng.choice(spec.enum))
     if spec.pattern:
@@ -250,6 +285,62 @@ def _run_batch(
             tally["records"] += 1
             tally["valid"] += not expected
         done += batch.count
+
+
+TEXT_NUMBERS = """\
+       01  TXT-REC.
+           05  TXT-INT     PIC X(8).
+           05  TXT-DEC     PIC X(12).
+           05  TXT-WIDE    PIC X(30).
+           05  TXT-CODE    PIC X(4).
+"""
+
+
+def _text_numbers_mapping(tmp_path: Path) -> Path:
+    """PIC X items mapped to integers and decimals: bounds, enums, scale, null values."""
+    copybook = tmp_path / "txtnum.cpy"
+    copybook.write_text(TEXT_NUMBERS)
+    (layout,) = compile_copybook(copybook)
+    fields: list[tuple[str, str, str, dict[str, Any]]] = [
+        ("TXT-INT", "count", "integer", {"minimum": -500, "maximum": 99999, "required": True}),
+        (
+            "TXT-DEC",
+            "amount",
+            "decimal",
+            {"precision": 9, "scale": 2, "minimum": "-1000.00", "maximum": "999999.99"},
+        ),
+        ("TXT-WIDE", "wide", "decimal", {"precision": 31, "scale": 4, "null_values": ["N/A"]}),
+        ("TXT-CODE", "code", "integer", {"enum": [1, 20, 300]}),
+    ]
+    document = {
+        "name": "text-numbers",
+        "version": "1.0.0",
+        "copybook": {"path": str(copybook), "fingerprint": layout.fingerprint},
+        "source": {
+            "framing": {"type": "fixed", "record_length": layout.record_length},
+            "code_page": "cp037",
+        },
+        "fields": [
+            {"source": f"TXT-REC.{name}", "target": target, "type": kind, **extra}
+            for name, target, kind, extra in fields
+        ],
+    }
+    path = tmp_path / "txtnum.mapping.json"
+    path.write_text(json.dumps(document))
+    return path
+
+
+def test_text_numbers_native_vs_jsonschema(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Numbers held as text convert in C as apply.py converts them (20,000 records)."""
+    runtime = _runtime(_text_numbers_mapping(tmp_path), monkeypatch)
+    native = native_validation(runtime)
+    assert native is not None
+    tally = {"records": 0, "valid": 0, "decode": 0}
+    rng = random.Random(5)
+    for _ in range(20):
+        _run_batch(runtime, native, rng, tally)
+    assert tally["records"] == 20 * BATCH, tally
+    assert 0.05 * tally["records"] < tally["valid"] < 0.95 * tally["records"], tally
 
 
 @pytest.mark.parametrize("name", sorted(BATCHES))
