@@ -16,27 +16,33 @@ Framings:
   2 last, 3 middle) and a record may span segments and blocks (RECFM=VBS).
 - ``odo``: no descriptors; each record is as long as its layout says once the OCCURS
   DEPENDING ON counts in its own bytes are read (``layout=`` is required).
+- ``lines``: text, one record per line (COBOL LINE SEQUENTIAL): a record is the bytes up to an
+  LF, less one CR just before it; a last line without an LF is a record too. A line may be
+  shorter than ``record_length`` (LINE SEQUENTIAL trims trailing spaces): :meth:`RecordSpan.data`
+  pads it with the code page's space. A longer line is a framing error, never cut.
 
 Spanned records (VBS): their bytes are not contiguous in the file, so a span also lists its
 ``segments`` (file offset and length of each piece of data) and :meth:`RecordSpan.data`
 reassembles them (a copy); a contiguous record's ``data`` is a zero-copy memoryview. ``offset``
 is always where the record's first data byte is in the file, so record numbers and offsets
-stay stable for resumption and deduplication whatever the framing.
+stay stable for resumption and deduplication whatever the framing. A short line's span keeps
+the line's own ``length`` (the bytes in the file) and lists the ``padding`` its data gets.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from bridge.codepages import space_byte
 from bridge.copybook.layout import Layout
 from bridge.decode.reference import record_extent
 from bridge.decode.verdict import DecodeOptions
 from bridge.errors import BridgeError
 
-__all__ = ["FRAMINGS", "FramingError", "RecordSpan", "frame"]
+__all__ = ["FRAMINGS", "FramingError", "RecordSpan", "frame", "long_line_error"]
 
-FRAMINGS = ("fixed", "rdw", "rdw-le", "vb", "vbs", "odo")
+FRAMINGS = ("fixed", "rdw", "rdw-le", "vb", "vbs", "odo", "lines")
 
 _SEGMENT_CODES = {0: "complete", 1: "first", 2: "last", 3: "middle"}
 
@@ -58,19 +64,22 @@ class RecordSpan:
     """Record ``number`` is ``length`` bytes from file offset ``offset``.
 
     ``segments`` is empty for a contiguous record; for a record reassembled from VBS segments
-    it lists every piece's (offset, length) in the file.
+    it lists every piece's (offset, length) in the file. ``padding`` is what a short line
+    lacks of its record length (spaces of the code page; lines framing only).
     """
 
     number: int
     offset: int
     length: int
     segments: tuple[tuple[int, int], ...] = ()
+    padding: bytes = b""
 
     def data(self, buf: Buffer) -> memoryview | bytes:
-        """The record's bytes: a view into ``buf``, or a reassembled copy for spanned ones."""
-        if not self.segments:
-            return memoryview(buf)[self.offset : self.offset + self.length]
-        return b"".join(bytes(memoryview(buf)[at : at + n]) for at, n in self.segments)
+        """The record's bytes: a view into ``buf``, or a copy for spanned or padded ones."""
+        if self.segments:
+            return b"".join(bytes(memoryview(buf)[at : at + n]) for at, n in self.segments)
+        view = memoryview(buf)[self.offset : self.offset + self.length]
+        return bytes(view) + self.padding if self.padding else view
 
 
 def frame(
@@ -104,6 +113,15 @@ def frame(
             f"and a {skip_trailer}-byte trailer",
         )
     end = len(data) - skip_trailer
+    if framing == "lines":
+        lrecl = record_length if record_length is not None else _layout(layout).record_length
+        yield from _padded(
+            _lines(data, skip_header, end, lrecl, record_prefix),
+            lrecl,
+            record_prefix,
+            space_byte(codepage),
+        )
+        return
     if framing == "fixed":
         lrecl = record_length if record_length is not None else _layout(layout).record_length
         pieces = _fixed(data, skip_header, end, lrecl + record_prefix)
@@ -312,3 +330,68 @@ def _odo(
         yield [(at, prefix + length)]
         at += prefix + length
         number += 1
+
+
+# --- lines (LINE SEQUENTIAL) -----------------------------------------------------------------
+
+
+def _lines(
+    data: memoryview, start: int, end: int, lrecl: int, prefix: int
+) -> Iterator[list[tuple[int, int]]]:
+    width = lrecl + prefix
+    if width <= 0:
+        raise ValueError(f"the record length must be positive, not {width}")
+    # A good line has at most width bytes, a CR and the LF: look no further for its end, so a
+    # file that is not text fails at its first line instead of being searched whole.
+    reach = width + 2
+    at = start
+    number = 0
+    while at < end:
+        window = bytes(data[at : min(end, at + reach)])
+        lf = window.find(b"\n")
+        if lf < 0 and len(window) == reach:
+            raise long_line_error(data, at, end, number, lrecl, prefix)
+        length, stop = (len(window), len(window)) if lf < 0 else (lf, lf + 1)
+        if lf > 0 and window[lf - 1] == 0x0D:
+            length -= 1
+        if length > width:
+            raise long_line_error(data, at, end, number, lrecl, prefix)
+        yield [(at, length)]
+        at += stop
+        number += 1
+
+
+def _padded(
+    pieces: Iterator[list[tuple[int, int]]], lrecl: int, prefix: int, space: int
+) -> Iterator[RecordSpan]:
+    for number, segments in enumerate(pieces):
+        span = _span(number, segments, prefix)
+        if span.length < lrecl:
+            span = replace(span, padding=bytes([space]) * (lrecl - span.length))
+        yield span
+
+
+def long_line_error(
+    data: Buffer, at: int, end: int, number: int, lrecl: int, prefix: int
+) -> FramingError:
+    """The error for line ``number`` at ``at``, longer than its record (the native framing
+    words it with this too)."""
+    view = memoryview(data).cast("B")
+    stop = at
+    while stop < end:  # the line's end, a chunk at a time (it may be the whole file)
+        chunk = bytes(view[stop : min(end, stop + (1 << 16))])
+        lf = chunk.find(b"\n")
+        if lf >= 0:
+            stop += lf
+            break
+        stop += len(chunk)
+    length = stop - at
+    if stop < end and length and view[stop - 1] == 0x0D:
+        length -= 1
+    limit = f"the record length {lrecl}" + (f" and a {prefix}-byte prefix" if prefix else "")
+    return FramingError(
+        at,
+        f"line {number + 1} (record {number}) has {length} bytes, more than {limit}",
+        "a line may be shorter than its record, never longer: is the record length right, "
+        "and is this a text file?",
+    )
