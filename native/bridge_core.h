@@ -217,6 +217,16 @@ typedef struct {
  * is in the window. */
 int bridge_frame_records(bridge_frame *f);
 
+/* LINE SEQUENTIAL text from f->start (f->kind and f->inclusive are not read): a record is a
+ * line's bytes up to LF, less one CR just before it; the next starts after the LF. A line with
+ * more than `width` bytes is BROKEN (f->bad = its start); one that runs past f->end is PARTIAL,
+ * unless `final` says f->end is the end of the data (then it is the last record). When `pad`
+ * (room for f->cap records of `width` bytes) is not NULL and a line is shorter than `width`,
+ * every record of the call is copied there, record i at i * width, short lines padded with
+ * `space`; *padded counts the short lines (0: pad is untouched). */
+int bridge_frame_lines(bridge_frame *f, uint32_t width, uint32_t final, uint8_t space,
+                       uint8_t *pad, size_t *padded);
+
 /* ---- Validation: a mapping's constraints checked on the values as they decode ----
  *
  * A plan may carry `checks`: one bridge_check per op (rules 0: none). When a field decodes, the

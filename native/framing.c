@@ -1,10 +1,11 @@
-/* Record framing over a window of the file: fixed-length, RDW and VB (blocked) records.
+/* Record framing over a window of the file: fixed-length, RDW, VB (blocked) records and lines.
  *
  * The checks and their order follow bridge/decode/framing.py (the reference); Python words
  * the error from the offset reported here.
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "bridge_core.h"
 
@@ -143,4 +144,64 @@ int bridge_frame_records(bridge_frame *f)
     f->next = f->start;
     f->bad = 0;
     return f->kind == BRIDGE_FRAME_VB ? frame_vb(f) : frame_rdw(f);
+}
+
+/* Lines: memchr finds each LF, looking no further than a good line can reach (width bytes, a
+ * CR, the LF), so bytes that are not text fail at once instead of being searched whole. */
+int bridge_frame_lines(bridge_frame *f, uint32_t width, uint32_t final, uint8_t space,
+                       uint8_t *pad, size_t *padded)
+{
+    size_t at, count = 0, shorts = 0, reach = (size_t)width + 2;
+    if (f == NULL || padded == NULL || (f->data == NULL && f->end != 0) ||
+        f->start > f->end || ((f->offsets == NULL || f->lengths == NULL) && f->cap != 0) ||
+        width == 0)
+        return BRIDGE_E_ARG;
+    at = f->start;
+    f->status = BRIDGE_FRAME_DONE;
+    f->bad = 0;
+    while (at < f->end) {
+        const uint8_t *line = f->data + at;
+        size_t room = f->end - at, length, stop;
+        const uint8_t *lf;
+        if (count == f->cap) {
+            f->status = BRIDGE_FRAME_CAP;
+            break;
+        }
+        lf = memchr(line, '\n', room < reach ? room : reach);
+        if (lf != NULL) {
+            length = (size_t)(lf - line);
+            stop = length + 1;
+            if (length > 0 && line[length - 1] == '\r')
+                length--;
+        } else if (room >= reach || final) {
+            length = stop = room; /* too long, or the last line, unterminated */
+        } else {
+            f->status = BRIDGE_FRAME_PARTIAL;
+            break;
+        }
+        if (length > width) {
+            f->status = BRIDGE_FRAME_BROKEN;
+            f->bad = at;
+            break;
+        }
+        if (pad != NULL) {
+            if (length < width && shorts++ == 0) /* the first short line: copy the full ones */
+                for (size_t i = 0; i < count; i++)
+                    memcpy(pad + i * width, f->data + f->offsets[i], width);
+            if (shorts > 0) {
+                memcpy(pad + count * width, line, length);
+                memset(pad + count * width + length, space, width - length);
+            }
+        } else if (length < width) {
+            shorts++;
+        }
+        f->offsets[count] = at;
+        f->lengths[count] = (uint32_t)length;
+        count++;
+        at += stop;
+    }
+    f->n = count;
+    f->next = at;
+    *padded = shorts;
+    return BRIDGE_OK;
 }

@@ -27,10 +27,10 @@ from typing import Any
 
 from bridge import _native
 from bridge._native import ffi, lib
-from bridge.codepages import decode_table
+from bridge.codepages import decode_table, space_byte
 from bridge.copybook.layout import Field, Layout, Usage
 from bridge.decode.encoder import EditedPicture
-from bridge.decode.framing import FRAMINGS, FramingError, RecordSpan, frame
+from bridge.decode.framing import FRAMINGS, FramingError, RecordSpan, frame, long_line_error
 from bridge.decode.plan import REASONS, Plan, compile_plan
 from bridge.decode.verdict import DecodeOptions, FieldError, Reason, RecordResult
 from bridge.decode.zoned import zoned_bytes
@@ -40,6 +40,7 @@ __all__ = ["Batch", "NativeDecoder"]
 
 BATCH_RECORDS = 8192
 WINDOW_BYTES = 64 << 20
+PAD_BYTES = 8 << 20  # lines framing: the most bytes of padded records copied per batch
 
 
 @dataclass
@@ -134,12 +135,14 @@ class NativeDecoder:
         base_offset: int = 0,
         first_record: int = 0,
         file_offsets: Sequence[int] | None = None,
+        file_lengths: Sequence[int] | None = None,
     ) -> Batch:
         """Decode records in ``data``: at ``offsets`` with ``lengths``, or back to back every
         ``fixed_length`` bytes (the whole records in data). ``data[0]`` is at ``base_offset``
         in the file, unless ``file_offsets`` gives each record's place (records copied out of
-        the file). May decode fewer records than given when the output buffer fills;
-        ``Batch.count`` says how many."""
+        the file; ``file_lengths``: their lengths in the file, when a copy is padded). May
+        decode fewer records than given when the output buffer fills; ``Batch.count`` says how
+        many."""
         offs: Sequence[int]
         lens: Sequence[int]
         if offsets is None:
@@ -169,9 +172,10 @@ class NativeDecoder:
             errors = self._collect_errors(data, base_offset, offsets, lengths, fixed_length)
             self._batch.file_offsets = ffi.NULL
         if file_offsets is not None:
-            assert lengths is not None
+            kept = file_lengths if file_lengths is not None else lengths
+            assert kept is not None
             offs = list(file_offsets[:done])
-            lens = list(lengths[:done])
+            lens = list(kept[:done])
         elif offsets is None:
             offs = range(base_offset, base_offset + done * fixed_length, fixed_length)
             lens = [fixed_length] * done
@@ -295,10 +299,11 @@ class NativeDecoder:
     ) -> Iterator[Batch]:
         """Batches of a whole file, framed as :func:`bridge.decode.framing.frame` frames it.
 
-        fixed, rdw, rdw-le and vb go through a moving mmap window of ``window_bytes`` (framed
-        in C); vbs and odo use the reference framing and decode copies of the records. Each
-        batch is valid until the next one is asked for. Bad framing raises FramingError after
-        the batches before it.
+        fixed, rdw, rdw-le, vb and lines go through a moving mmap window of ``window_bytes``
+        (framed in C; a batch of lines holding a short one is decoded from padded copies);
+        vbs and odo use the reference framing and decode copies of the records. Each batch is
+        valid until the next one is asked for. Bad framing raises FramingError after the
+        batches before it.
         """
         if framing not in FRAMINGS:
             raise ValueError(f"framing must be one of {', '.join(FRAMINGS)}, not {framing!r}")
@@ -322,6 +327,8 @@ class NativeDecoder:
                 )
             if framing == "fixed":
                 yield from walk.fixed(record_length or self.layout.record_length)
+            elif framing == "lines":
+                yield from walk.lines(record_length or self.layout.record_length)
             elif framing in ("rdw", "rdw-le", "vb"):
                 kinds = {"rdw": _native.FRAME_RDW, "rdw-le": _native.FRAME_RDW_LE}
                 yield from walk.described(
@@ -590,6 +597,86 @@ class _FileWalk:
         finally:
             _close(mm)
 
+    # -- lines ----------------------------------------------------------------------------
+
+    def lines(self, lrecl: int) -> Iterator[Batch]:
+        width = lrecl + self.prefix
+        if width <= 0:
+            raise ValueError(f"the record length must be positive, not {width}")
+        # Padded copies go to one reusable buffer, so a batch holds at most PAD_BYTES of them.
+        frames = _LineFrames(max(1, min(self.batch_records, PAD_BYTES // width)), width)
+        space = space_byte(self.decoder.options.codepage)
+        pos = self.skip_header
+        window = self.window_bytes
+        while pos < self.end:
+            start, mm = self.window(pos, window)
+            at, status = pos - start, _native.FRAME_CAP
+            try:
+                final = start + len(mm) == self.end
+                while status == _native.FRAME_CAP:  # every batch of lines in the window
+                    n, nxt, status, padded = frames.frame(mm, at, final=final, space=space)
+                    offsets, lengths = frames.offsets[:n], frames.lengths[:n]
+                    short = None
+                    if self.prefix:
+                        n, short = self.cut_prefix(offsets, lengths, n, start)
+                        del offsets[n:], lengths[n:]
+                    if padded:
+                        yield from self.padded_lines(frames.pad, offsets, lengths, lrecl, start)
+                    else:
+                        yield from self.batches(mm, offsets, lengths, start)
+                    if short is not None:
+                        raise short
+                    at = nxt
+            finally:
+                _close(mm)
+            if status == _native.FRAME_BROKEN:
+                self.long_line(start + at, lrecl)
+            if status == _native.FRAME_PARTIAL and at == pos - start:
+                window *= 2  # one line is larger than the window
+            pos = start + at
+
+    def padded_lines(
+        self, pad: bytearray, offsets: array[int], lengths: array[int], lrecl: int, base: int
+    ) -> Iterator[Batch]:
+        """Decode a batch from its padded copies (record i at i * width in ``pad``), each
+        keeping its place and length in the file."""
+        width = lrecl + self.prefix
+        n = len(offsets)
+        files = array("Q", map(base.__add__, offsets))
+        view = memoryview(pad)
+        try:
+            done = 0
+            while done < n:
+                data = view[done * width : n * width]
+                # Without a prefix the copies are back to back records of lrecl bytes.
+                places: array[int] | None = None
+                sizes: array[int] | None = None
+                if self.prefix:
+                    places = array("Q", range(self.prefix, len(data), width))
+                    sizes = array("I", [lrecl]) * (n - done)
+                batch = self.decoder.decode_batch(
+                    data,
+                    places,
+                    sizes,
+                    fixed_length=lrecl,
+                    first_record=self.number,
+                    file_offsets=files[done:],
+                    file_lengths=lengths[done:],
+                )
+                yield batch
+                done += batch.count
+                self.number += batch.count
+        finally:
+            view.release()
+
+    def long_line(self, at: int, lrecl: int) -> None:
+        """Raise the reference framing's error for the line at ``at``."""
+        mm = mmap.mmap(self.fh.fileno(), 0, access=mmap.ACCESS_READ)
+        try:
+            raise long_line_error(_buffer(mm), at, self.end, self.number, lrecl, self.prefix)
+        finally:
+            _close(mm)
+
     # -- vbs, odo: the reference framing, records copied ----------------------------------
 
     def spans(
@@ -650,6 +737,37 @@ class _FileWalk:
                 raise failure
         finally:
             _close(mm)
+
+
+class _LineFrames:
+    """The C lines framing's reusable arrays: up to ``cap`` records of at most ``width``
+    bytes a call, and room for their padded copies."""
+
+    def __init__(self, cap: int, width: int) -> None:
+        self.cap = cap
+        self.width = width
+        self.offsets = array("Q", bytes(8 * cap))
+        self.lengths = array("I", bytes(4 * cap))
+        self.pad = bytearray(cap * width)
+        self._f: Any = ffi.new("bridge_frame *")
+        self._padded: Any = ffi.new("size_t *")
+
+    def frame(
+        self, mm: mmap.mmap, at: int, *, final: bool, space: int
+    ) -> tuple[int, int, int, int]:
+        """Lines from ``at`` in ``mm``: (records, where to go on, status, short lines)."""
+        f = self._f
+        with ffi.from_buffer(mm) as src, ffi.from_buffer(self.pad) as pad:
+            f.data = src
+            f.end = len(mm)
+            f.start = at
+            f.offsets = ffi.from_buffer("uint64_t[]", self.offsets)
+            f.lengths = ffi.from_buffer("uint32_t[]", self.lengths)
+            f.cap = self.cap
+            status = lib.bridge_frame_lines(f, self.width, int(final), space, pad, self._padded)
+            f.data = f.offsets = f.lengths = ffi.NULL
+        _native.ensure(status, "framing")
+        return int(f.n), int(f.next), int(f.status), int(self._padded[0])
 
 
 def _buffer(mm: mmap.mmap) -> Any:

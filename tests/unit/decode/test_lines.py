@@ -1,17 +1,28 @@
-"""Lines framing (LINE SEQUENTIAL text): the reference framing against a straightforward
-splitter."""
+"""Lines framing (LINE SEQUENTIAL text): the reference framing, the C framing through
+decode_file (windows and batches small enough that lines straddle them), and both against a
+straightforward splitter."""
 
 from __future__ import annotations
 
+import random
+from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bridge import _native
 from bridge.decode.framing import FramingError, frame
+from bridge.decode.native import NativeDecoder
+from bridge.decode.reference import decode_record
+from bridge.decode.verdict import DecodeOptions, RecordResult
 
-from .layouts import alnum, record
+from .layouts import alnum, num, record
+
+LAYOUT = record("R", alnum("A", 4), num("B", 3, signed=True))  # 7 bytes
+ASCII = DecodeOptions(codepage="latin-1")
+WINDOW = 2 * 4096  # the smallest window decode_file takes (two mmap granules)
 
 
 def spans(data: bytes, **kw: Any) -> list[tuple[int, int, bytes]]:
@@ -132,3 +143,167 @@ def test_reference_framing_agrees_with_a_plain_split(data: bytes, width: int) ->
     else:
         assert bad is None
     assert got == want
+
+
+# --- the native framing ------------------------------------------------------------------------
+
+
+def reference(data: bytes, kw: dict[str, Any]) -> tuple[list[RecordResult], Any]:
+    results = []
+    try:
+        for span in frame(data, "lines", layout=LAYOUT, codepage="latin-1", **kw):
+            record_bytes = bytes(span.data(data))
+            res = decode_record(
+                LAYOUT,
+                record_bytes,
+                options=ASCII,
+                record_number=span.number,
+                file_offset=span.offset,
+            )
+            results.append(
+                RecordResult(res.record, res.offset, span.length, res.document, res.errors)
+            )
+    except FramingError as exc:
+        return results, (exc.offset, str(exc))
+    return results, None
+
+
+def native(path: Path, kw: dict[str, Any], batch: int) -> tuple[list[RecordResult], Any]:
+    decoder = NativeDecoder(LAYOUT, ASCII, out_bytes=1024, error_cap=2)
+    results: list[RecordResult] = []
+    try:
+        for b in decoder.decode_file(path, "lines", batch_records=batch, window_bytes=WINDOW, **kw):
+            results += b.results()
+    except FramingError as exc:
+        return results, (exc.offset, str(exc))
+    return results, None
+
+
+def test_native_lines(tmp_path: Path) -> None:
+    path = tmp_path / "lines.txt"
+    path.write_bytes(b"abcd12C\r\nxy\n\nab\rd123\nabcd12}")
+    [batch] = NativeDecoder(LAYOUT, ASCII).decode_file(path, "lines")
+    assert list(batch.offsets) == [0, 9, 12, 13, 21]
+    assert list(batch.lengths) == [7, 2, 0, 7, 7]
+    docs = batch.documents()
+    assert docs[0] == b'{"A":"abcd","B":123}'
+    assert docs[1] == b'{"A":"xy","B":null}'
+    assert docs[3] == b'{"A":"ab\\rd","B":123}'
+    assert docs[4] == b'{"A":"abcd","B":-120}'
+    [blank] = batch.errors[1]
+    assert (blank.reason.value, blank.offset, blank.raw) == ("blank-numeric", 13, b"   ")
+    assert set(batch.errors) == {1, 2}
+
+
+def test_native_empty_file_and_trailing_terminator(tmp_path: Path) -> None:
+    path = tmp_path / "lines.txt"
+    path.write_bytes(b"")
+    assert list(NativeDecoder(LAYOUT, ASCII).decode_file(path, "lines")) == []
+    path.write_bytes(b"abcd123\n")
+    assert [b.count for b in NativeDecoder(LAYOUT, ASCII).decode_file(path, "lines")] == [1]
+
+
+def test_native_long_line_after_the_good_ones(tmp_path: Path) -> None:
+    path = tmp_path / "lines.txt"
+    path.write_bytes(b"abcd123\n" * 3 + b"abcd1234\n" + b"abcd123\n")
+    decoder = NativeDecoder(LAYOUT, ASCII)
+    seen = 0
+    with pytest.raises(FramingError) as caught:
+        for b in decoder.decode_file(path, "lines", batch_records=2):
+            seen += b.count
+    assert seen == 3
+    assert caught.value.offset == 24
+    assert "line 4 (record 3) has 8 bytes, more than the record length 7" in str(caught.value)
+
+
+@pytest.mark.parametrize("batch", [1, 3, 333, 8192])
+@pytest.mark.parametrize("shape", ["full", "short", "mixed", "crlf", "prefix"])
+def test_native_across_windows_and_batches(tmp_path: Path, batch: int, shape: str) -> None:
+    """Thousands of lines through 8 KiB windows: lines straddle windows, batches mix full and
+    padded lines, and both agree with the reference record for record."""
+    rng = random.Random(f"{shape}{batch}")
+    kw: dict[str, Any] = {}
+    lines = []
+    for _ in range(6000):
+        n = (
+            7
+            if shape in ("full", "crlf")
+            else rng.choice([0, 3, 7] if shape == "mixed" else [0, 5])
+        )
+        body = bytes(rng.choice(b"abc \r123") for _ in range(n))
+        lines.append(body + (b"\r\n" if shape == "crlf" or rng.random() < 0.3 else b"\n"))
+    if shape == "prefix":
+        kw = {"record_prefix": 2, "skip_header": 3, "skip_trailer": 4}
+        lines = [b"HD\n"] + [b"%02d" % (i % 100) + line for i, line in enumerate(lines)]
+        lines.append(b"END\n")
+    data = b"".join(lines)
+    path = tmp_path / "lines.txt"
+    path.write_bytes(data)
+    got = native(path, kw, batch)
+    want = reference(data, kw)
+    assert got[1] is None and want[1] is None
+    assert len(got[0]) == 6000
+    assert got == want
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    st.lists(
+        st.sampled_from([b"abcd123", b"ab", b"", b"a\rb12}", b"abcd1234", b"\r", b"\n", b"\r\n"]),
+        max_size=60,
+    ),
+    st.sampled_from([1, 2, 7, 4096]),
+    st.booleans(),
+)
+def test_native_agrees_with_a_plain_split(
+    tmp_path_factory: pytest.TempPathFactory, parts: list[bytes], batch: int, big: bool
+) -> None:
+    data = b"".join(parts)
+    if big:  # the same lines behind a window's worth of good ones
+        data = b"abcd123\r\n" * 1000 + data
+    path = tmp_path_factory.mktemp("l") / "lines.txt"
+    path.write_bytes(data)
+    got = native(path, {}, batch)
+    expected = []
+    problem = None
+    for at, line in split_lines(data):
+        if len(line) > LAYOUT.record_length:
+            problem = at
+            break
+        expected.append((at, len(line)))
+    assert [(r.offset, r.length) for r in got[0]] == expected
+    assert (got[1] and got[1][0]) == problem
+    assert got == reference(data, {})
+
+
+def test_lines_frame_status_codes() -> None:
+    ffi, lib = _native.ffi, _native.lib
+    f: Any = ffi.new("bridge_frame *")
+    offsets = ffi.new("uint64_t[]", 4)
+    lengths = ffi.new("uint32_t[]", 4)
+    pad = ffi.new("uint8_t[]", 4 * 3)
+    padded = ffi.new("size_t *")
+    data = b"abc\r\nab\nab"
+    buf = ffi.from_buffer(data)
+
+    def run(final: int, cap: int = 4, width: int = 3, pad_c: Any = pad) -> tuple[int, ...]:
+        f.data, f.end, f.start, f.offsets, f.lengths, f.cap = (
+            buf,
+            len(data),
+            0,
+            offsets,
+            lengths,
+            cap,
+        )
+        assert lib.bridge_frame_lines(f, width, final, 0x20, pad_c, padded) == 0
+        return (f.n, f.next, f.status, padded[0])
+
+    assert run(0) == (2, 8, _native.FRAME_PARTIAL, 1)  # the unterminated line may go on
+    assert [offsets[i] for i in range(2)] == [0, 5] and [lengths[i] for i in range(2)] == [3, 2]
+    assert ffi.buffer(pad, 6)[:] == b"abcab "  # the full line copied once a short one came
+    assert run(1) == (3, 10, _native.FRAME_DONE, 2)
+    assert run(0, cap=1) == (1, 5, _native.FRAME_CAP, 0)
+    assert run(1, width=2) == (0, 0, _native.FRAME_BROKEN, 0) and f.bad == 0
+    assert run(1, pad_c=ffi.NULL) == (3, 10, _native.FRAME_DONE, 2)
+    assert lib.bridge_frame_lines(f, 0, 1, 0x20, pad, padded) == lib.BRIDGE_E_ARG
+    assert lib.bridge_frame_lines(f, 3, 1, 0x20, pad, ffi.NULL) == lib.BRIDGE_E_ARG
