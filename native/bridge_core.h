@@ -303,3 +303,17 @@ typedef struct bridge_checks_s {
 /* The checks of a plan (called by bridge_plan_check when plan->checks is set): op kinds,
  * targets, blob references, pattern atoms. BRIDGE_OK or BRIDGE_E_PLAN with the op. */
 int bridge_checks_check(const bridge_plan *plan, uint32_t *bad_op);
+
+/* ---- Keyed hashes: HMAC-SHA256 (native/sha256.h has the per-record API) ---- */
+
+/* HMAC-SHA256 of msg under key as 64 lower-case hex digits in out64 (no NUL): the text of
+ * Python's hmac.new(key, msg, hashlib.sha256).hexdigest(). Prepares the key on every call;
+ * the decoder prepares it once (bridge_hmac_prepare). BRIDGE_E_ARG: a NULL pointer with a
+ * nonzero length, or out64 NULL. */
+int bridge_hmac_sha256_hex(const uint8_t *key, size_t key_len, const uint8_t *msg,
+                           size_t msg_len, char *out64);
+
+/* Plain SHA-256 of msg as 64 hex digits, fed to the hash `chunk` bytes at a time (0: all at
+ * once); the digest is the same for every chunk size, which lets tests reach the partial-block
+ * buffering the HMAC path alone never splits. */
+int bridge_sha256_hex(const uint8_t *msg, size_t msg_len, size_t chunk, char *out64);
