@@ -91,7 +91,7 @@ class MappingNotFoundError(BridgeError):
 
 @dataclass(frozen=True)
 class Framing:
-    type: str  # fixed | rdw | rdw-le | vb | vbs | odo (bridge/decode/framing.py)
+    type: str  # fixed | rdw | rdw-le | vb | vbs | odo | lines (bridge/decode/framing.py)
     record_length: int | None = None
     rdw_includes_header: bool = True
     skip_header: int = 0

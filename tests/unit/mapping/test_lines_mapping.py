@@ -1,0 +1,76 @@
+"""A mapping whose source is LINE SEQUENTIAL text (``source.framing.type: "lines"``): the
+meta-schema takes it, the record stage pads short lines, and a long line ends the file with a
+framing audit document the run can resume from."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bridge.copybook.compiler import compile_copybook
+from bridge.mapping.audit import audit_schema
+from bridge.mapping.init import default_mapping
+from bridge.mapping.model import meta_problems
+from bridge.mapping.runtime import Runtime
+from bridge.mapping.validate import JsonSchemaValidator
+from bridge.records import Event, Rejected, judge_file
+
+from .conftest import CARDDEMO, acct_document
+
+CARDXREF = CARDDEMO / "ascii" / "cardxref.txt"  # 36-byte lines of 50-byte records
+
+
+@pytest.mark.parametrize(
+    ("framing", "ok"),
+    [
+        ({"type": "lines"}, True),
+        ({"type": "lines", "record_length": 300, "skip_header": 80}, True),
+        ({"type": "lines", "rdw_includes_header": True}, False),
+        ({"type": "rdw", "record_length": 300}, False),
+    ],
+)
+def test_lines_in_the_meta_schema(framing: dict[str, Any], ok: bool) -> None:
+    doc = acct_document()
+    doc["source"]["framing"] = framing
+    problems = meta_problems(doc)
+    assert (problems == []) is ok, problems
+    assert all(p.pointer.startswith("/source/framing") for p in problems)
+
+
+def _runtime(tmp_path: Path) -> Runtime:
+    copybook = CARDDEMO / "cpy" / "CVACT03Y.cpy"
+    doc = default_mapping(
+        compile_copybook(copybook), str(copybook), name="cardxref", code_page="latin-1"
+    )
+    doc["source"]["framing"] = {"type": "lines"}
+    path = tmp_path / "cardxref.mapping.json"
+    path.write_text(json.dumps(doc))
+    return Runtime.load(path)
+
+
+def test_short_lines_become_events(tmp_path: Path) -> None:
+    runtime = _runtime(tmp_path)
+    events = [o for o in judge_file(runtime, CARDXREF) if isinstance(o, Event)]
+    assert [o.record for o in events] == list(range(50))
+    assert [(o.offset, o.length) for o in events[:2]] == [(0, 36), (37, 36)]  # the lines' bytes
+
+
+def test_a_long_line_ends_the_file_with_a_framing_audit(tmp_path: Path) -> None:
+    lines = CARDXREF.read_bytes().splitlines(keepends=True)
+    broken = tmp_path / "cardxref.txt"
+    long_line = lines[3].rstrip(b"\n") + b" " * 20 + b"X\r\n"
+    broken.write_bytes(b"".join([*lines[:3], long_line, *lines[4:]]))
+    outcomes = list(judge_file(_runtime(tmp_path), broken))
+    assert [type(o) for o in outcomes] == [Event, Event, Event, Rejected]
+    reject = outcomes[-1]
+    assert isinstance(reject, Rejected)
+    # The audit holds every byte after the last record: the LF before the long line first.
+    assert (reject.record, reject.offset, reject.stage) == (3, 3 * 37 - 1, "framing")
+    assert reject.audit["record"]["length"] == broken.stat().st_size - (3 * 37 - 1)
+    [reason] = reject.audit["reasons"]
+    assert reason["offset"] == 3 * 37
+    assert "line 4 (record 3) has 57 bytes, more than the record length 50" in reason["message"]
+    assert JsonSchemaValidator(audit_schema()).validate(reject.audit) == []
