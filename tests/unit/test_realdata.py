@@ -20,6 +20,7 @@ from typing import Any, NamedTuple
 
 import pytest
 
+from bridge.cli import main
 from bridge.copybook.layout import Category, Field, Layout, Usage
 from bridge.decode.native import NativeDecoder
 from bridge.decode.reference import decode_record, decode_to_dict
@@ -203,6 +204,42 @@ def test_carddemo_ascii_rendering_decodes_as_its_ebcdic_file(case: DataFile) -> 
         assert decode_record(layout, record, options=ascii_options).document == want.document
         overpunched += sum(line[f.offset + f.length - 1] in _OVERPUNCH for f in signed)
     assert overpunched > 0 or not signed
+
+
+@pytest.mark.parametrize(
+    "case",
+    [f for f in CARDDEMO_FILES if f.rendering],
+    ids=[f"{f.name}-{f.copybook}" for f in CARDDEMO_FILES if f.rendering],
+)
+def test_carddemo_ascii_rendering_decodes_with_lines_framing(
+    case: DataFile, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    """The renderings as they are, LINE SEQUENTIAL text (LF or CR LF, cardxref.txt trimmed to
+    its last named field): framed as lines and decoded as latin-1, natively and by the CLI,
+    every record gives the EBCDIC file's document."""
+    name, copybook, lrecl, count, rendering, drift = case
+    assert rendering is not None
+    cpy = CARDDEMO / "cpy" / f"{copybook}.cpy"
+    text = CARDDEMO / "ascii" / rendering
+    layout = _layout(cpy)
+    ebcdic = NativeDecoder(layout, DecodeOptions(codepage="cp037"))
+    records = _records(CARDDEMO / "ebcdic" / f"AWS.M2.CARDDEMO.{name}.PS", lrecl)
+    want = [ebcdic.decode(r).document for r in records]
+    lines = text.read_bytes().split(b"\n")[:-1]
+    starts = [sum(len(line) + 1 for line in lines[:i]) for i in range(len(lines))]
+    native = NativeDecoder(layout, DecodeOptions(codepage="latin-1"))
+    results = [r for b in native.decode_file(text, "lines", batch_records=7) for r in b.results()]
+    assert [r.offset for r in results] == starts
+    assert [r.length for r in results] == [len(line.removesuffix(b"\r")) for line in lines]
+    code = main(["decode", str(cpy), str(text), "--framing", "lines", "--codepage", "latin-1"])
+    out = capsysbinary.readouterr().out.splitlines()
+    assert code == 0
+    assert len(results) == len(out) == count
+    for index, (result, document) in enumerate(zip(results, out, strict=True)):
+        if index in drift:
+            continue
+        assert result.errors == (), (name, index, result.errors)
+        assert result.document == document == want[index], (name, index)
 
 
 def test_the_known_drift_is_real() -> None:
