@@ -37,6 +37,7 @@ from bridge.mapping.model import (
     PiiPolicyKind,
     Problem,
 )
+from bridge.mapping.paths import lookup, pointer_suffix, put, subscripted, unescape
 from bridge.mapping.plan import FieldPlan, Plan, TablePlan
 from bridge.mapping.reasons import CHECK_CONVERT, CHECK_DECODE, Violation, jsonable
 
@@ -145,7 +146,7 @@ class Mapper:
             stack: list[FieldPlan | TablePlan] = list(plan.members)
             while stack:
                 node = stack.pop()
-                self._suffix[id(node)] = "".join("/" + _escape(p) for p in node.target)
+                self._suffix[id(node)] = pointer_suffix(node.target)
                 if isinstance(node, TablePlan):
                     stack.extend(node.members)
 
@@ -167,7 +168,7 @@ class Mapper:
         if disc is None:
             return None
         keys = tuple(disc.source.split(".")[1:])
-        found, value = _lookup(decoded, keys)
+        found, value = lookup(decoded, keys)
         probe = value.rstrip(" ") if isinstance(value, str) else value
         for case in disc.cases:
             if found and any(_equal_scalar(probe, w) for w in case.when):
@@ -204,7 +205,7 @@ class Mapper:
         clear, event = out
         for member in members:
             pointer = base + self._suffix[id(member)]
-            found, value = _lookup(source, member.keys)
+            found, value = lookup(source, member.keys)
             if not found:
                 applied.violations.append(
                     Violation(
@@ -215,14 +216,14 @@ class Mapper:
                         pointer=pointer,
                     )
                 )
-                _put(clear, member.target, None)
-                _put(event, member.target, None)
+                put(clear, member.target, None)
+                put(event, member.target, None)
                 continue
             if isinstance(member, TablePlan):
                 if not isinstance(value, list):
                     self._not_list(member.item, subscripts, pointer, value, applied)
-                    _put(clear, member.target, jsonable(value))
-                    _put(event, member.target, jsonable(value))
+                    put(clear, member.target, jsonable(value))
+                    put(event, member.target, jsonable(value))
                     continue
                 rows_clear: list[Any] = []
                 rows_event: list[Any] = []
@@ -240,15 +241,15 @@ class Mapper:
                         )
                     rows_clear.append(row_clear)
                     rows_event.append(row_event)
-                _put(clear, member.target, rows_clear)
-                _put(event, member.target, rows_event)
+                put(clear, member.target, rows_clear)
+                put(event, member.target, rows_event)
                 continue
             leaf = self._leaves[id(member)]
             if member.repeated:
                 if not isinstance(value, list):
                     self._not_list(member.item, subscripts, pointer, value, applied)
-                    _put(clear, member.target, jsonable(value))
-                    _put(event, member.target, jsonable(value))
+                    put(clear, member.target, jsonable(value))
+                    put(event, member.target, jsonable(value))
                     continue
                 cells = [
                     self._leaf(
@@ -256,12 +257,12 @@ class Mapper:
                     )
                     for i, v in enumerate(value)
                 ]
-                _put(clear, member.target, [c for c, _ in cells])
-                _put(event, member.target, [e for _, e in cells])
+                put(clear, member.target, [c for c, _ in cells])
+                put(event, member.target, [e for _, e in cells])
             else:
                 c, e = self._leaf(leaf, value, pointer, subscripts, applied)
-                _put(clear, member.target, c)
-                _put(event, member.target, e)
+                put(clear, member.target, c)
+                put(event, member.target, e)
 
     @staticmethod
     def _leaf(
@@ -313,7 +314,7 @@ class Mapper:
     def site(self, pointer: str, case: str | None = None) -> Site | None:
         """The layout field behind an event JSON pointer (None for a pointer to no field)."""
         plan = self.plans[case]
-        tokens = [_unescape(t) for t in pointer.split("/")[1:]] if pointer else []
+        tokens = [unescape(t) for t in pointer.split("/")[1:]] if pointer else []
         return _resolve(plan.members, tokens, (), 0, plan)
 
 
@@ -356,50 +357,12 @@ def _site(
     return Site(subscripted(item.path, subscripts), offset, length)
 
 
-def subscripted(path: str, subscripts: tuple[tuple[str, int], ...]) -> str:
-    """``REC.HIST.AMT`` with (("REC.HIST", 2),) -> ``REC.HIST[2].AMT``."""
-    out = path
-    for table, index in reversed(subscripts):
-        if out == table or out.startswith(table + "."):
-            out = f"{table}[{index}]{out[len(table) :]}"
-    return out
-
-
 def _equal_scalar(value: Any, wanted: Any) -> bool:
     if isinstance(value, str) or isinstance(wanted, str):
         return bool(value == wanted)
     if isinstance(value, bool) or isinstance(wanted, bool):
         return False
     return safe_decimal(value) == safe_decimal(wanted)
-
-
-def _lookup(source: Mapping[str, Any], keys: tuple[str, ...]) -> tuple[bool, Any]:
-    node: Any = source
-    for key in keys:
-        if type(node) is not dict and not isinstance(node, Mapping):
-            return False, None
-        if key not in node:
-            return False, None
-        node = node[key]
-    return True, node
-
-
-def _put(target: dict[str, Any], parts: tuple[str, ...], value: Any) -> None:
-    if len(parts) == 1:
-        target[parts[0]] = value
-        return
-    node = target
-    for part in parts[:-1]:
-        node = node.setdefault(part, {})
-    node[parts[-1]] = value
-
-
-def _escape(token: str) -> str:
-    return token.replace("~", "~0").replace("/", "~1")
-
-
-def _unescape(token: str) -> str:
-    return token.replace("~1", "/").replace("~0", "~")
 
 
 def message_key(mapping: MappingDoc, event: Mapping[str, Any], which: str = "kafka") -> str | None:
@@ -411,7 +374,7 @@ def message_key(mapping: MappingDoc, event: Mapping[str, Any], which: str = "kaf
     for path in paths:
         spec = mapping.field_spec(path)
         assert spec is not None
-        _, value = _lookup(event, tuple(spec.target.split(".")))
+        _, value = lookup(event, tuple(spec.target.split(".")))
         parts.append("" if value is None else text_form(value))
     key = mapping.keys.separator.join(parts)
     return mapping.keys.redis_prefix + key if which == "redis" else key
