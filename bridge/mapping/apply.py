@@ -18,6 +18,7 @@ from typing import Any
 from bridge.copybook.layout import Field, Layout
 from bridge.decode.verdict import Reason
 from bridge.mapping.check import plans_for
+from bridge.mapping.compiled import Compiler, ScopeRun
 from bridge.mapping.convert import (
     ConversionError,
     convert_date,
@@ -29,6 +30,7 @@ from bridge.mapping.convert import (
     safe_decimal,
     text_form,
 )
+from bridge.mapping.fastconvert import fast_converter, fast_protector
 from bridge.mapping.model import (
     CASE_PROPERTY,
     MappingDoc,
@@ -149,6 +151,15 @@ class Mapper:
                 self._suffix[id(node)] = pointer_suffix(node.target)
                 if isinstance(node, TablePlan):
                     stack.extend(node.members)
+        fast = {
+            id(fp): (fast_converter(fp.spec, fp.item), fast_protector(fp.spec, pii_key))
+            for plan in self.plans.values()
+            for fp in plan.fields()
+        }
+        compiler = Compiler(lambda fp: fast[id(fp)])
+        self._compiled: dict[str | None, ScopeRun] = {
+            case: compiler.scope(plan.members) for case, plan in self.plans.items()
+        }
 
     def redefines_for(self, case: str | None) -> dict[str, str]:
         """The DecodeOptions.redefines a record of ``case`` decodes with."""
@@ -183,6 +194,18 @@ class Mapper:
         )
 
     def apply(self, decoded: Mapping[str, Any], case: str | None = None) -> Applied:
+        """One record's events and conversion failures (the compiled walk, compiled.py)."""
+        run = self._compiled[case]
+        clear: dict[str, Any] = {}
+        event: dict[str, Any] = {}
+        applied = Applied(clear, event, case)
+        if case is not None:
+            clear[CASE_PROPERTY] = event[CASE_PROPERTY] = case
+        run(decoded, clear, event, (applied.violations, None))
+        return applied
+
+    def apply_reference(self, decoded: Mapping[str, Any], case: str | None = None) -> Applied:
+        """``apply`` by the straightforward walk and the reference converters (for tests)."""
         plan = self.plans[case]
         clear: dict[str, Any] = {}
         event: dict[str, Any] = {}
