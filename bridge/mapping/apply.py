@@ -390,14 +390,42 @@ def _equal_scalar(value: Any, wanted: Any) -> bool:
 
 def message_key(mapping: MappingDoc, event: Mapping[str, Any], which: str = "kafka") -> str | None:
     """The Kafka (or Redis) key of a published event: key field values joined by the separator."""
-    paths = mapping.keys.kafka if which == "kafka" else mapping.keys.redis
-    if not paths:
+    targets = _key_targets(mapping, which)
+    if targets is None:
         return None
     parts: list[str] = []
-    for path in paths:
-        spec = mapping.field_spec(path)
-        assert spec is not None
-        _, value = lookup(event, tuple(spec.target.split(".")))
-        parts.append("" if value is None else text_form(value))
+    for target in targets:
+        if len(target) == 1 and type(event) is dict:
+            value = event.get(target[0])  # lookup's answer: None when absent
+        else:
+            _, value = lookup(event, target)
+        parts.append("" if value is None else value if type(value) is str else text_form(value))
     key = mapping.keys.separator.join(parts)
     return mapping.keys.redis_prefix + key if which == "redis" else key
+
+
+# message_key runs twice per record; the property paths it reads depend only on the (frozen)
+# mapping, so they are kept per mapping object. An entry holds its mapping, so the id in its
+# key cannot be reused by another object while the entry lives.
+_KEY_TARGETS: dict[tuple[int, str], tuple[MappingDoc, tuple[tuple[str, ...], ...] | None]] = {}
+_KEY_TARGETS_LIMIT = 64
+
+
+def _key_targets(mapping: MappingDoc, which: str) -> tuple[tuple[str, ...], ...] | None:
+    """The event property paths of a key's fields (None: the mapping has no such key)."""
+    entry = _KEY_TARGETS.get((id(mapping), which))
+    if entry is not None and entry[0] is mapping:
+        return entry[1]
+    paths = mapping.keys.kafka if which == "kafka" else mapping.keys.redis
+    targets: tuple[tuple[str, ...], ...] | None = None
+    if paths:
+        found = []
+        for path in paths:
+            spec = mapping.field_spec(path)
+            assert spec is not None
+            found.append(tuple(spec.target.split(".")))
+        targets = tuple(found)
+    if len(_KEY_TARGETS) >= _KEY_TARGETS_LIMIT:
+        _KEY_TARGETS.clear()
+    _KEY_TARGETS[(id(mapping), which)] = (mapping, targets)
+    return targets

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import fields
+from dataclasses import fields, replace
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from bridge.copybook.compiler import compile_text
 from bridge.copybook.layout import Field, Layout
-from bridge.mapping.apply import Applied, Mapper
+from bridge.mapping.apply import Applied, Mapper, message_key
 from bridge.mapping.convert import ConversionError, make_converter, make_protector
 from bridge.mapping.fastconvert import fast_converter, fast_protector
 from bridge.mapping.init import default_mapping
@@ -528,3 +528,21 @@ def test_default_mapping_maps_as_the_reference() -> None:
     mapping, layouts = mapping_for(SYNTHETIC)
     mapper = Mapper(mapping, layouts)
     same_result(mapper, _synthetic_values())
+
+
+def test_message_keys_per_mapping(acct_mapping: MappingDoc) -> None:
+    """Key paths are kept per mapping object: another mapping gets its own, never a stale one."""
+    event = {"branch": "00123", "accountNumber": 4567890123, "customer": {"id": True}}
+    assert message_key(acct_mapping, event) == "00123-4567890123"
+    assert message_key(acct_mapping, event, "redis") == "acct:00123-4567890123"
+    assert message_key(acct_mapping, {"branch": None}) == "-"
+    other = replace(
+        acct_mapping,
+        keys=replace(acct_mapping.keys, kafka=("ACCT-MASTER-REC.AM-CUSTOMER.AM-CUST-ID",)),
+    )
+    assert message_key(other, event) == "true"
+    assert message_key(other, Frozen(event)) == "true"
+    assert (
+        message_key(replace(acct_mapping, keys=replace(acct_mapping.keys, kafka=())), event) is None
+    )
+    assert message_key(acct_mapping, event) == "00123-4567890123"
