@@ -102,6 +102,8 @@ typedef struct {
     int32_t odo;        /* OPEN_ARR: op index of the DEPENDING ON item, or -1 */
     uint32_t end;       /* OPEN_*: index of the matching CLOSE_* op */
     uint32_t slot;      /* BRIDGE_F_COUNT items: where the count is kept */
+    uint32_t emit_off;  /* mapped events: the value's conversion in the blob (BRIDGE_EMIT_*), */
+    uint32_t emit_len;  /* 0: the value as decoded */
 } bridge_op;
 
 typedef struct {
@@ -125,7 +127,31 @@ typedef struct {
     uint32_t n_slots;
     /* Validation constraints (native/validate.c), or NULL: decode only. */
     const struct bridge_checks_s *checks;
+    /* 1: a mapped event's plan (native/emit.c): ops with emit bytes convert their values. */
+    uint8_t emitting;
 } bridge_plan;
+
+/* Mapped events (native/emit.c; bridge/mapping/emit.py builds them). An op's emit bytes open
+ * with a header of BRIDGE_EMIT_HEADER bytes, little-endian: [0] conversion (BRIDGE_EC_*),
+ * [1] protection (BRIDGE_PROTECT_*), [2] trim of a string (BRIDGE_TRIM_*), [3] date format
+ * (BRIDGE_FMT_*), [4] century window, [8] u32 width (ZFILL) or zeros to add (DECIMAL),
+ * [12] u32 null values and [16] u32 their blob offset, [20] u32 choices and [24] their offset,
+ * [28] u32 offset of the 512-byte character table (ASCII, then flags: 1 white space),
+ * [32] u32 offset and [36] u32 length of the protection's bytes (MASK: u32 characters kept,
+ * then the mask character as JSON; HASH: the HMAC key), [40] u32 the most bytes the value
+ * can take. Lists on numbers: entries of i64 low, i64 high, u32 target offset, u32 target
+ * length (the value scaled to the item). Lists on text: u16 length, the code-page bytes,
+ * u16 length, the target's JSON. Offsets count from the header's first byte and stay within
+ * emit_len. Nulls come first, then the conversion, then protection. */
+#define BRIDGE_EMIT_HEADER 44
+#define BRIDGE_EC_KEEP 0     /* the decoded value (a string re-trimmed as the mapping says) */
+#define BRIDGE_EC_ZFILL 1    /* an integer as a string, zero-filled to the width */
+#define BRIDGE_EC_DECIMAL 2  /* a decimal string with more zero digits (the target's scale) */
+#define BRIDGE_EC_DATE 3     /* an ISO date or timestamp from the header's format */
+#define BRIDGE_EC_CHOICE 4   /* the first listed source's target (enum string, true/false) */
+#define BRIDGE_PROTECT_NONE 0
+#define BRIDGE_PROTECT_MASK 1
+#define BRIDGE_PROTECT_HASH 2
 
 /* Check a plan once before decoding with it: kinds, nesting, blob references, sizes, ODO
  * references. Returns BRIDGE_OK or BRIDGE_E_PLAN and the index of the first bad op. Decoding

@@ -197,4 +197,15 @@ static inline int bridge_pattern_pos(const bridge_fast *f, const uint8_t *t, uin
 /* The fast path of op `ip` (its checks' rules non-zero). */
 void bridge_fast_prepare(const bridge_plan *p, uint32_t ip, bridge_fast *f);
 
+
+/* Mapped events (emit.c): the op's value at [val, w) rewritten as its emit bytes say; returns
+ * the new end. `s`, [a, z): a text item's bytes and trimmed span; digits for numbers. */
+uint8_t *bridge_emit(const bridge_plan *p, const bridge_op *op, uint8_t *val, uint8_t *w,
+                     const uint8_t *s, uint32_t a, uint32_t z, const char *digs, uint32_t nd,
+                     int neg);
+/* The most bytes bridge_emit may write for the op's value. */
+uint32_t bridge_emit_max(const bridge_plan *p, const bridge_op *op);
+/* The plan check of an op's emit bytes: 1 when bridge_emit may trust them. */
+int bridge_emit_ok(const bridge_plan *p, const bridge_op *op);
+
 #endif

@@ -739,7 +739,11 @@ static int stop(walk *k, uint8_t **wp)
     return WALK_OK;
 }
 
-static int decode_field(walk *k, uint32_t ip, uint8_t **wp, const uint8_t *wend)
+/* One field: its key, its value, then (each a constant in its instance below) the mapping's
+ * rules on the value (`checking`) or the mapped event's conversion of it (`emitting`). Three
+ * instances, so a plain decode pays for neither. */
+static ALWAYS_INLINE int decode_field_t(walk *k, uint32_t ip, uint8_t **wp, const uint8_t *wend,
+                                        const int checking, const int emitting)
 {
     const bridge_plan *p = k->p;
     const bridge_op *op = &p->ops[ip];
@@ -755,6 +759,8 @@ static int decode_field(walk *k, uint32_t ip, uint8_t **wp, const uint8_t *wend)
     int have_mag = 0, pre_ok = 0;
     size_t need = op->key_len + 6 * (size_t)len + BRIDGE_MAX_SCALE + 48;
 
+    if (emitting && op->emit_len != 0)
+        need += bridge_emit_max(p, op);
     if (w > wend || (size_t)(wend - w) < need)
         return WALK_FULL;
     w = put_key(p, op, w);
@@ -772,7 +778,7 @@ static int decode_field(walk *k, uint32_t ip, uint8_t **wp, const uint8_t *wend)
     }
     switch (op->kind) {
     case BRIDGE_OP_TEXT:
-        if (p->checks != NULL && ip < BRIDGE_FAST_OPS && k->fast[ip].kind == BRIDGE_FAST_STRING &&
+        if (checking && ip < BRIDGE_FAST_OPS && k->fast[ip].kind == BRIDGE_FAST_STRING &&
             k->fast[ip].pfuse && len <= 64)
             why = put_text_pat(k, op, s, len, &w, &detail, span, &k->fast[ip], &pre_ok);
         else
@@ -786,9 +792,9 @@ static int decode_field(walk *k, uint32_t ip, uint8_t **wp, const uint8_t *wend)
     case BRIDGE_OP_EDITED:
         /* With checks, zoned and packed hand them their value (up to 18 digits: exact). */
         if (op->kind == BRIDGE_OP_ZONED)
-            why = dec_zoned(k, op, s, len, digs, &nd, &neg, &detail, &mag, p->checks != NULL);
+            why = dec_zoned(k, op, s, len, digs, &nd, &neg, &detail, &mag, checking);
         else if (op->kind == BRIDGE_OP_PACKED)
-            why = dec_packed(k, op, s, len, digs, &nd, &neg, &detail, &mag, p->checks != NULL);
+            why = dec_packed(k, op, s, len, digs, &nd, &neg, &detail, &mag, checking);
         else
             why = dec_edited(k, op, s, len, digs, &nd, &neg, &detail);
         have_mag = op->kind != BRIDGE_OP_EDITED && nd <= 18;
@@ -833,7 +839,7 @@ static int decode_field(walk *k, uint32_t ip, uint8_t **wp, const uint8_t *wend)
         if (!(op->flags & BRIDGE_F_HIDDEN) &&
             add_error(k, ip, at, len, why, detail, 0) != WALK_OK)
             return WALK_FULL;
-    } else if (p->checks != NULL) {
+    } else if (checking) {
         /* The mapping's rules on the value just written: one error per rule. The fast paths
          * inline (no call), the rest in validate.c. */
         uint32_t broken = 0;
@@ -868,11 +874,31 @@ static int decode_field(walk *k, uint32_t ip, uint8_t **wp, const uint8_t *wend)
                 add_error(k, ip, at, len, BRIDGE_V_FIRST + r, 0, 0) != WALK_OK)
                 return WALK_FULL;
     }
+    if (emitting && why == 0 && op->emit_len != 0)
+        w = bridge_emit(p, op, val, w, s, span[0], span[1], value_digits, nd, neg);
     *wp = (op->flags & BRIDGE_F_HIDDEN) ? keyw : w;
     return WALK_OK;
 }
 
-static int decode_record(walk *k, uint8_t **wp, const uint8_t *wend)
+static int decode_field_plain(walk *k, uint32_t ip, uint8_t **wp, const uint8_t *wend)
+{
+    return decode_field_t(k, ip, wp, wend, 0, 0);
+}
+
+static int decode_field_checked(walk *k, uint32_t ip, uint8_t **wp, const uint8_t *wend)
+{
+    return decode_field_t(k, ip, wp, wend, 1, 0);
+}
+
+static int decode_field_emitting(walk *k, uint32_t ip, uint8_t **wp, const uint8_t *wend)
+{
+    return decode_field_t(k, ip, wp, wend, 0, 1);
+}
+
+enum { MODE_PLAIN, MODE_CHECKED, MODE_EMITTING };
+
+static ALWAYS_INLINE int decode_record_t(walk *k, uint8_t **wp, const uint8_t *wend,
+                                         const int mode)
 {
     const bridge_plan *p = k->p;
     const bridge_op *ops = p->ops;
@@ -954,7 +980,9 @@ static int decode_record(walk *k, uint8_t **wp, const uint8_t *wend)
             break;
         }
         default:
-            if (decode_field(k, ip, &w, wend) != WALK_OK)
+            if ((mode == MODE_CHECKED    ? decode_field_checked(k, ip, &w, wend)
+                 : mode == MODE_EMITTING ? decode_field_emitting(k, ip, &w, wend)
+                                         : decode_field_plain(k, ip, &w, wend)) != WALK_OK)
                 return WALK_FULL;
             ip++;
             break;
@@ -962,6 +990,21 @@ static int decode_record(walk *k, uint8_t **wp, const uint8_t *wend)
     }
     *wp = w;
     return WALK_OK;
+}
+
+static int decode_record_plain(walk *k, uint8_t **wp, const uint8_t *wend)
+{
+    return decode_record_t(k, wp, wend, MODE_PLAIN);
+}
+
+static int decode_record_checked(walk *k, uint8_t **wp, const uint8_t *wend)
+{
+    return decode_record_t(k, wp, wend, MODE_CHECKED);
+}
+
+static int decode_record_emitting(walk *k, uint8_t **wp, const uint8_t *wend)
+{
+    return decode_record_t(k, wp, wend, MODE_EMITTING);
 }
 
 int bridge_decode(const bridge_plan *p, bridge_batch *b)
@@ -1008,7 +1051,9 @@ int bridge_decode(const bridge_plan *p, bridge_batch *b)
         k.rec_len = len;
         k.recno = (uint32_t)r;
         k.rec_file_off = b->file_offsets ? b->file_offsets[r] : b->base_offset + off;
-        if (decode_record(&k, &w, wend) != WALK_OK || (size_t)(w - start) > UINT32_MAX) {
+        if ((p->checks != NULL ? decode_record_checked(&k, &w, wend)
+             : p->emitting     ? decode_record_emitting(&k, &w, wend)
+                               : decode_record_plain(&k, &w, wend)) != WALK_OK || (size_t)(w - start) > UINT32_MAX) {
             k.errors_used = e0;
             b->out_used = (size_t)(start - b->out);
             b->errors_used = e0;

@@ -184,6 +184,8 @@ int bridge_plan_check(const bridge_plan *p, uint32_t *bad_op)
             if (!op_is_field(op->kind) || !field_ok(p, op) || op->offset < lo ||
                 (uint64_t)op->offset + op->length > hi)
                 return BRIDGE_E_PLAN;
+            if (op->emit_len != 0 && !bridge_emit_ok(p, op))
+                return BRIDGE_E_PLAN;
             /* A count lives outside every table: one value per record. */
             if ((op->flags & BRIDGE_F_COUNT) && tables != 0)
                 return BRIDGE_E_PLAN;

@@ -61,6 +61,7 @@ class _Op:
     odo: int = -1
     end: int = 0
     slot: int = 0
+    emit: bytes = b""  # mapped events: the value's conversion (bridge/mapping/emit.py)
 
 
 def _key(name: str, first: bool) -> bytes:
@@ -337,11 +338,25 @@ def _edited_mask(f: Field) -> bytes:
 class Plan:
     """A compiled plan: the C structs (kept alive here) and the per-op path templates."""
 
-    def __init__(self, layout: Layout, options: DecodeOptions) -> None:
+    def __init__(
+        self,
+        layout: Layout,
+        options: DecodeOptions,
+        *,
+        ops: list[_Op] | None = None,
+        slots: int = 0,
+        emitting: bool = False,
+    ) -> None:
+        """The record document's plan, or (``ops`` and their ODO ``slots``, as a builder such
+        as bridge/mapping/emit.py lays them out) another shape of the same decode."""
         self.layout = layout
         self.options = options
-        built = _Builder(layout, options)
-        raw_ops = built.build()
+        if ops is None:
+            built = _Builder(layout, options)
+            raw_ops = built.build()
+            slots = built.slots
+        else:
+            raw_ops = ops
         self.ops: tuple[PlanOp, ...] = tuple(PlanOp(o.kind, o.field, o.template) for o in raw_ops)
         blob = bytearray()
         self._c_ops: Any = ffi.new("bridge_op[]", len(raw_ops))
@@ -360,6 +375,9 @@ class Plan:
             c.aux_off = len(blob)
             c.aux_len = len(o.aux)
             blob += o.aux
+            c.emit_off = len(blob)
+            c.emit_len = len(o.emit)
+            blob += o.emit
             c.count = o.count
             c.min_count = o.min_count
             c.stride = o.stride
@@ -388,7 +406,8 @@ class Plan:
                 "plus": zoned.plus,
                 "minus": zoned.minus,
                 "digit0": zoned.digit0,
-                "n_slots": built.slots,
+                "n_slots": slots,
+                "emitting": 1 if emitting else 0,
             },
         )
         bad = ffi.new("uint32_t *")
