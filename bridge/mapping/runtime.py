@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,9 +17,9 @@ from typing import Any
 from bridge.copybook.layout import Layout
 from bridge.decode.framing import RecordSpan, frame
 from bridge.decode.verdict import DecodeOptions, RecordResult
-from bridge.mapping.apply import Mapper, message_key
+from bridge.mapping.apply import Mapper, load_pii_key, message_key
 from bridge.mapping.check import errors, load_checked, select_layouts
-from bridge.mapping.model import MappingDoc, MappingError, Problem, TargetType
+from bridge.mapping.model import MappingDoc, MappingError, PiiPolicyKind, Problem, TargetType
 from bridge.mapping.record_schema import case_schemas, schema_id
 from bridge.mapping.validate import Outcome, Validator, map_and_validate, validators_for
 
@@ -37,6 +37,7 @@ class Runtime:
     mapper: Mapper
     validators: Mapping[str | None, Validator]
     warnings: tuple[Problem, ...] = ()
+    pii_key: bytes | None = field(default=None, repr=False)  # the keyed hash's key, if used
 
     @classmethod
     def load(
@@ -52,12 +53,15 @@ class Runtime:
         bad = errors(problems)
         if bad:
             raise MappingError(bad)
+        needs_key = any(s.protection is PiiPolicyKind.HASH for s in mapping.fields)
+        if needs_key and pii_key is None and mapping.pii_key is not None:
+            pii_key = load_pii_key(mapping.pii_key, environ)
         mapper = Mapper(mapping, layouts, pii_key=pii_key, environ=environ)
         validators = validators_for(
             case_schemas(mapping, layouts, published=False), prefer_fast=prefer_fast
         )
         warnings = tuple(p for p in problems if p.severity != "error")
-        return cls(mapping, layouts, mapper, validators, warnings)
+        return cls(mapping, layouts, mapper, validators, warnings, pii_key if needs_key else None)
 
     @property
     def schema_id(self) -> str:

@@ -181,6 +181,8 @@ def _number(rng: random.Random, item: Field, spec: FieldSpec | None, wild: bool)
 
     def shaped(n: int) -> Any:
         n = max(-limit if signed else 0, min(limit, n))
+        if scale < 0:  # P scaling: the digits stand for a multiple of 10**-scale
+            return n * 10**-scale
         return Decimal(n).scaleb(-scale) if scale > 0 else n
 
     if spec is None or wild:
