@@ -15,6 +15,7 @@ once) is validated by the Python validators instead; validation is never skipped
 
 from __future__ import annotations
 
+import functools
 import json
 import mmap
 from collections.abc import Iterator, Mapping
@@ -26,7 +27,9 @@ from typing import Any
 from bridge.decode.framing import FramingError
 from bridge.decode.native import NativeDecoder
 from bridge.decode.verdict import FieldError, RecordResult
+from bridge.mapping.apply import message_key
 from bridge.mapping.audit import AuditContext
+from bridge.mapping.emit import EmitUnsupported, EventDecoder, event_decoder
 from bridge.mapping.native import ValidatingDecoder, native_validation
 from bridge.mapping.reasons import Violation
 from bridge.mapping.runtime import Runtime
@@ -43,15 +46,45 @@ FRAMING_RAW_LIMIT = 64 * 1024
 
 @dataclass(frozen=True)
 class Event:
-    """A valid record, mapped: publish ``event`` under ``key``."""
+    """A valid record, mapped: publish ``document`` (the event's JSON) under its keys."""
 
     record: int
     offset: int
     length: int
-    event: dict[str, Any]
+    document: bytes  # compact UTF-8 JSON, as json.dumps(event, ensure_ascii=False) writes it
     case: str | None
     kafka_key: str | None
     redis_key: str | None
+
+    @functools.cached_property
+    def event(self) -> dict[str, Any]:
+        """The event as Python values (parsed on first use: publishing needs only bytes)."""
+        value: dict[str, Any] = json.loads(self.document)
+        return value
+
+    @classmethod
+    def of(
+        cls,
+        record: int,
+        offset: int,
+        length: int,
+        event: dict[str, Any],
+        case: str | None,
+        runtime: Runtime,
+    ) -> Event:
+        """An event the Python mapper built."""
+        document = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
+        made = cls(
+            record,
+            offset,
+            length,
+            document,
+            case,
+            runtime.kafka_key(event),
+            runtime.redis_key(event),
+        )
+        made.__dict__["event"] = event  # already parsed
+        return made
 
 
 @dataclass(frozen=True)
@@ -114,6 +147,56 @@ def _native_verdict(decoder: NativeDecoder, index: int) -> _Verdict | None:
     return None
 
 
+class _Publisher:
+    """A case's valid records straight to published events in C (bridge/mapping/emit.py),
+    keys from a second, keys-only event plan; None from ``of`` when the mapping needs the
+    Python mapper (or the records are not contiguous in the file)."""
+
+    def __init__(self, runtime: Runtime, events: EventDecoder, keys: EventDecoder | None):
+        self.runtime = runtime
+        self.events = events
+        self.keys = keys
+
+    @classmethod
+    def of(cls, runtime: Runtime, decoder: NativeDecoder) -> _Publisher | None:
+        mapping = runtime.mapping
+        if not isinstance(decoder, ValidatingDecoder) or mapping.framing.type in ("vbs", "lines"):
+            # Validity known only after Python validation; records not where the file has
+            # them (VBS segments joined, short lines padded).
+            return None
+        events = event_decoder(runtime)
+        if events is None:
+            return None
+        paths = frozenset(mapping.keys.kafka) | frozenset(mapping.keys.redis)
+        keys = event_decoder(runtime, only=paths) if paths else None
+        if paths and keys is None:
+            return None
+        return cls(runtime, events, keys)
+
+    def publish(self, data: memoryview, results: list[RecordResult]) -> list[Event] | None:
+        """Events of valid ``results`` (None: a record the event plan refused; map in Python)."""
+        offsets = [r.offset for r in results]
+        lengths = [r.length for r in results]
+        try:
+            documents = self.events.events(data, offsets, lengths)
+            keys = self.keys.events(data, offsets, lengths) if self.keys else None
+        except EmitUnsupported:
+            return None
+        mapping = self.runtime.mapping
+        # The key fields of the whole batch parsed in one call (one small object a record).
+        key_values = json.loads(b"[" + b",".join(keys) + b"]") if keys else None
+        out = []
+        for i, (result, document) in enumerate(zip(results, documents, strict=True)):
+            kafka = redis = None
+            if key_values is not None:
+                kafka = message_key(mapping, key_values[i], "kafka")
+                redis = message_key(mapping, key_values[i], "redis")
+            out.append(
+                Event(result.record, result.offset, result.length, document, None, kafka, redis)
+            )
+        return out
+
+
 def _single(
     runtime: Runtime,
     context: AuditContext,
@@ -123,10 +206,26 @@ def _single(
 ) -> Iterator[Event | Rejected]:
     framing = runtime.mapping.framing
     done_to, number = framing.skip_header, 0
+    publisher = _Publisher.of(runtime, decoder)
     try:
         for batch in decoder.decode_file(path, framing.type, **framing.frame_options()):
-            for i, result in enumerate(batch.results()):
-                yield _judge(runtime, context, None, result, data, _native_verdict(decoder, i))
+            results = batch.results()
+            published: dict[int, Event] = {}
+            if publisher is not None:
+                assert isinstance(decoder, ValidatingDecoder)
+                valid = [
+                    i
+                    for i, r in enumerate(results)
+                    if not r.errors and i not in decoder.rule_errors
+                ]
+                events = publisher.publish(data, [results[i] for i in valid])
+                if events is not None:
+                    published = dict(zip(valid, events, strict=True))
+            for i, result in enumerate(results):
+                if i in published:
+                    yield published[i]
+                else:
+                    yield _judge(runtime, context, None, result, data, _native_verdict(decoder, i))
                 done_to, number = result.offset + result.length, result.record + 1
     except FramingError as exc:
         audit = framing_audit(context, exc, path, done_to, number)
@@ -200,15 +299,7 @@ def _judge(
             ]
             return _reject(context, "validate", result, record, located, case)
         event = applied.event
-    return Event(
-        result.record,
-        result.offset,
-        result.length,
-        event,
-        case,
-        runtime.kafka_key(event),
-        runtime.redis_key(event),
-    )
+    return Event.of(result.record, result.offset, result.length, event, case, runtime)
 
 
 def _reject(

@@ -170,8 +170,7 @@ def judge(sample: Path, runtime: Runtime) -> Judged:
 
 def _event(event: Event, meta: dict[str, str]) -> Outgoing:
     key = event.kafka_key or ""
-    value = json.dumps(event.event, ensure_ascii=False, separators=(",", ":"))
-    return Outgoing(key.encode(), value.encode(), _headers(meta))
+    return Outgoing(key.encode(), event.document, _headers(meta))
 
 
 def _headers(meta: dict[str, str]) -> Headers:

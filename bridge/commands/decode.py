@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import mmap
 import sys
 from collections.abc import Iterator
@@ -364,8 +363,7 @@ def _run_mapping(args: argparse.Namespace, path: Path) -> int:
                 continue
             sink.tally.read += 1
             sink.tally.valid += 1
-            text = json.dumps(outcome.event, ensure_ascii=False, separators=(",", ":"))
-            sink.out.write(text.encode() + b"\n")
+            sink.out.write(outcome.document + b"\n")
     finally:
         sink.close()
     if fatal:
