@@ -122,6 +122,11 @@ class Compiler:
 
     def scope(self, members: Sequence[Member]) -> ScopeRun:
         """The walk of a record (or table element): ``src`` is whatever the decoder gave."""
+        return self._scope(members)[0]
+
+    def _scope(self, members: Sequence[Member]) -> tuple[ScopeRun, Run | None]:
+        """The scope's walk, and its one run when it has only one (a dict element can go
+        straight to it)."""
         runs, absent = self._nodes(members, 0)
         keys = tuple(dict.fromkeys(m.keys[0] for m in members))
 
@@ -134,18 +139,7 @@ class Compiler:
             for run in runs:
                 run(src, clear, event, ctx)
 
-        if len(runs) != 1:
-            return run_scope
-        (only,) = runs
-
-        def run_one(src: Any, clear: Out, event: Out, ctx: Context) -> None:
-            """run_scope for the usual table element: one run of fields."""
-            if type(src) is dict:
-                only(src, clear, event, ctx)
-            else:
-                run_scope(src, clear, event, ctx)
-
-        return run_one
+        return run_scope, runs[0] if len(runs) == 1 else None
 
     def _nodes(self, members: Sequence[Member], depth: int) -> tuple[tuple[Run, ...], Absent]:
         """A scope's or group's members in copybook order: runs of ordinary fields batched,
@@ -226,7 +220,7 @@ class Compiler:
         site = _Site(member)
 
         if isinstance(member, TablePlan):
-            row = self.scope(member.members)
+            row, direct = self._scope(member.members)
             suffix, path = site.suffix, site.path
 
             def run_table(src: dict[str, Any], clear: Out, event: Out, ctx: Context) -> None:
@@ -244,7 +238,9 @@ class Compiler:
                 for i, element in enumerate(value):
                     row_clear: Out = {}
                     row_event: Out = {}
-                    if isinstance(element, dict):
+                    if type(element) is dict and direct is not None:  # the usual element
+                        direct(element, row_clear, row_event, (violations, (ctx, suffix, path, i)))
+                    elif isinstance(element, dict):
                         row(element, row_clear, row_event, (violations, (ctx, suffix, path, i)))
                     rows_clear.append(row_clear)
                     rows_event.append(row_event)

@@ -94,6 +94,16 @@ def _string(spec: FieldSpec, item: Field, nulls: _Nulls, reference: Convert) -> 
 
         return numeric_string
 
+    if not has_nulls and trim == "right":
+
+        def right_trimmed(value: Any) -> Any:
+            """The usual X item: the decoder's text without trailing spaces."""
+            if type(value) is str:
+                return value.rstrip(" ")
+            return reference(value)
+
+        return right_trimmed
+
     def text(value: Any) -> Any:
         if type(value) is str:
             if has_nulls and value.strip() in texts:
