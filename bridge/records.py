@@ -24,6 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from bridge.codepages import space_byte
 from bridge.decode.framing import FramingError
 from bridge.decode.native import NativeDecoder
 from bridge.decode.verdict import FieldError, RecordResult
@@ -156,13 +157,17 @@ class _Publisher:
         self.runtime = runtime
         self.events = events
         self.keys = keys
+        # LINE SEQUENTIAL: a short line was validated padded with spaces (docs/decoding.md),
+        # so its event is decoded from the same padded copy.
+        self.pad_to = events.layout.record_length if runtime.mapping.framing.type == "lines" else 0
+        self.space = bytes([space_byte(runtime.mapping.code_page)])
 
     @classmethod
     def of(cls, runtime: Runtime, decoder: NativeDecoder) -> _Publisher | None:
         mapping = runtime.mapping
-        if not isinstance(decoder, ValidatingDecoder) or mapping.framing.type in ("vbs", "lines"):
-            # Validity known only after Python validation; records not where the file has
-            # them (VBS segments joined, short lines padded).
+        if not isinstance(decoder, ValidatingDecoder) or mapping.framing.type == "vbs":
+            # Validity known only after Python validation; a spanned record's segments are
+            # not together in the file.
             return None
         events = event_decoder(runtime)
         if events is None:
@@ -175,11 +180,20 @@ class _Publisher:
 
     def publish(self, data: memoryview, results: list[RecordResult]) -> list[Event] | None:
         """Events of valid ``results`` (None: a record the event plan refused; map in Python)."""
+        source: Any = data
         offsets = [r.offset for r in results]
         lengths = [r.length for r in results]
+        if self.pad_to and any(n < self.pad_to for n in lengths):
+            width = self.pad_to
+            source = b"".join(
+                bytes(data[r.offset : r.offset + r.length]).ljust(width, self.space)
+                for r in results
+            )
+            offsets = [i * width for i in range(len(results))]
+            lengths = [width] * len(results)
         try:
-            documents = self.events.events(data, offsets, lengths)
-            keys = self.keys.events(data, offsets, lengths) if self.keys else None
+            documents = self.events.events(source, offsets, lengths)
+            keys = self.keys.events(source, offsets, lengths) if self.keys else None
         except EmitUnsupported:
             return None
         mapping = self.runtime.mapping

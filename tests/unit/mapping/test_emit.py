@@ -26,11 +26,12 @@ from bridge import _native
 from bridge.copybook.compiler import compile_copybook
 from bridge.decode.encoder import encode_record
 from bridge.mapping.emit import EventDecoder, event_decoder
-from bridge.mapping.native import NativeValidation
+from bridge.mapping.init import default_mapping
+from bridge.mapping.native import NativeValidation, native_validation
 from bridge.mapping.runtime import Runtime
 from bridge.records import Event, judge_file
 
-from .conftest import ACCTMAST_MAPPING, ROOT, TEST_PII_KEY
+from .conftest import ACCTMAST_MAPPING, CARDDEMO, ROOT, TEST_PII_KEY
 from .test_native_validate import P_WILD, _specs, values_for
 
 BENCH_MAPPING = ROOT / "bench" / "account.mapping.json"
@@ -229,6 +230,7 @@ def test_every_conversion_matches_the_python_mapper(
 def test_the_sample_publishes_the_same_events_either_way(monkeypatch: pytest.MonkeyPatch) -> None:
     """judge_file with C's events and keys == judge_file with the Python mapper's."""
     runtime = _runtime(ACCTMAST_MAPPING, monkeypatch)
+    assert native_validation(runtime) is not None  # else both runs are the Python path
     native = [o for o in judge_file(runtime, SAMPLE) if isinstance(o, Event)]
     monkeypatch.setattr("bridge.records.event_decoder", lambda *a, **k: None)
     python = [o for o in judge_file(runtime, SAMPLE) if isinstance(o, Event)]
@@ -289,3 +291,30 @@ def test_the_plan_check_refuses_broken_emit_bytes(
             assert bad[0] == i
             checked += 1
     assert checked >= 30
+
+
+@pytest.mark.parametrize(
+    ("copybook", "rendering"),
+    [("CVACT03Y", "cardxref.txt"), ("CVACT01Y", "acctdata.txt"), ("CVTRA06Y", "dailytran.txt")],
+)
+def test_line_files_publish_the_same_events_either_way(
+    copybook: str, rendering: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """CardDemo's ASCII renderings as LINE SEQUENTIAL files (cardxref.txt's lines are short:
+    padded) with a default mapping: C's events == the Python mapper's."""
+    source = CARDDEMO / "cpy" / f"{copybook}.cpy"
+    doc = default_mapping(compile_copybook(source), str(source), name="t", code_page="latin-1")
+    doc["source"]["framing"] = {"type": "lines"}
+    path = tmp_path / "t.mapping.json"
+    path.write_text(json.dumps(doc))
+    runtime = _runtime(path, monkeypatch)
+    assert native_validation(runtime) is not None  # else both runs are the Python path
+    assert event_decoder(runtime) is not None
+    file = CARDDEMO / "ascii" / rendering
+    native = [o for o in judge_file(runtime, file) if isinstance(o, Event)]
+    monkeypatch.setattr("bridge.records.event_decoder", lambda *a, **k: None)
+    python = [o for o in judge_file(runtime, file) if isinstance(o, Event)]
+    assert len(native) == len(python) > 0
+    assert [(e.record, e.offset, e.length, e.document) for e in native] == [
+        (e.record, e.offset, e.length, e.document) for e in python
+    ]
