@@ -134,7 +134,8 @@ typedef struct {
 /* Mapped events (native/emit.c; bridge/mapping/emit.py builds them). An op's emit bytes open
  * with a header of BRIDGE_EMIT_HEADER bytes, little-endian: [0] conversion (BRIDGE_EC_*),
  * [1] protection (BRIDGE_PROTECT_*), [2] trim of a string (BRIDGE_TRIM_*), [3] date format
- * (BRIDGE_FMT_*), [4] century window, [8] u32 width (ZFILL) or zeros to add (DECIMAL),
+ * (BRIDGE_FMT_*), [4] century window, [5] TEXT_NUMBER: 1 for a decimal target, [8] u32
+ * width (ZFILL), zeros to add (DECIMAL) or the decimal's scale (TEXT_NUMBER),
  * [12] u32 null values and [16] u32 their blob offset, [20] u32 choices and [24] their offset,
  * [28] u32 offset of the 512-byte character table (ASCII, then flags: 1 white space),
  * [32] u32 offset and [36] u32 length of the protection's bytes (MASK: u32 characters kept,
@@ -149,6 +150,8 @@ typedef struct {
 #define BRIDGE_EC_DECIMAL 2  /* a decimal string with more zero digits (the target's scale) */
 #define BRIDGE_EC_DATE 3     /* an ISO date or timestamp from the header's format */
 #define BRIDGE_EC_CHOICE 4   /* the first listed source's target (enum string, true/false) */
+#define BRIDGE_EC_TEXT_NUMBER 5 /* text holding a number: an integer, or a decimal string at
+                                 * `width` fractional digits */
 #define BRIDGE_PROTECT_NONE 0
 #define BRIDGE_PROTECT_MASK 1
 #define BRIDGE_PROTECT_HASH 2

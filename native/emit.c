@@ -230,6 +230,37 @@ static uint8_t *put_date(uint8_t *w, const uint8_t *t, int format, int window)
     return w;
 }
 
+/* A number held as text (validated: white space, an optional sign, digits, for a decimal an
+ * optional point and digits), written as int(text) or canonical_decimal(text, scale) write
+ * it: an integer without leading zeros, or a decimal string with exactly `scale` fractional
+ * digits (the ones dropped are zeros: validation says so). */
+static uint8_t *text_number(uint8_t *w, const uint8_t *chars, const uint8_t *s, uint32_t a,
+                            uint32_t z, int decimal, uint32_t scale)
+{
+    char digs[512];
+    uint32_t nd = 0, frac = 0;
+    int neg = 0, point = 0;
+    strip_space(chars + 256, s, &a, &z);
+    if (a < z && (chars[s[a]] == '+' || chars[s[a]] == '-'))
+        neg = chars[s[a++]] == '-';
+    for (uint32_t i = a; i < z && nd + scale + 1 < sizeof digs; i++) {
+        uint8_t ch = chars[s[i]];
+        if (ch == '.') {
+            point = 1;
+        } else {
+            digs[nd++] = (char)ch;
+            frac += (uint32_t)point;
+        }
+    }
+    if (!decimal)
+        return bridge_put_decimal(w, digs, nd, neg, 0, 0);
+    for (; frac > scale; frac--)
+        nd--;
+    for (; frac < scale; frac++)
+        digs[nd++] = '0';
+    return bridge_put_decimal(w, digs, nd, neg, (int)scale, 1);
+}
+
 /* ---- protection: on the value's text form (a string's characters, else its JSON text) ---- */
 
 /* Bytes of the character starting at c (a JSON escape, or one UTF-8 sequence). */
@@ -379,6 +410,9 @@ uint8_t *bridge_emit(const bridge_plan *p, const bridge_op *op, uint8_t *val, ui
         w = put_date(val, t, h[3], h[4]);
         break;
     }
+    case BRIDGE_EC_TEXT_NUMBER:
+        w = text_number(val, chars, s, a, z, h[5], rd32(h + 8));
+        break;
     default: { /* BRIDGE_EC_CHOICE */
         const uint8_t *list = h + rd32(h + 24), *hit = NULL, *target = NULL;
         uint32_t n = rd32(h + 20), len = 0;
@@ -474,7 +508,7 @@ int bridge_emit_ok(const bridge_plan *p, const bridge_op *op)
     e.h = h;
     e.size = op->emit_len;
     conv = h[0], prot = h[1], width = rd32(h + 8);
-    if (conv > BRIDGE_EC_CHOICE || prot > BRIDGE_PROTECT_HASH || h[2] > BRIDGE_TRIM_BOTH ||
+    if (conv > BRIDGE_EC_TEXT_NUMBER || prot > BRIDGE_PROTECT_HASH || h[2] > BRIDGE_TRIM_BOTH ||
         (text && !inside(e, rd32(h + 28), 512)))
         return 0;
     if (rd32(h + 12) != 0 &&
@@ -491,6 +525,11 @@ int bridge_emit_ok(const bridge_plan *p, const bridge_op *op)
     case BRIDGE_EC_ZFILL:
     case BRIDGE_EC_DECIMAL:
         if (!numeric || width > 256)
+            return 0;
+        bound = content + width;
+        break;
+    case BRIDGE_EC_TEXT_NUMBER:
+        if (!text || width > 256)
             return 0;
         bound = content + width;
         break;

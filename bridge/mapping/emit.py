@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 lib = _native.lib
 
-_HEADER = struct.Struct("<BBBBB3xIIIIIIIII")  # bridge_core.h, BRIDGE_EMIT_HEADER bytes
+_HEADER = struct.Struct("<BBBBBB2xIIIIIIIII")  # bridge_core.h, BRIDGE_EMIT_HEADER bytes
 _TRIMS = {
     "none": lib.BRIDGE_TRIM_NONE,
     "right": lib.BRIDGE_TRIM_RIGHT,
@@ -162,6 +162,7 @@ def _field_emit(fp: FieldPlan, op: _Op, codepage: str, pii_key: bytes | None) ->
     encode = {c: b for b, c in enumerate(table) if c is not None}
     chars_at = emit.put(_chars(codepage)) if text else 0
     conv, trim, fmt, window, width, extra_flags = lib.BRIDGE_EC_KEEP, 0, 0, 0, 0, 0
+    decimal = 0
     null_at = n_null = choice_at = n_choice = 0
 
     if spec.null_values:
@@ -186,6 +187,13 @@ def _field_emit(fp: FieldPlan, op: _Op, codepage: str, pii_key: bytes | None) ->
                 width = (item.digits or 0) + max(0, -(item.scale or 0))
         else:
             trim = _TRIMS[spec.trim]
+    elif kind_ in (TargetType.INTEGER, TargetType.DECIMAL) and text:
+        # A number held as text: int(text) or canonical_decimal(text, scale).
+        conv = lib.BRIDGE_EC_TEXT_NUMBER
+        decimal = int(kind_ is TargetType.DECIMAL)
+        width = (spec.scale or 0) if decimal else 0
+        if width > 256 or item.length > 256:
+            raise EmitUnsupported(f"{item.path}: a number of {item.length} characters")
     elif kind_ is TargetType.INTEGER:
         if not numeric or scale > 0:
             raise EmitUnsupported(f"{item.path}: an integer from this item")
@@ -202,8 +210,8 @@ def _field_emit(fp: FieldPlan, op: _Op, codepage: str, pii_key: bytes | None) ->
         conv = lib.BRIDGE_EC_DATE
         fmt = _FORMATS[spec.format]
         window = spec.century_window or 0
-        date = kind_ is TargetType.DATE
-        width = DATE_FORMAT_DIGITS.get(spec.format, 10) if date else 14
+        is_date = kind_ is TargetType.DATE
+        width = DATE_FORMAT_DIGITS.get(spec.format, 10) if is_date else 14
     else:  # enum, boolean
         if national:
             raise EmitUnsupported(f"{item.path}: a choice from national text")
@@ -271,6 +279,7 @@ def _field_emit(fp: FieldPlan, op: _Op, codepage: str, pii_key: bytes | None) ->
         trim,
         fmt,
         window,
+        decimal,
         width,
         n_null,
         null_at,

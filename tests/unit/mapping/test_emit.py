@@ -32,7 +32,7 @@ from bridge.mapping.runtime import Runtime
 from bridge.records import Event, judge_file
 
 from .conftest import ACCTMAST_MAPPING, CARDDEMO, ROOT, TEST_PII_KEY
-from .test_native_validate import P_WILD, _specs, values_for
+from .test_native_validate import P_WILD, _specs, _text_numbers_mapping, values_for
 
 BENCH_MAPPING = ROOT / "bench" / "account.mapping.json"
 SAMPLE = ROOT / "copybooks" / "samples" / "acctmast.dat"
@@ -318,3 +318,13 @@ def test_line_files_publish_the_same_events_either_way(
     assert [(e.record, e.offset, e.length, e.document) for e in native] == [
         (e.record, e.offset, e.length, e.document) for e in python
     ]
+
+
+def test_numbers_held_as_text_match_the_python_mapper(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """PIC X items mapped to integers and decimals: signs, padding, white space, points."""
+    runtime = _runtime(_text_numbers_mapping(tmp_path), monkeypatch)
+    assert event_decoder(runtime) is not None
+    tally = _compare(runtime, random.Random(13), 20)
+    assert tally["events"] > 0.2 * tally["records"], tally
