@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/mapping_bench.py [--records N] [--rounds R]
 
-Two files of N (default 50,000) 300-byte cp037 ACCTMAST records, mapped by
+Two files of N (default 20,000) 300-byte cp037 ACCTMAST records, mapped by
 schemas/acctmast.mapping.json: the bundled sample (copybooks/samples/acctmast.dat, 12 bad
 records in every 1,000) repeated, and N distinct good records made as scripts/make_sample.py
 makes them (dates, amounts and names all different, so the converters' date memo rarely hits).
@@ -12,6 +12,10 @@ keys) with Mapper.apply (the compiled walk and per-field converters) and with
 Mapper.apply_reference (the straightforward walk and the reference converters), and
 microseconds per record of the mapping alone on the decoded documents. Both mappers must give
 the same events and the same rejections. Best of R (default 3) rounds, interleaved.
+
+When judge_file publishes a natively validated case's events from C (bridge/mapping/emit.py),
+the Python mapper maps only what the event plan refuses; the row then says how many records it
+mapped, and the apply columns are the ones that measure it.
 """
 
 from __future__ import annotations
@@ -159,7 +163,7 @@ def measure(name: str, path: Path, runtimes: dict[str, Runtime], rounds: int) ->
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--records", type=int, default=50_000)
+    parser.add_argument("--records", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
     compiled = Runtime.load(MAPPING, pii_key=PII_KEY)
