@@ -30,10 +30,11 @@ Convert = Callable[[Any], Any]
 
 _INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")  # as convert.py's: the text an integer may have
 _MISS = object()
-MEMO_LIMIT = 4096  # entries per field: a few hundred KB at most
+MEMO_LIMIT = 4096  # dates remembered per field: about half a megabyte at most
 
 # "-MM-DD" of every month/day a year can have, keyed by MMDD as a number (0229 included: its
-# year is checked apart), and "-MM-DD" of every day of the year for ordinary and leap years.
+# year is checked apart); "-MM-DD" of every day of the year, for ordinary and leap years; and
+# the MMDD texts, for timestamps.
 _MONTH_DAY = {
     d.month * 100 + d.day: d.isoformat()[4:]
     for d in (date(2000, 1, 1) + timedelta(days=n) for n in range(366))
@@ -272,7 +273,7 @@ def _date(spec: FieldSpec, item: Field, nulls: _Nulls, reference: Convert) -> Co
 # minute, second, and the fraction with its point (an empty group for the whole-second ones).
 _TIMESTAMPS = {
     "YYYYMMDDHHMMSS": r"([0-9]{4})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})()",
-    "YYYY-MM-DD HH:MM:SS": (r"([0-9]{4})-([0-9]{2})-([0-9]{2}) ([0-9]{2}):([0-9]{2}):([0-9]{2})()"),
+    "YYYY-MM-DD HH:MM:SS": r"([0-9]{4})-([0-9]{2})-([0-9]{2}) ([0-9]{2}):([0-9]{2}):([0-9]{2})()",
     "YYYY-MM-DD HH:MM:SS.ffffff": (
         r"([0-9]{4})-([0-9]{2})-([0-9]{2}) ([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]{6})"
     ),
