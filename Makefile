@@ -55,6 +55,7 @@ demo: install services-up
 bench: install
 	$(BIN)/python bench/decode_bench.py
 	$(BIN)/python bench/validate_bench.py
+	$(BIN)/python bench/mapping_bench.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info bridge/_bridge_native*.so bridge/_bridge_native.c

@@ -1,4 +1,4 @@
-"""Mapping throughput on one core: the compiled mapper against the reference walk (not a test).
+"""Mapping throughput on one core: C events, the compiled Python mapper, the reference walk.
 
     .venv/bin/python bench/mapping_bench.py [--records N] [--rounds R]
 
@@ -8,14 +8,11 @@ records in every 1,000) repeated, and N distinct good records made as scripts/ma
 makes them (dates, amounts and names all different, so the converters' date memo rarely hits).
 
 For each file, records/s of the record stage (bridge.records.judge_file: decode, validate, map,
-keys) with Mapper.apply (the compiled walk and per-field converters) and with
-Mapper.apply_reference (the straightforward walk and the reference converters), and
-microseconds per record of the mapping alone on the decoded documents. Both mappers must give
-the same events and the same rejections. Best of R (default 3) rounds, interleaved.
-
-When judge_file publishes a natively validated case's events from C (bridge/mapping/emit.py),
-the Python mapper maps only what the event plan refuses; the row then says how many records it
-mapped, and the apply columns are the ones that measure it.
+keys) three ways: events written by C (bridge/mapping/emit.py, the default), the Python mapper
+(Mapper.apply: compiled walk and per-field converters) and the reference walk
+(Mapper.apply_reference); and microseconds per record of the two Python mappers alone on the
+decoded documents. All three must give the same events and the same rejections. Best of R
+(default 3) rounds, interleaved.
 """
 
 from __future__ import annotations
@@ -87,11 +84,11 @@ def generated_file(n: int, seed: int = 7) -> bytes:
     return bytes(out)
 
 
-def judged(runtime: Runtime, path: Path) -> tuple[int, str]:
+def judged(runtime: Runtime, path: Path, native: bool = True) -> tuple[int, str]:
     """Records judged, and a digest of every event and every rejection's record and stage."""
     digest = hashlib.sha256()
     count = 0
-    for outcome in judge_file(runtime, path):
+    for outcome in judge_file(runtime, path, native_events=native):
         count += 1
         if isinstance(outcome, Event):
             text = json.dumps(outcome.event, ensure_ascii=False)
@@ -101,9 +98,9 @@ def judged(runtime: Runtime, path: Path) -> tuple[int, str]:
     return count, digest.hexdigest()
 
 
-def drain(runtime: Runtime, path: Path) -> int:
+def drain(runtime: Runtime, path: Path, native: bool = True) -> int:
     """What the benchmark times: every outcome of the file, consumed and dropped."""
-    return sum(1 for _ in judge_file(runtime, path))
+    return sum(1 for _ in judge_file(runtime, path, native_events=native))
 
 
 def documents(runtime: Runtime, path: Path, limit: int) -> list[dict[str, Any]]:
@@ -131,17 +128,18 @@ def best(fn: Callable[[], object], rounds: int) -> float:
 
 def measure(name: str, path: Path, runtimes: dict[str, Runtime], rounds: int) -> list[str]:
     compiled, reference = runtimes["compiled"], runtimes["reference"]
-    count, ours = judged(compiled, path)
-    _, theirs = judged(reference, path)
-    if ours != theirs:
-        sys.exit(f"{name}: the compiled mapper's events differ from the reference's")
+    count, native = judged(compiled, path)
+    _, ours = judged(compiled, path, native=False)
+    _, theirs = judged(reference, path, native=False)
     counting = CountingMapper(compiled.mapping, compiled.layouts, pii_key=PII_KEY)
-    judged(replace(compiled, mapper=counting), path)
+    judged(replace(compiled, mapper=counting), path, native=False)
+    if not native == ours == theirs:
+        sys.exit(f"{name}: the three pipelines' events differ")
     stage: dict[str, float] = {}
-    for _ in range(rounds):  # interleaved, so a load spike hits both alike
-        for label, runtime in runtimes.items():
-            took = best(functools.partial(drain, runtime, path), 1)
-            stage[label] = min(stage.get(label, float("inf")), took)
+    for _ in range(rounds):  # interleaved, so a load spike hits all alike
+        for label, runtime in (("C", compiled), *runtimes.items()):
+            run = functools.partial(drain, runtime, path, label == "C")
+            stage[label] = min(stage.get(label, float("inf")), best(run, 1))
     docs = documents(compiled, path, APPLY_DOCUMENTS)
     mapper = compiled.mapper
 
@@ -152,12 +150,14 @@ def measure(name: str, path: Path, runtimes: dict[str, Runtime], rounds: int) ->
     apply_new = best(lambda: apply_all(mapper.apply), rounds) / len(docs) * 1e6
     apply_old = best(lambda: apply_all(mapper.apply_reference), rounds) / len(docs) * 1e6
     rate_old, rate_new = count / stage["reference"], count / stage["compiled"]
+    rate_c = count / stage["C"]
     row = (
-        f"{name:<18} {count:>9,} {rate_old:>12,.0f} {rate_new:>12,.0f} {rate_new / rate_old:>7.2f}x"
-        f" {apply_old:>9.1f} {apply_new:>9.1f} {apply_old / apply_new:>7.2f}x"
+        f"| {name} | {count:,} | {rate_old:,.0f} | {rate_new:,.0f} | {rate_c:,.0f}"
+        f" | {rate_c / rate_new:.1f}x | {rate_c / rate_old:.1f}x"
+        f" | {apply_old:.1f} | {apply_new:.1f} |"
     )
-    if counting.calls < count * 0.9:  # the stage published most records some other way
-        row += f"  (judge_file mapped only {counting.calls:,} records with Mapper.apply)"
+    if counting.calls < count * 0.9:  # the Python pipeline published records some other way
+        row += f" (the Python run mapped only {counting.calls:,} records with Mapper.apply)"
     return [row]
 
 
@@ -170,10 +170,10 @@ def main(argv: list[str] | None = None) -> int:
     reference_mapper = ReferenceMapper(compiled.mapping, compiled.layouts, pii_key=PII_KEY)
     runtimes = {"reference": replace(compiled, mapper=reference_mapper), "compiled": compiled}
     rows = [
-        f"{'file':<18} {'records':>9} {'ref rec/s':>12} {'rec/s':>12} {'speedup':>8}"
-        f" {'ref us':>9} {'us':>9} {'speedup':>8}",
-        f"{'':<18} {'':>9} {'judge_file (decode, validate, map, keys)':>42}"
-        f" {'apply alone, per record':>28}",
+        "judge_file records/s (decode, validate, map, keys); apply alone in us per record",
+        "| file | records | reference walk | Python mapper | C events | C / Python | C / ref"
+        " | ref apply us | apply us |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     with tempfile.TemporaryDirectory() as tmp:
         files = {

@@ -113,9 +113,14 @@ def audit_context(runtime: Runtime, path: str | Path) -> AuditContext:
 
 
 def judge_file(
-    runtime: Runtime, path: str | Path, context: AuditContext | None = None
+    runtime: Runtime,
+    path: str | Path,
+    context: AuditContext | None = None,
+    *,
+    native_events: bool = True,
 ) -> Iterator[Event | Rejected]:
-    """One Event or Rejected per record of ``path``, in file order."""
+    """One Event or Rejected per record of ``path``, in file order. ``native_events=False``
+    maps every valid record with the Python mapper (the same events, for comparisons)."""
     context = context or audit_context(runtime, path)
     cases = (
         [c.name for c in runtime.mapping.discriminator.cases]
@@ -128,7 +133,7 @@ def judge_file(
             return
         with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm, memoryview(mm) as data:
             if runtime.mapping.discriminator is None:
-                yield from _single(runtime, context, decoders[None], path, data)
+                yield from _single(runtime, context, decoders[None], path, data, native_events)
             else:
                 yield from _cases(runtime, context, decoders, path, data)
 
@@ -217,10 +222,11 @@ def _single(
     decoder: NativeDecoder,
     path: str | Path,
     data: memoryview,
+    native_events: bool,
 ) -> Iterator[Event | Rejected]:
     framing = runtime.mapping.framing
     done_to, number = framing.skip_header, 0
-    publisher = _Publisher.of(runtime, decoder)
+    publisher = _Publisher.of(runtime, decoder) if native_events else None
     try:
         for batch in decoder.decode_file(path, framing.type, **framing.frame_options()):
             results = batch.results()
