@@ -10,14 +10,29 @@
  *                     their lists and pattern atoms in a checks blob, sometimes corrupted; with
  *                     bit 0x10 of its flags byte the checked fields' data is shaped into values
  *                     of their kind: dates in every format, numbers of up to 63 digits)
+ *   byte 0 / 4 % 8 == 6 (modes 0-2): a mapped event's plan (plan.emitting, native/emit.c): field
+ *                     ops carry emit bytes laid out as bridge/mapping/emit.py does (make_emit:
+ *                     every conversion on the kinds it fits, masks of 1-6 byte characters,
+ *                     HMAC keys of 0-100 bytes, null and choice lists, the text ops' character
+ *                     table, a generous max-bytes), sometimes corrupted (offsets, counts,
+ *                     lengths, max-bytes, conversions on other kinds); the text table then
+ *                     holds characters JSON escapes and multi-byte ones. Flags byte: 0x10
+ *                     shapes the fields' data into values their conversions take (listed null
+ *                     values and choices, dates of the header's format, numbers held as text,
+ *                     text full of escapes), 0x20 lowers each max-bytes to the least the plan
+ *                     check accepts, 0x80 lets a record length byte >= 0xF0 cut a long record.
+ *                     Each op with emit bytes is then also decoded alone (emit_oracle): its
+ *                     value must fit its max-bytes and have its conversion's shape.
  *   byte 0 / 32 == 4 (modes 0-2): the plan has no blob (NULL, length 0), which must be refused
  *   byte 0 / 32 == 5 (modes 0-2): zoned digits are ASCII (digit0 X'30'; the sign tables stay)
  *   byte 1: option bits (trim, text-table seed, output and error buffer sizes)
- *   byte 2: instruction count, then the instructions, [then the checks bytes,] then the data.
+ *   byte 2: instruction count, then the instructions, [then the checks or emit bytes,] then the
+ *   data.
  * Every buffer is heap-allocated at its exact size so ASan sees any overrun. Decoding must
- * return OK, FULL or E_ARG and keep every reported position inside its buffer. With checks the
- * plan check must refuse the plan (E_PLAN) or the decode must run cleanly.
- * The seeds in tests/fuzz/corpus/ named shaped-* each reach one group of the shaped values.
+ * return OK, FULL or E_ARG and keep every reported position inside its buffer. With checks or
+ * emit bytes the plan check must refuse the plan (E_PLAN) or the decode must run cleanly.
+ * The seeds in tests/fuzz/corpus/ named shaped-* each reach one group of the shaped values;
+ * those named emit-* reach each conversion and protection of a mapped event.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -549,6 +564,34 @@ static uint8_t date_byte(char ch)
     }
 }
 
+/* A zoned or packed item's bytes for the digits digs[0..nd) (nd: the item's digit count) and
+ * the sign, in the plan's conventions. */
+static void put_digits(uint8_t *s, const bridge_op *op, const bridge_plan *plan, const char *digs,
+                       uint32_t nd, int neg)
+{
+    uint32_t len = op->length;
+    int sep = (op->flags & BRIDGE_F_SIGN_SEPARATE) != 0;
+    if (op->kind == BRIDGE_OP_PACKED) {
+        uint8_t sign = 0xC;
+        for (uint8_t nib = 10; nib < 16; nib++)
+            if (plan->packed_sign[(op->flags & BRIDGE_F_SIGNED ? 0 : 16) + nib] == neg) {
+                sign = nib;
+                break;
+            }
+        for (uint32_t i = 0; i + 1 < len; i++)
+            s[i] = (uint8_t)((digs[2 * i] - '0') << 4 | (digs[2 * i + 1] - '0'));
+        s[len - 1] = (uint8_t)((digs[nd - 1] - '0') << 4 | sign);
+    } else {
+        int leading = (op->flags & BRIDGE_F_SIGN_LEADING) && (op->flags & BRIDGE_F_SIGNED);
+        uint32_t si = leading ? 0 : len - 1, at = 0;
+        for (uint32_t i = 0; i < len; i++)
+            s[i] = sep && i == si ? (neg ? plan->minus : plan->plus)
+                                  : (uint8_t)(plan->digit0 + (digs[at++] - '0'));
+        if (!sep && (op->flags & BRIDGE_F_SIGNED))
+            s[si] = (uint8_t)((neg ? 0xD0 : 0xC0) | (s[si] & 15));
+    }
+}
+
 /* Overwrite a checked field (its first occurrence in a record, at s, `avail` bytes left in the
  * record) with a value of its kind. Text: a date in the check's format (a leading space and
  * trailing ones now and then), or all X'00' now and then where that is null (LOW_NULL). Zoned
@@ -614,43 +657,666 @@ static void shape_field(uint8_t *s, size_t avail, const bridge_op *op, const bri
             digs[i] = i < zeros ? '0' : (char)('0' + raw % 10);
         }
     }
-    if (op->kind == BRIDGE_OP_PACKED) {
-        uint8_t sign = 0xC;
-        for (uint8_t nib = 10; nib < 16; nib++)
-            if (plan->packed_sign[(op->flags & BRIDGE_F_SIGNED ? 0 : 16) + nib] == neg) {
-                sign = nib;
-                break;
-            }
-        for (uint32_t i = 0; i + 1 < len; i++)
-            s[i] = (uint8_t)((digs[2 * i] - '0') << 4 | (digs[2 * i + 1] - '0'));
-        s[len - 1] = (uint8_t)((digs[nd - 1] - '0') << 4 | sign);
-    } else {
-        int leading = (op->flags & BRIDGE_F_SIGN_LEADING) && (op->flags & BRIDGE_F_SIGNED);
-        uint32_t si = leading ? 0 : len - 1, at = 0;
-        for (uint32_t i = 0; i < len; i++)
-            s[i] = sep && i == si ? (neg ? plan->minus : plan->plus)
-                                  : (uint8_t)(plan->digit0 + (digs[at++] - '0'));
-        if (!sep && (op->flags & BRIDGE_F_SIGNED))
-            s[si] = (uint8_t)((neg ? 0xD0 : 0xC0) | (s[si] & 15));
+    put_digits(s, op, plan, digs, nd, neg);
+}
+
+/* ---- mapped events (native/emit.c), their bytes laid out as bridge/mapping/emit.py does ----
+ *
+ * Per op: a 44-byte header (bridge_core.h, BRIDGE_EMIT_HEADER), then text ops' 512-byte
+ * character table, the null list, the choice list (number entries with their targets after
+ * them), the protection's bytes. Offsets count from the header. */
+
+#define EMIT_BLOB_MAX (1u << 18)
+#define OP_EMIT_MAX 4096
+
+typedef struct {
+    uint8_t b[OP_EMIT_MAX];
+    uint32_t n;
+} opbuf;
+
+static uint32_t oput(opbuf *o, const void *p, size_t n)
+{
+    uint32_t at = o->n;
+    if (n > OP_EMIT_MAX - o->n)
+        n = OP_EMIT_MAX - o->n;
+    memcpy(o->b + o->n, p, n);
+    o->n += (uint32_t)n;
+    return at;
+}
+
+static void wr32(uint8_t *b, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        b[i] = (uint8_t)(v >> (8 * i));
+}
+
+static uint32_t rd32(const uint8_t *b)
+{
+    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+static int64_t rd64(const uint8_t *b)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | b[i];
+    return (int64_t)v;
+}
+
+/* The code page's characters as the event plan's text tables hold them: EBCDIC letters, and
+ * bytes whose character JSON escapes (quote, backslash, controls) or writes as 2-4 UTF-8 bytes,
+ * so that masks count and hashes unescape real characters. */
+static const struct {
+    uint8_t byte, ascii; /* ascii: the character when below 128 (the emit character table) */
+    const char *json;
+} ESCAPED[] = {
+    {0x7F, '"', "\\\""},   {0xE0, '\\', "\\\\"},       {0x25, '\n', "\\n"},
+    {0x05, '\t', "\\t"},   {0x16, '\b', "\\b"},        {0x0C, '\f', "\\f"},
+    {0x0D, '\r', "\\r"},   {0x00, 0, "\\u0000"},       {0x3F, 0x1A, "\\u001a"},
+    {0x48, 0, "\xc3\xa7"}, {0x9F, 0, "\xe2\x82\xac"}, {0xFE, 0, "\xf0\x9f\x98\x80"},
+    {0xFD, 0, "\\u12"}, /* no table of ours holds a broken escape; the check does not look */
+};
+#define N_ESCAPED (sizeof ESCAPED / sizeof ESCAPED[0])
+
+static void emit_tables(uint8_t *text)
+{
+    static const uint8_t letters[3][2] = {{0xC1, 'A'}, {0xD1, 'J'}, {0xE2, 'S'}};
+    for (int g = 0; g < 3; g++)
+        for (int k = 0; k < (g == 2 ? 8 : 9); k++) {
+            uint8_t *e = text + 8 * (letters[g][0] + k);
+            e[0] = (uint8_t)(letters[g][1] + k);
+            e[6] = 0;
+            e[7] = 1;
+        }
+    for (size_t k = 0; k < N_ESCAPED; k++) {
+        uint8_t *e = text + 8 * ESCAPED[k].byte;
+        size_t n = strlen(ESCAPED[k].json);
+        memcpy(e, ESCAPED[k].json, n);
+        e[6] = 0;
+        e[7] = (uint8_t)n;
     }
 }
 
-static void fuzz_decode(uint8_t mode, uint8_t opts, int with_checks, int no_blob, int ascii,
-                        cursor *c)
+/* The 512-byte character table of a text op: each byte's character when ASCII, then flags
+ * (1: white space as str.isspace sees it). */
+static void emit_chars(const uint8_t *text, uint8_t *chars)
+{
+    for (int i = 0; i < 256; i++) {
+        const uint8_t *e = text + 8 * i;
+        chars[i] = e[7] == 1 && e[0] < 0x80 ? e[0] : 0;
+        chars[256 + i] = (e[6] & 2) != 0;
+    }
+    for (size_t k = 0; k < N_ESCAPED; k++) {
+        chars[ESCAPED[k].byte] = ESCAPED[k].ascii;
+        chars[256 + ESCAPED[k].byte] = ESCAPED[k].ascii == '\n' || ESCAPED[k].ascii == '\t' ||
+                                       ESCAPED[k].ascii == '\f' || ESCAPED[k].ascii == '\r';
+    }
+}
+
+/* Choice targets as json.dumps writes them (enum strings, booleans, a null, a number). */
+static const char *const TARGETS[] = {
+    "\"GOLD\"", "true", "false", "\"\"", "\"\\u00e9t\\u00e9\"", "\"\xc3\xa9t\xc3\xa9\"",
+    "\"\\\"q\\\\\"", "null", "12", "\"\xf0\x9f\x98\x80 a rather longer target, to be masked\"",
+    "\"\\u00\"", /* a broken escape: the check does not read JSON */
+};
+#define N_TARGETS (sizeof TARGETS / sizeof TARGETS[0])
+
+/* Mask characters as JSON (json.dumps(mask_char)[1:-1]): 1 to 6 bytes. */
+static const char *const MASK_CHARS[] = {"*", "#", "\\\"", "\\\\", "\xc3\xa9", "\xe2\x82\xac",
+                                         "\xf0\x9f\x98\x80", "\\u0001"};
+#define N_MASK_CHARS (sizeof MASK_CHARS / sizeof MASK_CHARS[0])
+
+enum { EK_NONE, EK_TEXT, EK_NATIONAL, EK_NUMBER, EK_WRONG };
+
+static int emit_kind(uint8_t kind)
+{
+    switch (kind) {
+    case BRIDGE_OP_TEXT: return EK_TEXT;
+    case BRIDGE_OP_NATIONAL: return EK_NATIONAL;
+    case BRIDGE_OP_ZONED:
+    case BRIDGE_OP_PACKED:
+    case BRIDGE_OP_BINARY:
+    case BRIDGE_OP_EDITED: return EK_NUMBER;
+    case BRIDGE_OP_FLOAT:
+    case BRIDGE_OP_FAIL: return EK_WRONG; /* the plan check must refuse emit bytes here */
+    default: return EK_NONE;
+    }
+}
+
+/* A number list: (low, high) entries, each with a target when `targets` (after the list, as
+ * _number_list places them), else an empty one at the list's end. */
+static uint32_t put_number_list(cursor *c, opbuf *o, uint32_t count, int targets)
+{
+    uint32_t at = o->n;
+    uint8_t zero[24] = {0};
+    for (uint32_t i = 0; i < count; i++)
+        oput(o, zero, sizeof zero);
+    for (uint32_t i = 0; i < count && at + 24 * (i + 1) <= o->n; i++) {
+        uint8_t *x = o->b + at + 24 * i, d = take(c);
+        int64_t low = some_int(c), high;
+        const char *t = targets ? TARGETS[take(c) % N_TARGETS] : "";
+        high = d == 0xFF ? some_int(c) : low < INT64_MAX - d ? low + d % 64 : low;
+        if (!targets && d < 0x80) /* null values are single values */
+            high = low;
+        for (int k = 0; k < 8; k++) {
+            x[k] = (uint8_t)((uint64_t)low >> (8 * k));
+            x[8 + k] = (uint8_t)((uint64_t)high >> (8 * k));
+        }
+        wr32(x + 16, oput(o, t, strlen(t)));
+        wr32(x + 20, (uint32_t)strlen(t));
+    }
+    return at;
+}
+
+/* A text list: u16 source length, code-page bytes, u16 target length, target JSON. */
+static uint32_t put_text_list(cursor *c, opbuf *o, uint32_t count, int targets)
+{
+    uint32_t at = o->n;
+    for (uint32_t i = 0; i < count; i++) {
+        uint8_t x = take(c), k = x >= 0xF8 ? 9 + x % 8 : x % 9, item[2 + 16];
+        const char *t = targets ? TARGETS[take(c) % N_TARGETS] : "";
+        uint8_t tl[2] = {(uint8_t)strlen(t), 0};
+        item[0] = k;
+        item[1] = 0;
+        for (uint8_t j = 0; j < k; j++)
+            item[2 + j] = list_byte(c, 1);
+        oput(o, item, 2u + k);
+        oput(o, tl, 2);
+        oput(o, t, strlen(t));
+    }
+    return at;
+}
+
+/* One op's emit bytes, well formed for its kind (a float or fail op gets a number's, which
+ * the check must refuse). Reads: sel, opt, then what the conversion and protection need. May
+ * set the op's scale (a date from a number has none) and lengthen a protected text op. */
+static void make_emit_op(cursor *c, opbuf *o, bridge_op *op, const uint8_t *chars)
+{
+    static const uint8_t date_width[] = {0, 8, 6, 5, 7, 7, 10, 14, 14, 14, 14};
+    static const uint8_t number_formats[] = {BRIDGE_FMT_YYYYMMDD, BRIDGE_FMT_YYMMDD,
+                                             BRIDGE_FMT_YYDDD,    BRIDGE_FMT_YYYYDDD,
+                                             BRIDGE_FMT_CYYMMDD,  BRIDGE_FMT_TS14};
+    uint8_t *h = o->b, sel = take(c), opt = take(c);
+    int ek = emit_kind(op->kind), text = ek == EK_TEXT;
+    uint8_t conv = text ? (uint8_t[]){BRIDGE_EC_KEEP, BRIDGE_EC_DATE, BRIDGE_EC_CHOICE,
+                                      BRIDGE_EC_TEXT_NUMBER}[sel % 4]
+                   : ek == EK_NATIONAL ? BRIDGE_EC_KEEP
+                                       : (uint8_t)(sel % 5);
+    uint8_t prot = (opt & 3) == 1   ? BRIDGE_PROTECT_MASK
+                   : (opt & 3) == 2 ? BRIDGE_PROTECT_HASH
+                                    : BRIDGE_PROTECT_NONE;
+    uint32_t width = 0, n_null = 0, null_at = 0, n_choice = 0, choice_at = 0, chars_at = 0;
+    uint32_t prot_at = 0, prot_len = 0;
+    uint64_t bound;
+
+    memset(h, 0, BRIDGE_EMIT_HEADER);
+    o->n = BRIDGE_EMIT_HEADER;
+    if (text && prot != BRIDGE_PROTECT_NONE && (opt & 0x40)) /* long text to mask or hash */
+        op->length = 48u + 4u * take(c);
+    if (text)
+        chars_at = oput(o, chars, 512);
+    /* Null values (on national text only now and then: refused). */
+    if ((opt & 4) && (ek != EK_NATIONAL || (opt & 0x80))) {
+        n_null = 1 + take(c) % 3;
+        null_at = text ? put_text_list(c, o, n_null, 0) : put_number_list(c, o, n_null, 0);
+    }
+    switch (conv) {
+    case BRIDGE_EC_KEEP:
+        h[2] = (uint8_t)(take(c) % 3);
+        break;
+    case BRIDGE_EC_ZFILL: {
+        uint8_t w = take(c);
+        width = w == 0xFE ? 257 /* refused */
+                : w & 0x80 ? (uint32_t)(w * 2 + take(c)) % 257
+                           : op->digits + (op->scale < 0 ? (uint32_t)-op->scale : 0);
+        break;
+    }
+    case BRIDGE_EC_DECIMAL: {
+        uint8_t w = take(c);
+        width = w >= 0xFE ? w - 0xFEu + 256 : w & 0x80 ? (uint32_t)w * 2 % 257 : w % 20;
+        break;
+    }
+    case BRIDGE_EC_DATE:
+        h[3] = text ? (uint8_t)(BRIDGE_FMT_YYYYMMDD + take(c) % 10)
+                    : number_formats[take(c) % sizeof number_formats];
+        h[4] = (uint8_t)(take(c) % 100);
+        width = date_width[h[3]];
+        if (!text)
+            op->scale = 0;
+        break;
+    case BRIDGE_EC_TEXT_NUMBER: { /* an integer, or a decimal at `width` fractional digits */
+        uint8_t w = take(c);
+        h[5] = w & 1;
+        width = w == 0xFF                ? 256
+                : w == 0xFD || w == 0xFE ? 257 /* refused */
+                : (w & 1)                ? (uint32_t)(w >> 1) % 24
+                : (w & 0x80)             ? w % 8u /* an integer's width is not read */
+                                         : 0;
+        break;
+    }
+    default: /* BRIDGE_EC_CHOICE */
+        n_choice = take(c) % 7;
+        choice_at = text ? put_text_list(c, o, n_choice, 1) : put_number_list(c, o, n_choice, 1);
+    }
+    if (prot == BRIDGE_PROTECT_MASK) {
+        uint8_t arg[5 + 6], m = take(c);
+        uint32_t keep = take(c) % 12;
+        size_t mlen;
+        wr32(arg, keep);
+        if (m < 0xF0) {
+            mlen = strlen(MASK_CHARS[m % N_MASK_CHARS]);
+            memcpy(arg + 5, MASK_CHARS[m % N_MASK_CHARS], mlen);
+        } else { /* any bytes: the check does not read JSON */
+            mlen = 1 + m % 6;
+            for (size_t k = 0; k < mlen; k++)
+                arg[5 + k] = take(c);
+        }
+        arg[4] = (uint8_t)mlen;
+        prot_len = 5 + (uint32_t)mlen;
+        prot_at = oput(o, arg, prot_len);
+    } else if (prot == BRIDGE_PROTECT_HASH) {
+        uint8_t key[100];
+        prot_len = take(c) % 101;
+        for (uint32_t k = 0; k < prot_len; k++)
+            key[k] = take(c);
+        prot_at = oput(o, key, prot_len);
+    }
+    /* The most the value can take, as generously as emit.py counts it. */
+    bound = 6ull * op->length + 2 * BRIDGE_MAX_NUM_LEN + BRIDGE_MAX_SCALE + 16 + width + 256 +
+            (o->n - BRIDGE_EMIT_HEADER);
+    if (prot == BRIDGE_PROTECT_MASK)
+        bound = 2 + bound * 6;
+    if (bound < 66)
+        bound = 66;
+    h[0] = conv;
+    h[1] = prot;
+    wr32(h + 8, width);
+    wr32(h + 12, n_null);
+    wr32(h + 16, null_at);
+    wr32(h + 20, n_choice);
+    wr32(h + 24, choice_at);
+    wr32(h + 28, chars_at);
+    wr32(h + 32, prot_at);
+    wr32(h + 36, prot_len);
+    wr32(h + 40, bound > UINT32_MAX ? UINT32_MAX : (uint32_t)bound);
+}
+
+typedef struct {
+    int shape;    /* shape the emitting fields' data into values their conversions take */
+    int tight;    /* each max-bytes field lowered to the least the plan check accepts */
+    int long_rec; /* a record's length byte >= 0xF0 cuts a long record */
+} fuzz_emit;
+
+/* The emit bytes: a flags byte (corruption, shaping, tight bounds, odd ops), per op a selector
+ * byte (and what make_emit_op reads), then the corruption's bytes. The blob (keys and masks,
+ * `base` bytes already in b) grows by each op's emit bytes; returns its length. */
+static uint32_t make_emit(cursor *c, bridge_op *ops, uint32_t n_ops, const uint8_t *text,
+                          uint8_t *b, uint32_t base, fuzz_emit *fe)
+{
+    static opbuf o;
+    uint8_t chars[512], ef = take(c);
+    uint32_t n = base;
+    emit_chars(text, chars);
+    fe->shape = (ef & 0x10) != 0;
+    fe->tight = (ef & 0x20) != 0;
+    fe->long_rec = (ef & 0x80) != 0;
+    for (uint32_t i = 0; i < n_ops; i++) {
+        bridge_op *op = &ops[i];
+        int ek = emit_kind(op->kind);
+        uint8_t sel = take(c);
+        if (ek == EK_NONE) {
+            /* Emit bytes on a group or table op: nothing reads them. */
+            if ((ef & 0x40) && sel % 8 == 7) {
+                op->emit_off = take(c);
+                op->emit_len = take(c);
+            }
+            continue;
+        }
+        if (sel % 8 == 0 || (ek == EK_WRONG && !((ef & 0x40) && sel % 8 == 7)))
+            continue;
+        make_emit_op(c, &o, op, chars);
+        if (o.n > EMIT_BLOB_MAX - n)
+            continue;
+        op->emit_off = n;
+        op->emit_len = o.n;
+        memcpy(b + n, o.b, o.n);
+        n += o.n;
+    }
+    /* Sometimes break them on purpose: the check must refuse them or they must not matter. */
+    if (ef % 4 == 0) {
+        for (uint8_t k = take(c) % 6 + 1; k > 0 && n_ops > 0; k--) {
+            uint8_t which = take(c), what = take(c), v = take(c), v2 = take(c);
+            bridge_op *op = &ops[which % n_ops];
+            int has = op->emit_len >= BRIDGE_EMIT_HEADER &&
+                      (uint64_t)op->emit_off + op->emit_len <= n;
+            uint8_t *h = has ? b + op->emit_off : b;
+            switch (what % 8) {
+            case 0: /* a header byte */
+                if (has)
+                    h[v % BRIDGE_EMIT_HEADER] = v2;
+                break;
+            case 1: /* any byte: list lengths and entries, the mask's length, the table */
+                if (has)
+                    h[((uint32_t)v | (uint32_t)v2 << 8) % op->emit_len] = take(c);
+                break;
+            case 2: { /* an offset, count, width or max-bytes near a boundary */
+                uint32_t at = 8 + 4 * (v % 9), cur, x;
+                if (!has)
+                    break;
+                cur = rd32(h + at);
+                switch (v2 % 8) {
+                case 0: x = 0; break;
+                case 1: x = op->emit_len - (v2 >> 3) % 4; break;
+                case 2: x = op->emit_len + (v2 >> 3) % 4; break;
+                case 3: x = UINT32_MAX - (v2 >> 3) % 4; break;
+                case 4: x = 0x80000000u; break;
+                case 5: x = cur - 1 - (v2 >> 3) % 8; break;
+                case 6: x = cur + 1 + (v2 >> 3) % 8; break;
+                default: x = cur / 2; break;
+                }
+                wr32(h + at, x);
+                break;
+            }
+            case 3: /* the op's emit length */
+                op->emit_len = v2 & 1 ? op->emit_len - v % 8 : op->emit_len + v % 8;
+                break;
+            case 4: /* the op's emit offset */
+                op->emit_off += (uint32_t)(int32_t)(int8_t)v;
+                break;
+            case 5: /* conversion, protection, trim, format, window, decimal: other values */
+                if (has)
+                    h[v % 6] = (uint8_t)(v2 % 13);
+                break;
+            case 6: /* the bytes on another kind of op (a conversion on the wrong kind) */
+                op->kind = (uint8_t)(BRIDGE_OP_TEXT + v % 8);
+                break;
+            default: /* a length or scale the max-bytes or a date was not made for */
+                if (v & 1)
+                    op->length = v2 & 0x80 ? 1u + v2 * 64u : 1u + v2 % 64;
+                else
+                    op->scale = (int16_t)((int8_t)v2 % 66);
+            }
+        }
+    }
+    return n;
+}
+
+/* Lower each emitting op's max-bytes to the least the plan check accepts (it compares it
+ * with the bound it computes, so the search finds that bound): the oracle then holds emit.c's
+ * output to emit.c's own bound. The plan must pass the check as it is. */
+static void tighten(const bridge_plan *plan, uint8_t *blob)
+{
+    uint32_t bad;
+    for (uint32_t i = 0; i < plan->n_ops; i++) {
+        const bridge_op *op = &plan->ops[i];
+        uint8_t *m;
+        uint32_t lo = 0, hi;
+        if (op->emit_len == 0 || emit_kind(op->kind) == EK_NONE)
+            continue;
+        m = blob + op->emit_off + 40;
+        hi = rd32(m);
+        while (lo < hi) {
+            uint32_t mid = lo + (hi - lo) / 2;
+            wr32(m, mid);
+            if (bridge_plan_check(plan, &bad) == BRIDGE_OK)
+                hi = mid;
+            else
+                lo = mid + 1;
+        }
+        wr32(m, lo);
+        check(bridge_plan_check(plan, &bad) == BRIDGE_OK);
+    }
+}
+
+/* The n-th entry of a checked text list at `off` in the op's emit bytes, or NULL. */
+static const uint8_t *text_entry(const uint8_t *h, uint32_t size, uint32_t off, uint32_t n)
+{
+    uint64_t at = off;
+    for (uint32_t i = 0;; i++) {
+        uint32_t sl, tl;
+        if (at + 2 > size)
+            return NULL;
+        sl = (uint32_t)h[at] | (uint32_t)h[at + 1] << 8;
+        if (at + 4 + sl > size)
+            return NULL;
+        tl = (uint32_t)h[at + 2 + sl] | (uint32_t)h[at + 3 + sl] << 8;
+        if (at + 4 + sl + tl > size)
+            return NULL;
+        if (i == n)
+            return h + at;
+        at += 4 + sl + tl;
+    }
+}
+
+/* Text a mask or hash works on: letters, digits, spaces, characters JSON escapes and
+ * multi-byte ones. */
+static const uint8_t TEXTY[] = {0xC1, 0xC2, 0xC9, 0xD1, 0xE2, 0xE9, 0xF0, 0xF5, 0xF9, 0x40,
+                                0x40, 0x4B, 0x60, 0x7F, 0xE0, 0x25, 0x05, 0x16, 0x0C, 0x0D,
+                                0x00, 0x3F, 0x48, 0x9F, 0xFE, 0xC3};
+
+/* Overwrite an emitting field (its first occurrence, `avail` bytes left in the record) with a
+ * value its conversion takes, chosen by the field's own first bytes: a listed null value or
+ * choice (padded with spaces), a date of the header's format, text full of escapes, or valid
+ * digits. */
+static void shape_emit(uint8_t *s, size_t avail, const bridge_op *op, const bridge_plan *plan)
+{
+    const uint8_t *h = plan->blob + op->emit_off;
+    uint32_t size = op->emit_len, len = op->length, n_null = rd32(h + 12), n_choice = rd32(h + 20);
+    uint8_t r[8] = {0}, pick;
+    int ek = emit_kind(op->kind);
+    bridge_check fake;
+    memset(&fake, 0, sizeof fake);
+    memcpy(r, s, avail < 8 ? avail : 8);
+    pick = r[7] % 4;
+    if (h[0] == BRIDGE_EC_DATE) {
+        fake.target = BRIDGE_CT_DATE;
+        fake.format = h[3];
+    }
+    if (ek == EK_TEXT) {
+        const uint8_t *e = NULL;
+        if (n_null != 0 && pick == 0)
+            e = text_entry(h, size, rd32(h + 16), r[0] % n_null);
+        else if (h[0] == BRIDGE_EC_CHOICE && n_choice != 0 && pick != 3)
+            e = text_entry(h, size, rd32(h + 24), r[0] % n_choice);
+        if (e != NULL) {
+            uint32_t sl = (uint32_t)e[0] | (uint32_t)e[1] << 8, at = 0;
+            if (pick == 0 && (r[6] & 1) && len > sl) /* null values are stripped both ends */
+                s[at++] = 0x40;
+            for (uint32_t i = 0; i < sl && at < len; i++)
+                s[at++] = e[2 + i];
+            while (at < len)
+                s[at++] = 0x40;
+        } else if (h[0] == BRIDGE_EC_DATE) {
+            shape_field(s, avail, op, &fake, plan);
+        } else if (h[0] == BRIDGE_EC_TEXT_NUMBER && pick != 3) {
+            /* Spaces, a sign, digits with a point among them now and then, spaces. */
+            uint32_t room = (r[4] & 1) || len < 40 ? len : 40; /* now and then all digits */
+            uint32_t at = 0, nd = 1 + ((uint32_t)r[2] | (uint32_t)r[5] << 8) % room;
+            uint32_t point = r[3] % (nd + 4);
+            for (uint32_t k = r[0] % 3; k > 0 && at < len; k--)
+                s[at++] = 0x40;
+            if (r[1] % 3 != 0 && at < len)
+                s[at++] = r[1] % 3 == 1 ? 0x4E : 0x60;
+            for (uint32_t k = 0; k < nd && at < len; k++) {
+                if (k == point && at + 1 < len)
+                    s[at++] = 0x4B;
+                s[at++] = (uint8_t)(0xF0 + (r[k % 8] + 7 * k) % 10);
+            }
+            while (at < len)
+                s[at++] = 0x40;
+        } else if (pick == 1) {
+            uint32_t spaces = r[6] & 2 ? r[5] % 8 : 0;
+            for (uint32_t i = 0; i < len; i++)
+                s[i] = i + spaces >= len ? 0x40 : TEXTY[s[i] % sizeof TEXTY];
+        }
+        return;
+    }
+    if (op->kind != BRIDGE_OP_ZONED && op->kind != BRIDGE_OP_PACKED &&
+        op->kind != BRIDGE_OP_BINARY)
+        return;
+    {
+        const uint8_t *list = NULL;
+        uint32_t count = 0;
+        if (n_null != 0 && pick == 0)
+            list = h + rd32(h + 16), count = n_null;
+        else if (h[0] == BRIDGE_EC_CHOICE && n_choice != 0 && pick != 3)
+            list = h + rd32(h + 24), count = n_choice;
+        if (list != NULL && (uint64_t)(list - h) + 24ull * count <= size) {
+            const uint8_t *x = list + 24 * (r[0] % count);
+            uint64_t low = (uint64_t)rd64(x), span = (uint64_t)rd64(x + 8) - low;
+            uint64_t off = (uint64_t)r[1] | (uint64_t)r[2] << 8, u;
+            int64_t v = (int64_t)(low + (span == UINT64_MAX ? off : off % (span + 1)));
+            if (op->kind == BRIDGE_OP_BINARY) {
+                u = (uint64_t)v;
+                for (uint32_t i = 0; i < len; i++)
+                    s[len - 1 - i] = (uint8_t)(i < 8 ? u >> (8 * i) : 0);
+            } else {
+                char digs[2 * BRIDGE_MAX_NUM_LEN];
+                uint32_t nd = op->kind == BRIDGE_OP_PACKED                 ? 2 * len - 1
+                              : (op->flags & BRIDGE_F_SIGN_SEPARATE) ? len - 1
+                                                                          : len;
+                u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+                if (nd == 0 || nd > sizeof digs)
+                    return;
+                for (uint32_t i = 0; i < nd; i++, u /= 10)
+                    digs[nd - 1 - i] = (char)('0' + u % 10);
+                put_digits(s, op, plan, digs, nd, v < 0 && (op->flags & BRIDGE_F_SIGNED));
+            }
+            return;
+        }
+    }
+    if (op->kind == BRIDGE_OP_BINARY) {
+        if (h[0] == BRIDGE_EC_DATE && fake.format >= BRIDGE_FMT_YYYYMMDD &&
+            fake.format <= BRIDGE_FMT_TS_DB2) {
+            char date[40];
+            uint32_t dn = render_date(fake.format, r, date, sizeof date);
+            uint64_t u = 0;
+            for (uint32_t i = 0; i < dn; i++)
+                if (date[i] >= '0' && date[i] <= '9')
+                    u = u * 10 + (uint64_t)(date[i] - '0');
+            for (uint32_t i = 0; i < len; i++)
+                s[len - 1 - i] = (uint8_t)(i < 8 ? u >> (8 * i) : 0);
+        }
+        return;
+    }
+    shape_field(s, avail, op, &fake, plan); /* valid digits, or a date's */
+}
+
+static int is_hex_string(const uint8_t *v, uint32_t n)
+{
+    if (n != 66 || v[0] != '"' || v[65] != '"')
+        return 0;
+    for (uint32_t i = 1; i < 65; i++)
+        if (!((v[i] >= '0' && v[i] <= '9') || (v[i] >= 'a' && v[i] <= 'f')))
+            return 0;
+    return 1;
+}
+
+/* Op `ip` (with emit bytes) alone in a plan: the document is then its key and its value in
+ * braces, so the value can be held to the max-bytes its header promises (decode.c reserves
+ * that much room for it and no more) and to the shape of its conversion. */
+static void emit_oracle(const bridge_plan *plan, uint32_t ip, const bridge_batch *proto)
+{
+    const bridge_op *src = &plan->ops[ip];
+    const uint8_t *h = plan->blob + src->emit_off;
+    bridge_op ops[3];
+    bridge_plan one = *plan;
+    bridge_batch b = *proto;
+    bridge_record records[16];
+    bridge_error errors[32]; /* one field: an error or two a record */
+    uint32_t bad, max = rd32(h + 40), key = src->key_len;
+    uint64_t per = 64 + (uint64_t)key + 6ull * src->length + 256 + max;
+    size_t cap;
+    uint8_t *out;
+
+    if (per > (1u << 20) || b.n_records == 0)
+        return;
+    memset(ops, 0, sizeof ops);
+    ops[0].kind = BRIDGE_OP_OPEN_OBJ;
+    ops[0].odo = -1;
+    ops[0].end = 2;
+    ops[1] = *src;
+    ops[1].flags &= (uint16_t)~BRIDGE_F_HIDDEN;
+    ops[2].kind = BRIDGE_OP_CLOSE_OBJ;
+    ops[2].odo = -1;
+    one.ops = ops;
+    one.n_ops = 3;
+    check(bridge_plan_check(&one, &bad) == BRIDGE_OK); /* it passed inside the whole plan */
+    cap = (size_t)per * b.n_records + 512;
+    out = malloc(cap);
+    b.out = out;
+    b.out_cap = cap;
+    b.records = records;
+    b.errors = errors;
+    b.error_cap = 32;
+    check(bridge_decode(&one, &b) == BRIDGE_OK);
+    for (size_t r = 0; r < b.done; r++) {
+        const uint8_t *v = out + records[r].doc_offset + 1 + key;
+        uint32_t n;
+        check(records[r].doc_length >= 2 + key);
+        n = records[r].doc_length - 2 - key;
+        check(n <= max || records[r].stopped);
+        if (n == 4 && memcmp(v, "null", 4) == 0)
+            continue; /* a null value, an error, a listed null, a choice not listed */
+        check(!records[r].stopped);
+        if (h[1] == BRIDGE_PROTECT_HASH) {
+            check(is_hex_string(v, n));
+        } else if (h[1] == BRIDGE_PROTECT_MASK) {
+            check(n >= 2 && v[0] == '"' && v[n - 1] == '"');
+        } else if (h[0] == BRIDGE_EC_DATE) {
+            check((n == 12 || n == 21 || n == 28) && v[0] == '"' && v[n - 1] == '"');
+        } else if (h[0] == BRIDGE_EC_ZFILL) {
+            check(n >= 2 + rd32(h + 8) && v[0] == '"' && v[n - 1] == '"');
+        } else if (h[0] == BRIDGE_EC_KEEP && emit_kind(src->kind) != EK_NUMBER) {
+            check(n >= 2 && v[0] == '"' && v[n - 1] == '"');
+        } else if (h[0] == BRIDGE_EC_DECIMAL || (h[0] == BRIDGE_EC_TEXT_NUMBER && h[5])) {
+            check(n >= 3 && v[0] == '"' && v[n - 1] == '"');
+        } else if (h[0] == BRIDGE_EC_CHOICE) {
+            /* One of the listed targets, byte for byte. */
+            int found = 0;
+            uint32_t count = rd32(h + 20), off = rd32(h + 24);
+            for (uint32_t i = 0; i < count && !found; i++) {
+                const uint8_t *t;
+                uint32_t tl;
+                if (emit_kind(src->kind) == EK_TEXT) {
+                    const uint8_t *e = text_entry(h, src->emit_len, off, i);
+                    uint32_t sl;
+                    if (e == NULL)
+                        break;
+                    sl = (uint32_t)e[0] | (uint32_t)e[1] << 8;
+                    tl = (uint32_t)e[2 + sl] | (uint32_t)e[3 + sl] << 8;
+                    t = e + 4 + sl;
+                } else {
+                    const uint8_t *x = h + off + 24 * i;
+                    t = h + rd32(x + 16);
+                    tl = rd32(x + 20);
+                }
+                found = tl == n && memcmp(t, v, n) == 0;
+            }
+            check(found);
+        }
+    }
+    free(out);
+}
+
+static void fuzz_decode(uint8_t mode, uint8_t opts, int with_checks, int with_emit, int no_blob,
+                        int ascii, cursor *c)
 {
     uint8_t *text = malloc(256 * 8), *zone = malloc(512), *packed = malloc(32);
     bridge_op *ops;
     uint32_t n_ops, slots = 0, bad = 0;
     bridge_plan plan;
-    uint8_t scratch[256];
+    static uint8_t scratch[EMIT_BLOB_MAX];
     uint32_t mask_at[N_MASKS], width[N_MASKS];
     size_t blob_len = make_blob(scratch, mask_at, width);
-    uint8_t *blob = malloc(blob_len);
+    uint8_t *blob;
     fuzz_checks fc;
+    fuzz_emit fe;
     int status;
 
-    memcpy(blob, scratch, blob_len);
     tables(opts, text, zone, packed);
+    if (with_emit)
+        emit_tables(text);
     if (mode == 2) {
         n_ops = take(c) % 24 + 1;
         ops = malloc(sizeof(bridge_op) * n_ops);
@@ -665,6 +1331,11 @@ static void fuzz_decode(uint8_t mode, uint8_t opts, int with_checks, int no_blob
         memcpy(ops, tmp, sizeof(bridge_op) * n_ops);
         free(tmp);
     }
+    memset(&fe, 0, sizeof fe);
+    if (with_emit)
+        blob_len = make_emit(c, ops, n_ops, text, scratch, (uint32_t)blob_len, &fe);
+    blob = malloc(blob_len);
+    memcpy(blob, scratch, blob_len);
     memset(&plan, 0, sizeof plan);
     plan.ops = ops;
     plan.n_ops = n_ops;
@@ -684,26 +1355,36 @@ static void fuzz_decode(uint8_t mode, uint8_t opts, int with_checks, int no_blob
         make_checks(c, &plan, &fc);
         plan.checks = &fc.checks;
     }
+    plan.emitting = (uint8_t)with_emit;
 
     status = bridge_plan_check(&plan, &bad);
     check(status == BRIDGE_OK || status == BRIDGE_E_PLAN);
     check(bad < n_ops);
     check(!no_blob || status == BRIDGE_E_PLAN);
+    if (status == BRIDGE_OK && fe.tight)
+        tighten(&plan, blob);
     if (status == BRIDGE_OK) {
         size_t data_len = c->n, n_rec = 0;
         uint8_t *data = malloc(data_len ? data_len : 1);
         size_t out_cap = 200u + (size_t)(opts >> 2) * 97u, err_cap = (opts >> 5) & 7;
-        uint8_t *out = malloc(out_cap);
+        uint8_t *out;
         bridge_error *errors = malloc(sizeof(bridge_error) * (err_cap ? err_cap : 1));
         uint64_t offsets[16];
         uint32_t lengths[16];
         bridge_record records[16];
         bridge_batch b;
 
+        /* Room for the events' values too (mask and hash bounds are large), now and then. */
+        if (with_emit && (opts & 2))
+            for (uint32_t i = 0; i < n_ops; i++)
+                if (ops[i].emit_len != 0 && emit_kind(ops[i].kind) != EK_NONE)
+                    out_cap += rd32(blob + ops[i].emit_off + 40) % (1u << 16);
+        out = malloc(out_cap);
         memcpy(data, c->p, data_len);
         /* Records: cut the data at a few places derived from its first bytes. */
         for (size_t at = 0; n_rec < 16 && at < data_len;) {
-            size_t len = 1 + data[at] % 48;
+            size_t len = fe.long_rec && data[at] >= 0xF0 ? 64u * (data[at] - 0xEFu)
+                                                         : 1u + data[at] % 48u;
             if (len > data_len - at)
                 len = data_len - at;
             offsets[n_rec] = at;
@@ -720,6 +1401,13 @@ static void fuzz_decode(uint8_t mode, uint8_t opts, int with_checks, int no_blob
                         (uint64_t)ops[i].offset + ops[i].length <= lengths[r])
                         shape_field(data + offsets[r] + ops[i].offset,
                                     lengths[r] - ops[i].offset, &ops[i], &fc.ops[i], &plan);
+        if (fe.shape)
+            for (size_t r = 0; r < n_rec; r++)
+                for (uint32_t i = 0; i < n_ops; i++)
+                    if (ops[i].emit_len != 0 && emit_kind(ops[i].kind) != EK_NONE &&
+                        (uint64_t)ops[i].offset + ops[i].length <= lengths[r])
+                        shape_emit(data + offsets[r] + ops[i].offset, lengths[r] - ops[i].offset,
+                                   &ops[i], &plan);
         memset(&b, 0, sizeof b);
         b.data = data;
         b.data_len = data_len;
@@ -749,6 +1437,17 @@ static void fuzz_decode(uint8_t mode, uint8_t opts, int with_checks, int no_blob
                    errors[e].reason < BRIDGE_V_FIRST + BRIDGE_V_COUNT &&
                    fc.ops[errors[e].op].rules != 0));
             check(errors[e].depth <= BRIDGE_MAX_TABLE_DEPTH);
+        }
+        /* Each value with emit bytes, alone: within its max-bytes, in its conversion's shape. */
+        if (with_emit) {
+            b.offsets = offsets;
+            b.lengths = lengths;
+            b.n_records = n_rec;
+            for (uint32_t i = 0, tried = 0; i < n_ops && tried < 8; i++)
+                if (ops[i].emit_len != 0 && emit_kind(ops[i].kind) != EK_NONE) {
+                    emit_oracle(&plan, i, &b);
+                    tried++;
+                }
         }
         /* The same records back to back as fixed-length records. */
         if (data_len >= 4) {
@@ -816,7 +1515,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (mode == 3)
         fuzz_framing(opts, &c);
     else
-        fuzz_decode(mode, opts, sub == 1 || sub == 3 || sub == 5, first >> 5 == 4, first >> 5 == 5,
-                    &c);
+        fuzz_decode(mode, opts, sub == 1 || sub == 3 || sub == 5, sub == 6, first >> 5 == 4,
+                    first >> 5 == 5, &c);
     return 0;
 }
