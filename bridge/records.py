@@ -16,6 +16,7 @@ once) is validated by the Python validators instead; validation is never skipped
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import mmap
 from collections.abc import Iterator, Mapping
@@ -25,12 +26,17 @@ from pathlib import Path
 from typing import Any
 
 from bridge.codepages import space_byte
-from bridge.decode.framing import FramingError
+from bridge.decode.framing import FramingError, RecordSpan
 from bridge.decode.native import NativeDecoder
 from bridge.decode.verdict import FieldError, RecordResult
 from bridge.mapping.apply import message_key
 from bridge.mapping.audit import AuditContext
-from bridge.mapping.emit import EmitUnsupported, EventDecoder, event_decoder
+from bridge.mapping.emit import (
+    DiscriminatorDecoder,
+    EmitUnsupported,
+    EventDecoder,
+    event_decoder,
+)
 from bridge.mapping.native import ValidatingDecoder, native_validation
 from bridge.mapping.reasons import Violation
 from bridge.mapping.runtime import Runtime
@@ -135,7 +141,7 @@ def judge_file(
             if runtime.mapping.discriminator is None:
                 yield from _single(runtime, context, decoders[None], path, data, native_events)
             else:
-                yield from _cases(runtime, context, decoders, path, data)
+                yield from _cases(runtime, context, decoders, path, data, native_events)
 
 
 def _decoder(runtime: Runtime, case: str | None) -> NativeDecoder:
@@ -158,30 +164,39 @@ class _Publisher:
     keys from a second, keys-only event plan; None from ``of`` when the mapping needs the
     Python mapper (or the records are not contiguous in the file)."""
 
-    def __init__(self, runtime: Runtime, events: EventDecoder, keys: EventDecoder | None):
+    def __init__(
+        self,
+        runtime: Runtime,
+        events: EventDecoder,
+        keys: EventDecoder | None,
+        case: str | None = None,
+    ):
         self.runtime = runtime
         self.events = events
         self.keys = keys
+        self.case = case
         # LINE SEQUENTIAL: a short line was validated padded with spaces (docs/decoding.md),
         # so its event is decoded from the same padded copy.
         self.pad_to = events.layout.record_length if runtime.mapping.framing.type == "lines" else 0
         self.space = bytes([space_byte(runtime.mapping.code_page)])
 
     @classmethod
-    def of(cls, runtime: Runtime, decoder: NativeDecoder) -> _Publisher | None:
+    def of(
+        cls, runtime: Runtime, decoder: NativeDecoder, case: str | None = None
+    ) -> _Publisher | None:
         mapping = runtime.mapping
         if not isinstance(decoder, ValidatingDecoder) or mapping.framing.type == "vbs":
             # Validity known only after Python validation; a spanned record's segments are
             # not together in the file.
             return None
-        events = event_decoder(runtime)
+        events = event_decoder(runtime, case)
         if events is None:
             return None
         paths = frozenset(mapping.keys.kafka) | frozenset(mapping.keys.redis)
-        keys = event_decoder(runtime, only=paths) if paths else None
+        keys = event_decoder(runtime, case, only=paths) if paths else None
         if paths and keys is None:
             return None
-        return cls(runtime, events, keys)
+        return cls(runtime, events, keys, case)
 
     def publish(self, data: memoryview, results: list[RecordResult]) -> list[Event] | None:
         """Events of valid ``results`` (None: a record the event plan refused; map in Python)."""
@@ -211,7 +226,9 @@ class _Publisher:
                 kafka = message_key(mapping, key_values[i], "kafka")
                 redis = message_key(mapping, key_values[i], "redis")
             out.append(
-                Event(result.record, result.offset, result.length, document, None, kafka, redis)
+                Event(
+                    result.record, result.offset, result.length, document, self.case, kafka, redis
+                )
             )
         return out
 
@@ -258,29 +275,122 @@ def _cases(
     decoders: Mapping[str | None, NativeDecoder],
     path: str | Path,
     data: memoryview,
+    native_events: bool,
 ) -> Iterator[Event | Rejected]:
-    # The first case's decode (default REDEFINES choices) finds the discriminator; a record of
-    # another case is decoded again with that case's layout and choices.
-    first = next(iter(decoders.values()))
-    done_to, number = runtime.mapping.framing.skip_header, 0
+    """A multi-layout file in chunks: the discriminator alone finds each record's case (a
+    decode of that one field), then each case's records decode, validate and become events
+    as one batch, and the outcomes come out in file order."""
     try:
-        for span in runtime.frame(data):
-            record = bytes(span.data(data))
-            probe = first.decode(record, number=span.number, offset=span.offset)
-            verdict = _native_verdict(first, 0)
-            case = runtime.mapper.case_for(_values(probe)) if probe.valid else None
-            if isinstance(case, Violation):
-                yield _reject(context, "decode", probe, record, [case])
+        probe: DiscriminatorDecoder | None = DiscriminatorDecoder(runtime)
+    except EmitUnsupported:
+        probe = None
+    publishers = {
+        case: _Publisher.of(runtime, decoder, case) if native_events else None
+        for case, decoder in decoders.items()
+    }
+    done_to, number = runtime.mapping.framing.skip_header, 0
+    spans = runtime.frame(data)
+    try:
+        while chunk := list(itertools.islice(spans, CASES_CHUNK)):
+            if probe is None or any(s.segments or s.padding for s in chunk):
+                outcomes = [_one_case(runtime, context, decoders, s, data) for s in chunk]
             else:
-                decoder = decoders[case] if case is not None else first
-                if decoder is not first:
-                    probe = decoder.decode(record, number=span.number, offset=span.offset)
-                    verdict = _native_verdict(decoder, 0)
-                yield _judge(runtime, context, case, probe, data, verdict)
-            done_to, number = span.offset + span.length, span.number + 1
+                outcomes = _chunk_cases(runtime, context, decoders, publishers, probe, chunk, data)
+            for span, outcome in zip(chunk, outcomes, strict=True):
+                yield outcome
+                done_to, number = span.offset + span.length, span.number + 1
     except FramingError as exc:
         audit = framing_audit(context, exc, path, done_to, number)
         yield Rejected(number, done_to, "framing", audit)
+
+
+CASES_CHUNK = 8192  # records of a multi-layout file judged together
+
+
+def _chunk_cases(
+    runtime: Runtime,
+    context: AuditContext,
+    decoders: Mapping[str | None, NativeDecoder],
+    publishers: Mapping[str | None, _Publisher | None],
+    probe: DiscriminatorDecoder,
+    chunk: list[RecordSpan],
+    data: memoryview,
+) -> list[Event | Rejected]:
+    offsets = [s.offset for s in chunk]
+    lengths = [s.length for s in chunk]
+    out: list[Event | Rejected | None] = [None] * len(chunk)
+    groups: dict[str | None, list[int]] = {}
+    for i, value in enumerate(probe.values(data, offsets, lengths)):
+        case = runtime.mapper.case_for(value) if value is not None else None
+        if isinstance(case, Violation):
+            span = chunk[i]
+            result = RecordResult(span.number, span.offset, span.length, b"null", ())
+            record = bytes(data[span.offset : span.offset + span.length])
+            out[i] = _reject(context, "decode", result, record, [case])
+        elif case is None:  # the discriminator does not decode: the first case's errors say why
+            out[i] = _one_case(runtime, context, decoders, chunk[i], data)
+        else:
+            groups.setdefault(case, []).append(i)
+    for case, members in groups.items():
+        decoder = decoders[case]
+        done = 0
+        while done < len(members):
+            part = members[done:]
+            batch = decoder.decode_batch(
+                data, [offsets[i] for i in part], [lengths[i] for i in part]
+            )
+            results = [
+                RecordResult(chunk[i].number, offsets[i], lengths[i], doc, batch.errors.get(k, ()))
+                for k, (i, doc) in enumerate(zip(part, batch.documents(), strict=False))
+            ]
+            published: dict[int, Event] = {}
+            publisher = publishers.get(case)
+            if publisher is not None:
+                assert isinstance(decoder, ValidatingDecoder)
+                valid = [
+                    k
+                    for k, r in enumerate(results)
+                    if not r.errors and k not in decoder.rule_errors
+                ]
+                events = publisher.publish(data, [results[k] for k in valid])
+                if events is not None:
+                    published = dict(zip(valid, events, strict=True))
+            for k, result in enumerate(results):
+                out[part[k]] = published.get(k) or _judge(
+                    runtime, context, case, result, data, _native_verdict(decoder, k)
+                )
+            done += batch.count
+    assert all(o is not None for o in out)
+    return [o for o in out if o is not None]
+
+
+def _one_case(
+    runtime: Runtime,
+    context: AuditContext,
+    decoders: Mapping[str | None, NativeDecoder],
+    span: RecordSpan,
+    data: memoryview,
+) -> Event | Rejected:
+    """One record of a multi-layout file: the first case's decode (default REDEFINES choices)
+    finds the discriminator; a record of another case is decoded again as that case. Only
+    the discriminator's own decode decides: the first case's other fields may well fail on
+    another case's bytes."""
+    first = next(iter(decoders.values()))
+    record = bytes(span.data(data))
+    probe = first.decode(record, number=span.number, offset=span.offset)
+    verdict = _native_verdict(first, 0)
+    disc = runtime.mapping.discriminator
+    assert disc is not None
+    field = disc.source.replace(disc.source.split(".")[0], first.layout.name, 1)
+    decoded = all(e.path != field for e in probe.errors)
+    case = runtime.mapper.case_for(_values(probe)) if decoded else None
+    if isinstance(case, Violation):
+        return _reject(context, "decode", probe, record, [case])
+    decoder = decoders[case] if case is not None else first
+    if decoder is not first:
+        probe = decoder.decode(record, number=span.number, offset=span.offset)
+        verdict = _native_verdict(decoder, 0)
+    return _judge(runtime, context, case, probe, data, verdict)
 
 
 def _values(result: RecordResult) -> dict[str, Any]:

@@ -29,11 +29,11 @@ from bridge.copybook.layout import Category, Field, Layout, Usage
 from bridge.decode.native import NativeDecoder
 from bridge.decode.plan import Plan, PlanError, _Builder, _key, _Op
 from bridge.mapping.check import DATE_FORMAT_DIGITS
-from bridge.mapping.model import FieldSpec, PiiPolicyKind, TargetType
+from bridge.mapping.model import CASE_PROPERTY, FieldSpec, PiiPolicyKind, TargetType
 from bridge.mapping.plan import FieldPlan, TablePlan, is_numeric
 from bridge.mapping.runtime import Runtime
 
-__all__ = ["EmitUnsupported", "EventDecoder", "event_decoder"]
+__all__ = ["DiscriminatorDecoder", "EmitUnsupported", "EventDecoder", "event_decoder"]
 
 log = logging.getLogger(__name__)
 
@@ -323,10 +323,16 @@ class _EventBuilder:
         self.layout: Layout = runtime.layout(case)
         self.mplan = runtime.mapper.plans[case]
         self.members: Sequence[FieldPlan | TablePlan] = self.mplan.members
+        # A multi-layout file's events open with the case (Mapper.apply puts it first).
+        self.prefix = b""
         if only is not None:  # some top-level properties (the message keys), nothing else
             self.members = [
                 m for m in self.members if isinstance(m, FieldPlan) and m.item.path in only
             ]
+        elif case is not None:
+            self.prefix = (json.dumps(CASE_PROPERTY) + ":" + json.dumps(case) + ",").encode()
+            if not self.members:
+                raise EmitUnsupported(f"case {case}: no property besides the case")
         self.pii_key = runtime.pii_key
         self.b = _Builder(self.layout, self.options)
         self.mapped = {m.item.path for m in self._walk(self.members)}
@@ -401,10 +407,14 @@ class _EventBuilder:
                         "is split by other properties"
                     )
                 key = _key(name, firsts[-1])
+                if hidden_counts_in is not None and len(open_path) == 1 and self.prefix:
+                    key, self.prefix = self.prefix + key, b""  # the root's first property
                 firsts[-1] = False
                 open_ops.append(b.add(_Op(lib.BRIDGE_OP_OPEN_OBJ, m.item, template, key=key)))
                 firsts.append(True)
             key = _key(m.target[-1], firsts[-1])
+            if hidden_counts_in is not None and not open_path and self.prefix:
+                key, self.prefix = self.prefix + key, b""  # the root's first property
             firsts[-1] = False
             path_template = f"{template}.{m.item.name}" if tables == 0 else m.item.path
             if isinstance(m, TablePlan):
@@ -494,6 +504,51 @@ class EventDecoder(NativeDecoder):
             if batch.errors:
                 raise EmitUnsupported(f"an event did not decode: {batch.errors}")
             out.extend(batch.documents())
+            done += batch.count
+        return out
+
+
+class DiscriminatorDecoder(NativeDecoder):
+    """Decodes a multi-layout file's discriminator alone (as the first case's layout and
+    REDEFINES choices place it): ``{"d": value}`` per record, so a batch finds its cases
+    without decoding every record whole."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        disc = runtime.mapping.discriminator
+        assert disc is not None
+        first = disc.cases[0].name
+        layout, options = runtime.layout(first), runtime.decode_options(first)
+        # The discriminator as the first case's record names it (check.py: same name in each).
+        try:
+            item = layout.field(disc.source.replace(disc.source.split(".")[0], layout.name, 1))
+        except KeyError as exc:
+            raise EmitUnsupported(f"discriminator {disc.source}: not in {layout.name}") from exc
+        if item.variable_offset or item.occurs is not None or item.is_group:
+            raise EmitUnsupported(f"discriminator {disc.source}: not at a fixed place")
+        b = _Builder(layout, options)
+        b.add(_Op(lib.BRIDGE_OP_OPEN_OBJ, layout.root, layout.root.name))
+        b.field_op(item, item.path, b'"d":', 0)
+        b.close(0, lib.BRIDGE_OP_CLOSE_OBJ)
+        super().__init__(layout, options)
+        self.plan = Plan(layout, options, ops=b.ops, slots=b.slots)
+        self.keys = tuple(disc.source.split(".")[1:])
+
+    def values(self, data: Any, offsets: Sequence[int], lengths: Sequence[int]) -> list[Any]:
+        """Each record's decoded discriminator as case_for reads it (nested as the record
+        nests it), or None where it does not decode."""
+        out: list[Any] = []
+        done = 0
+        while done < len(offsets):
+            batch = self.decode_batch(data, offsets[done:], lengths[done:])
+            docs = json.loads(b"[" + b",".join(batch.documents()) + b"]", parse_float=Decimal)
+            for i, doc in enumerate(docs):
+                if i in batch.errors:
+                    out.append(None)
+                    continue
+                value: Any = doc["d"]
+                for key in reversed(self.keys):
+                    value = {key: value}
+                out.append(value)
             done += batch.count
         return out
 
