@@ -19,7 +19,7 @@ import functools
 import itertools
 import json
 import mmap
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -37,6 +37,7 @@ from bridge.mapping.emit import (
     EventDecoder,
     event_decoder,
 )
+from bridge.mapping.model import MappingDoc
 from bridge.mapping.native import ValidatingDecoder, native_validation
 from bridge.mapping.reasons import Violation
 from bridge.mapping.runtime import Runtime
@@ -179,6 +180,8 @@ class _Publisher:
         # so its event is decoded from the same padded copy.
         self.pad_to = events.layout.record_length if runtime.mapping.framing.type == "lines" else 0
         self.space = bytes([space_byte(runtime.mapping.code_page)])
+        self.kafka_key = _keyer(runtime.mapping, "kafka")
+        self.redis_key = _keyer(runtime.mapping, "redis")
 
     @classmethod
     def of(
@@ -216,21 +219,46 @@ class _Publisher:
             keys = self.keys.events(source, offsets, lengths) if self.keys else None
         except EmitUnsupported:
             return None
-        mapping = self.runtime.mapping
         # The key fields of the whole batch parsed in one call (one small object a record).
         key_values = json.loads(b"[" + b",".join(keys) + b"]") if keys else None
         out = []
         for i, (result, document) in enumerate(zip(results, documents, strict=True)):
             kafka = redis = None
             if key_values is not None:
-                kafka = message_key(mapping, key_values[i], "kafka")
-                redis = message_key(mapping, key_values[i], "redis")
+                kafka = self.kafka_key(key_values[i])
+                redis = self.redis_key(key_values[i])
             out.append(
                 Event(
                     result.record, result.offset, result.length, document, self.case, kafka, redis
                 )
             )
         return out
+
+
+def _key_text(value: Any) -> str:
+    """A key part as message_key writes it (text_form; no value: empty)."""
+    if value is None:
+        return ""
+    if type(value) is str:
+        return value
+    return "true" if value is True else "false" if value is False else str(value)
+
+
+def _keyer(mapping: MappingDoc, which: str) -> Callable[[Mapping[str, Any]], str | None]:
+    """message_key for the keys-only objects of one mapping: the same text, the targets and
+    separator looked up once (it runs twice a record)."""
+    paths = mapping.keys.kafka if which == "kafka" else mapping.keys.redis
+    targets = []
+    for path in paths:
+        spec = mapping.field_spec(path)
+        assert spec is not None
+        targets.append(tuple(spec.target.split(".")))
+    if not targets or any(len(t) != 1 for t in targets):
+        return lambda values: message_key(mapping, values, which)
+    names = [t[0] for t in targets]
+    join = mapping.keys.separator.join
+    prefix = mapping.keys.redis_prefix if which == "redis" else ""
+    return lambda values: prefix + join([_key_text(values.get(n)) for n in names])
 
 
 def _single(
