@@ -21,8 +21,9 @@
  *                     values and choices, dates of the header's format, numbers held as text,
  *                     text full of escapes), 0x20 lowers each max-bytes to the least the plan
  *                     check accepts, 0x80 lets a record length byte >= 0xF0 cut a long record.
- *                     Each op with emit bytes is then also decoded alone (emit_oracle): its
- *                     value must fit its max-bytes and have its conversion's shape.
+ *                     Each op with emit bytes is also checked and decoded alone with the rest
+ *                     of the blob poisoned for ASan (fence_emit: no read outside its own
+ *                     bytes), its value held to its max-bytes and its conversion's shape.
  *   byte 0 / 32 == 4 (modes 0-2): the plan has no blob (NULL, length 0), which must be refused
  *   byte 0 / 32 == 5 (modes 0-2): zoned digits are ASCII (digit0 X'30'; the sign tables stay)
  *   byte 1: option bits (trim, text-table seed, output and error buffer sizes)
@@ -39,6 +40,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sanitizer/asan_interface.h> /* no-op macros in the coverage build (no ASan) */
 
 #include "bridge_core.h"
 
@@ -975,6 +978,7 @@ static uint32_t make_emit(cursor *c, bridge_op *ops, uint32_t n_ops, const uint8
         if (sel % 8 == 0 || (ek == EK_WRONG && !((ef & 0x40) && sel % 8 == 7)))
             continue;
         make_emit_op(c, &o, op, chars);
+        n = (n + 7) & ~7u; /* ASan fences whole 8-byte granules (fence_emit) */
         if (o.n > EMIT_BLOB_MAX - n)
             continue;
         op->emit_off = n;
@@ -1212,15 +1216,78 @@ static int is_hex_string(const uint8_t *v, uint32_t n)
     return 1;
 }
 
+/* The blob made unreadable to ASan but for what the op alone may read: the keys and masks
+ * (the first `base` bytes), its key (the 32 bytes put_key copies), its mask and its own emit
+ * bytes (bridge_core.h: their offsets stay within emit_len), so that a read into another op's
+ * bytes is caught too, not only one past the end of the blob. */
+static void fence_emit(const bridge_plan *plan, const bridge_op *op, uint32_t base)
+{
+    uint8_t *blob = (uint8_t *)(uintptr_t)plan->blob;
+    uint32_t from = (base + 7) & ~7u, len = plan->blob_len;
+    if (from < len)
+        ASAN_POISON_MEMORY_REGION(blob + from, len - from);
+    if ((uint64_t)op->emit_off + op->emit_len <= len)
+        ASAN_UNPOISON_MEMORY_REGION(blob + op->emit_off, op->emit_len);
+    if ((uint64_t)op->key_off + op->key_len <= len) /* put_key copies 32 bytes when it can */
+        ASAN_UNPOISON_MEMORY_REGION(blob + op->key_off,
+                                    op->key_len <= 32 && (uint64_t)op->key_off + 32 <= len
+                                        ? 32
+                                        : op->key_len);
+    if (op->kind == BRIDGE_OP_EDITED && (uint64_t)op->aux_off + op->aux_len <= len)
+        ASAN_UNPOISON_MEMORY_REGION(blob + op->aux_off, op->aux_len);
+}
+
+static void unfence_emit(const bridge_plan *plan)
+{
+    ASAN_UNPOISON_MEMORY_REGION((uint8_t *)(uintptr_t)plan->blob, plan->blob_len);
+}
+
+/* Op `ip` in a plan of its own, a root object around it (its flags but HIDDEN). */
+static void alone(const bridge_plan *plan, uint32_t ip, bridge_op *ops, bridge_plan *one)
+{
+    memset(ops, 0, 3 * sizeof *ops);
+    ops[0].kind = BRIDGE_OP_OPEN_OBJ;
+    ops[0].odo = -1;
+    ops[0].end = 2;
+    ops[1] = plan->ops[ip];
+    ops[1].flags &= (uint16_t)~BRIDGE_F_HIDDEN;
+    ops[2].kind = BRIDGE_OP_CLOSE_OBJ;
+    ops[2].odo = -1;
+    *one = *plan;
+    one->ops = ops;
+    one->n_ops = 3;
+}
+
+/* The plan check of each op's emit bytes, alone and fenced: refused or accepted, it reads
+ * nothing but them (the whole plan's check stops at the first bad op). */
+static void check_emit_alone(const bridge_plan *plan, uint32_t base)
+{
+    for (uint32_t i = 0; i < plan->n_ops; i++) {
+        bridge_op ops[3];
+        bridge_plan one;
+        uint32_t bad;
+        int status;
+        if (plan->ops[i].emit_len == 0 || emit_kind(plan->ops[i].kind) == EK_NONE ||
+            plan->blob == NULL)
+            continue;
+        alone(plan, i, ops, &one);
+        fence_emit(plan, &plan->ops[i], base);
+        status = bridge_plan_check(&one, &bad);
+        unfence_emit(plan);
+        check(status == BRIDGE_OK || status == BRIDGE_E_PLAN);
+    }
+}
+
 /* Op `ip` (with emit bytes) alone in a plan: the document is then its key and its value in
  * braces, so the value can be held to the max-bytes its header promises (decode.c reserves
  * that much room for it and no more) and to the shape of its conversion. */
-static void emit_oracle(const bridge_plan *plan, uint32_t ip, const bridge_batch *proto)
+static void emit_oracle(const bridge_plan *plan, uint32_t ip, uint32_t base,
+                        const bridge_batch *proto)
 {
     const bridge_op *src = &plan->ops[ip];
     const uint8_t *h = plan->blob + src->emit_off;
     bridge_op ops[3];
-    bridge_plan one = *plan;
+    bridge_plan one;
     bridge_batch b = *proto;
     bridge_record records[16];
     bridge_error errors[32]; /* one field: an error or two a record */
@@ -1231,17 +1298,7 @@ static void emit_oracle(const bridge_plan *plan, uint32_t ip, const bridge_batch
 
     if (per > (1u << 20) || b.n_records == 0)
         return;
-    memset(ops, 0, sizeof ops);
-    ops[0].kind = BRIDGE_OP_OPEN_OBJ;
-    ops[0].odo = -1;
-    ops[0].end = 2;
-    ops[1] = *src;
-    ops[1].flags &= (uint16_t)~BRIDGE_F_HIDDEN;
-    ops[2].kind = BRIDGE_OP_CLOSE_OBJ;
-    ops[2].odo = -1;
-    one.ops = ops;
-    one.n_ops = 3;
-    check(bridge_plan_check(&one, &bad) == BRIDGE_OK); /* it passed inside the whole plan */
+    alone(plan, ip, ops, &one);
     cap = (size_t)per * b.n_records + 512;
     out = malloc(cap);
     b.out = out;
@@ -1249,7 +1306,10 @@ static void emit_oracle(const bridge_plan *plan, uint32_t ip, const bridge_batch
     b.records = records;
     b.errors = errors;
     b.error_cap = 32;
+    fence_emit(plan, src, base);
+    check(bridge_plan_check(&one, &bad) == BRIDGE_OK); /* it passed inside the whole plan */
     check(bridge_decode(&one, &b) == BRIDGE_OK);
+    unfence_emit(plan);
     for (size_t r = 0; r < b.done; r++) {
         const uint8_t *v = out + records[r].doc_offset + 1 + key;
         uint32_t n;
@@ -1312,6 +1372,7 @@ static void fuzz_decode(uint8_t mode, uint8_t opts, int with_checks, int with_em
     uint8_t *blob;
     fuzz_checks fc;
     fuzz_emit fe;
+    uint32_t base;
     int status;
 
     tables(opts, text, zone, packed);
@@ -1332,8 +1393,9 @@ static void fuzz_decode(uint8_t mode, uint8_t opts, int with_checks, int with_em
         free(tmp);
     }
     memset(&fe, 0, sizeof fe);
+    base = (uint32_t)blob_len;
     if (with_emit)
-        blob_len = make_emit(c, ops, n_ops, text, scratch, (uint32_t)blob_len, &fe);
+        blob_len = make_emit(c, ops, n_ops, text, scratch, base, &fe);
     blob = malloc(blob_len);
     memcpy(blob, scratch, blob_len);
     memset(&plan, 0, sizeof plan);
@@ -1356,6 +1418,8 @@ static void fuzz_decode(uint8_t mode, uint8_t opts, int with_checks, int with_em
         plan.checks = &fc.checks;
     }
     plan.emitting = (uint8_t)with_emit;
+    if (with_emit)
+        check_emit_alone(&plan, base);
 
     status = bridge_plan_check(&plan, &bad);
     check(status == BRIDGE_OK || status == BRIDGE_E_PLAN);
@@ -1445,7 +1509,7 @@ static void fuzz_decode(uint8_t mode, uint8_t opts, int with_checks, int with_em
             b.n_records = n_rec;
             for (uint32_t i = 0, tried = 0; i < n_ops && tried < 8; i++)
                 if (ops[i].emit_len != 0 && emit_kind(ops[i].kind) != EK_NONE) {
-                    emit_oracle(&plan, i, &b);
+                    emit_oracle(&plan, i, base, &b);
                     tried++;
                 }
         }
