@@ -318,17 +318,26 @@ def _cases(
     }
     done_to, number = runtime.mapping.framing.skip_header, 0
     spans = runtime.frame(data)
-    try:
-        while chunk := list(itertools.islice(spans, CASES_CHUNK)):
-            if probe is None or any(s.segments or s.padding for s in chunk):
-                outcomes = [_one_case(runtime, context, decoders, s, data) for s in chunk]
-            else:
-                outcomes = _chunk_cases(runtime, context, decoders, publishers, probe, chunk, data)
-            for span, outcome in zip(chunk, outcomes, strict=True):
-                yield outcome
-                done_to, number = span.offset + span.length, span.number + 1
-    except FramingError as exc:
-        audit = framing_audit(context, exc, path, done_to, number)
+    failed: FramingError | None = None
+    while failed is None:
+        chunk: list[RecordSpan] = []
+        try:  # the records framed before a framing error are judged before its audit
+            chunk.extend(itertools.islice(spans, CASES_CHUNK))
+        except FramingError as exc:
+            # Without its traceback: the framing generator's frame holds views of the mapped
+            # file, which must be gone before the file is unmapped.
+            failed = exc.with_traceback(None)
+        if not chunk and failed is None:
+            break
+        if probe is None or any(s.segments or s.padding for s in chunk):
+            outcomes = [_one_case(runtime, context, decoders, s, data) for s in chunk]
+        else:
+            outcomes = _chunk_cases(runtime, context, decoders, publishers, probe, chunk, data)
+        for span, outcome in zip(chunk, outcomes, strict=True):
+            yield outcome
+            done_to, number = span.offset + span.length, span.number + 1
+    if failed is not None:
+        audit = framing_audit(context, failed, path, done_to, number)
         yield Rejected(number, done_to, "framing", audit)
 
 

@@ -231,3 +231,30 @@ def test_unknown_record_types_name_the_discriminator(
         [reason] = o.audit["reasons"]
         assert reason["path"] == "HDR-REC.REC-TYPE"
         assert o.audit["record"]["offset"] == 40 * o.record
+
+
+def test_a_framing_error_comes_after_every_record_before_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RDW records, one RDW broken after 8,500 of them (the second chunk): every record before
+    it is judged, then one framing audit covers the rest; records in = outcomes."""
+    monkeypatch.setenv("BRIDGE_PII_KEY", PII_KEY)
+    path = _mapping(tmp_path)
+    document = json.loads(path.read_text())
+    document["source"]["framing"] = {"type": "rdw"}
+    path.write_text(json.dumps(document))
+    runtime = Runtime.load(path, prefer_fast=False)
+    data = _file(tmp_path, 9_000, random.Random(3)).read_bytes()
+    records = [data[at : at + 40] for at in range(0, len(data), 40)]
+    rdw = [(n + 4).to_bytes(2, "big") + b"\0\0" for n in (40,) * len(records)]
+    rdw[8_500] = b"\x00\x02\x00\x00"  # a length shorter than the RDW itself
+    blocked = tmp_path / "batch.rdw"
+    blocked.write_bytes(b"".join(h + r for h, r in zip(rdw, records, strict=True)))
+    outcomes = list(judge_file(runtime, blocked))
+    assert [o.record for o in outcomes] == list(range(8_501))
+    last = outcomes[-1]
+    assert isinstance(last, Rejected)
+    assert (last.stage, last.offset) == ("framing", 8_500 * 44)
+    assert last.audit["record"]["length"] == 500 * 44
+    assert not any(isinstance(o, Rejected) and o.stage == "framing" for o in outcomes[:-1])
+    assert sum(isinstance(o, Event) for o in outcomes) > 3_000
