@@ -497,12 +497,13 @@ int bridge_emit_ok(const bridge_plan *p, const bridge_op *op)
 {
     emit_bytes e;
     const uint8_t *h;
-    uint32_t conv, prot, width, longest = 0, bound, content;
+    uint32_t conv, prot, width, longest = 0;
+    uint64_t bound, content; /* 64-bit: a huge op must not wrap its bound below the truth */
     int text = op->kind == BRIDGE_OP_TEXT, national = op->kind == BRIDGE_OP_NATIONAL;
     int numeric = op_is_numeric(op->kind) || op->kind == BRIDGE_OP_EDITED;
     if (op->emit_len < BRIDGE_EMIT_HEADER || (uint64_t)op->emit_off + op->emit_len > p->blob_len)
         return 0;
-    if (!(text || national || numeric) || op->kind == BRIDGE_OP_FLOAT)
+    if (!(text || national || numeric)) /* floats, FAIL ops: never converted */
         return 0;
     h = p->blob + op->emit_off;
     e.h = h;
@@ -517,7 +518,7 @@ int bridge_emit_ok(const bridge_plan *p, const bridge_op *op)
         return 0;
     /* What a value can take before conversion: text up to 6 bytes a byte (escapes), numbers
      * their digits, sign, point and scale zeros. */
-    content = 6 * op->length + 2 * BRIDGE_MAX_NUM_LEN + BRIDGE_MAX_SCALE + 16;
+    content = 6 * (uint64_t)op->length + 2 * BRIDGE_MAX_NUM_LEN + BRIDGE_MAX_SCALE + 16;
     switch (conv) {
     case BRIDGE_EC_KEEP:
         bound = content;
@@ -552,7 +553,7 @@ int bridge_emit_ok(const bridge_plan *p, const bridge_op *op)
         if (len < 5 || !inside(e, off, len) || h[off + 4] == 0 || h[off + 4] > 6 ||
             h[off + 4] + 5u != len)
             return 0;
-        bound = 2 + bound * h[off + 4];
+        bound = 2 + bound * (uint64_t)h[off + 4];
     } else if (prot == BRIDGE_PROTECT_HASH) {
         if (!inside(e, rd32(h + 32), rd32(h + 36)))
             return 0;
