@@ -19,7 +19,7 @@ import functools
 import itertools
 import json
 import mmap
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -201,38 +201,45 @@ class _Publisher:
             return None
         return cls(runtime, events, keys, case)
 
-    def publish(self, data: memoryview, results: list[RecordResult]) -> list[Event] | None:
-        """Events of valid ``results`` (None: a record the event plan refused; map in Python)."""
+    def publish(
+        self,
+        data: memoryview,
+        records: Sequence[int],
+        offsets: Sequence[int],
+        lengths: Sequence[int],
+    ) -> list[Event] | None:
+        """Events of valid records (numbers, file offsets, lengths); None: a record the event
+        plan refused, so map them in Python."""
         source: Any = data
-        offsets = [r.offset for r in results]
-        lengths = [r.length for r in results]
+        src_offsets: Sequence[int] = offsets
+        src_lengths: Sequence[int] = lengths
         if self.pad_to and any(n < self.pad_to for n in lengths):
             width = self.pad_to
             source = b"".join(
-                bytes(data[r.offset : r.offset + r.length]).ljust(width, self.space)
-                for r in results
+                bytes(data[at : at + n]).ljust(width, self.space)
+                for at, n in zip(offsets, lengths, strict=True)
             )
-            offsets = [i * width for i in range(len(results))]
-            lengths = [width] * len(results)
+            src_offsets, src_lengths = range(0, width * len(lengths), width), [width] * len(lengths)
         try:
-            documents = self.events.events(source, offsets, lengths)
-            keys = self.keys.events(source, offsets, lengths) if self.keys else None
+            documents = self.events.events(source, src_offsets, src_lengths)
+            keys = self.keys.events(source, src_offsets, src_lengths) if self.keys else None
         except EmitUnsupported:
             return None
+        case = self.case
+        if keys is None:
+            return [
+                Event(r, at, n, doc, case, None, None)
+                for r, at, n, doc in zip(records, offsets, lengths, documents, strict=True)
+            ]
         # The key fields of the whole batch parsed in one call (one small object a record).
-        key_values = json.loads(b"[" + b",".join(keys) + b"]") if keys else None
-        out = []
-        for i, (result, document) in enumerate(zip(results, documents, strict=True)):
-            kafka = redis = None
-            if key_values is not None:
-                kafka = self.kafka_key(key_values[i])
-                redis = self.redis_key(key_values[i])
-            out.append(
-                Event(
-                    result.record, result.offset, result.length, document, self.case, kafka, redis
-                )
+        key_values = json.loads(b"[" + b",".join(keys) + b"]")
+        kafka, redis = self.kafka_key, self.redis_key
+        return [
+            Event(r, at, n, doc, case, kafka(k), redis(k))
+            for r, at, n, doc, k in zip(
+                records, offsets, lengths, documents, key_values, strict=True
             )
-        return out
+        ]
 
 
 def _key_text(value: Any) -> str:
@@ -274,24 +281,32 @@ def _single(
     publisher = _Publisher.of(runtime, decoder) if native_events else None
     try:
         for batch in decoder.decode_file(path, framing.type, **framing.frame_options()):
-            results = batch.results()
+            first, offsets, lengths = batch.first_record, batch.offsets, batch.lengths
             published: dict[int, Event] = {}
             if publisher is not None:
                 assert isinstance(decoder, ValidatingDecoder)
-                valid = [
-                    i
-                    for i, r in enumerate(results)
-                    if not r.errors and i not in decoder.rule_errors
-                ]
-                events = publisher.publish(data, [results[i] for i in valid])
+                errors, rules = batch.errors, decoder.rule_errors
+                valid = [i for i in range(batch.count) if i not in errors and i not in rules]
+                events = publisher.publish(
+                    data,
+                    [first + i for i in valid],
+                    [offsets[i] for i in valid],
+                    [lengths[i] for i in valid],
+                )
                 if events is not None:
                     published = dict(zip(valid, events, strict=True))
-            for i, result in enumerate(results):
-                if i in published:
-                    yield published[i]
+            documents: list[bytes] | None = None  # split only when a record needs its own
+            for i in range(batch.count):
+                event = published.get(i)
+                if event is not None:
+                    yield event
                 else:
+                    documents = documents or batch.documents()
+                    result = RecordResult(
+                        first + i, offsets[i], lengths[i], documents[i], batch.errors.get(i, ())
+                    )
                     yield _judge(runtime, context, None, result, data, _native_verdict(decoder, i))
-                done_to, number = result.offset + result.length, result.record + 1
+                done_to, number = offsets[i] + lengths[i], first + i + 1
     except FramingError as exc:
         audit = framing_audit(context, exc, path, done_to, number)
         yield Rejected(number, done_to, "framing", audit)
@@ -389,7 +404,12 @@ def _chunk_cases(
                     for k, r in enumerate(results)
                     if not r.errors and k not in decoder.rule_errors
                 ]
-                events = publisher.publish(data, [results[k] for k in valid])
+                events = publisher.publish(
+                    data,
+                    [results[k].record for k in valid],
+                    [results[k].offset for k in valid],
+                    [results[k].length for k in valid],
+                )
                 if events is not None:
                     published = dict(zip(valid, events, strict=True))
             for k, result in enumerate(results):
