@@ -7,14 +7,17 @@ import json
 import os
 import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from bridge.copybook.compiler import compile_copybook
+from bridge.copybook.layout import Layout
+from bridge.decode.multi import MultiLayoutError, resolve_field
 from bridge.errors import CopybookError, CopybookNotFoundError
 from bridge.exitcodes import RET_COPYBOOK_INVALID, RET_NOT_FOUND, RET_OK, RET_USAGE
 from bridge.mapping.check import errors, load_checked
-from bridge.mapping.init import CASE_STYLES, default_mapping
+from bridge.mapping.init import CASE_STYLES, default_mapping, default_multi_mapping
 from bridge.mapping.model import MappingError, MappingNotFoundError, Problem
 
 HELP = """\
@@ -64,6 +67,19 @@ def register(subparsers: Any) -> None:
         help="write the copybook path relative to DIR, where the mapping file will live "
         "(default: the current directory)",
     )
+    init.add_argument(
+        "--discriminator",
+        metavar="FIELD",
+        help="multi-layout files: the record-type field every record has at one place",
+    )
+    init.add_argument(
+        "--when",
+        action="append",
+        default=[],
+        metavar="VALUE=RECORD",
+        help="with --discriminator: records whose field holds VALUE are the level-01 RECORD "
+        "(repeatable; one case per record)",
+    )
     init.set_defaults(func=run_init)
     check = sub.add_parser("check", help="check MAPPING against the meta-schema and its copybook")
     check.add_argument("mapping", metavar="MAPPING")
@@ -88,24 +104,51 @@ def run_init(args: argparse.Namespace) -> int:
         return RET_COPYBOOK_INVALID
     name = args.name or re.sub(r"[^a-z0-9._-]+", "-", Path(args.copybook).stem.lower())
     base = args.relative_to
+    common: dict[str, Any] = {
+        "name": name,
+        "case": args.case,
+        "include_dirs": [os.path.relpath(d, base) for d in args.include_dirs],
+        "code_page": args.code_page,
+    }
     try:
-        doc = default_mapping(
-            layouts,
-            os.path.relpath(args.copybook, base),
-            name=name,
-            case=args.case,
-            record=args.record.upper() if args.record else None,
-            include_dirs=[os.path.relpath(d, base) for d in args.include_dirs],
-            code_page=args.code_page,
-        )
-    except KeyError:
-        print(f"bridge mapping init: no record {args.record} in {args.copybook}", file=sys.stderr)
+        if args.discriminator or args.when:
+            doc = _multi(args, layouts, os.path.relpath(args.copybook, base), common)
+        else:
+            doc = default_mapping(
+                layouts,
+                os.path.relpath(args.copybook, base),
+                record=args.record.upper() if args.record else None,
+                **common,
+            )
+    except KeyError as exc:
+        print(f"bridge mapping init: no record {exc.args[0]} in {args.copybook}", file=sys.stderr)
         return RET_NOT_FOUND
     except ValueError as exc:
         print(f"bridge mapping init: {exc}", file=sys.stderr)
         return RET_USAGE
     print(json.dumps(doc, indent=2, ensure_ascii=False))
     return RET_OK
+
+
+def _multi(
+    args: argparse.Namespace, layouts: Sequence[Layout], copybook: str, common: dict[str, Any]
+) -> dict[str, Any]:
+    """--discriminator FIELD --when VALUE=RECORD ...: a mapping with one case per record."""
+    if not (args.discriminator and args.when):
+        raise ValueError("--discriminator and --when go together")
+    if args.record:
+        raise ValueError("--record names one record; a discriminator chooses among several")
+    when = []
+    for item in args.when:
+        value, sep, record = item.partition("=")
+        if not sep or "." in record:
+            raise ValueError(f"--when {item}: expected VALUE=RECORD (a level-01 record name)")
+        when.append((value, record))
+    try:
+        field = resolve_field(tuple(layouts), args.discriminator)
+    except MultiLayoutError as exc:
+        raise ValueError(str(exc)) from exc
+    return default_multi_mapping(layouts, copybook, discriminator=field, when=when, **common)
 
 
 def report(problems: list[Problem] | tuple[Problem, ...], as_json: bool, prog: str) -> None:

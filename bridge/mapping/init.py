@@ -14,7 +14,7 @@ from decimal import Decimal, InvalidOperation, localcontext
 from typing import Any
 
 from bridge.copybook.layout import Category, Condition, Field, Layout, Literal
-from bridge.mapping.model import Scalar
+from bridge.mapping.model import CASE_PROPERTY, Scalar
 from bridge.mapping.plan import char_length, integer_digits, is_numeric, layouts_fingerprint
 
 CASE_STYLES = ("snake", "camel", "kebab", "keep")
@@ -88,6 +88,85 @@ def default_mapping(
         "review types (dates are not guessed), classifications and constraints.",
         "copybook": copy,
         "source": {"framing": framing, "code_page": code_page},
+        "fields": fields,
+    }
+    if tables:
+        doc["tables"] = tables
+    if drops:
+        doc["drop"] = drops
+    return doc
+
+
+def default_multi_mapping(
+    layouts: Sequence[Layout],
+    copybook: str,
+    *,
+    name: str,
+    discriminator: Field,
+    when: Sequence[tuple[str, str]],
+    case: str = "camel",
+    include_dirs: Sequence[str] = (),
+    code_page: str = "cp037",
+) -> dict[str, Any]:
+    """The default mapping of a multi-layout file: every field of each level-01 record a
+    ``when`` (discriminator value, record name) names, one case per record.
+
+    ``discriminator`` is the field (bridge.decode.multi.resolve_field) each record carries at
+    the same place under the same name. A numeric discriminator's values are numbers.
+    """
+    by_name = {lay.name: lay for lay in layouts}
+    values: dict[str, list[Scalar]] = {}
+    for value, record in when:
+        if record.upper() not in by_name:
+            raise KeyError(record)
+        scalar: Scalar = value
+        if is_numeric(discriminator):
+            try:
+                scalar = int(value)
+            except ValueError:
+                raise ValueError(f"--when {value}={record}: the discriminator is numeric") from None
+        values.setdefault(record.upper(), []).append(scalar)
+    chosen = [by_name[record] for record in values]
+    source = discriminator.path.split(".", 1)[1]
+    for layout in chosen:  # mapping check reads it by name in every case's record
+        try:
+            layout.field(f"{layout.name}.{source}")
+        except KeyError:
+            raise ValueError(
+                f"discriminator {discriminator.path}: {layout.name} has no {source}; every "
+                "record must name its record-type field the same way"
+            ) from None
+    fields: list[dict[str, Any]] = []
+    tables: list[dict[str, Any]] = []
+    drops: list[dict[str, Any]] = []
+    for layout in chosen:  # one event scope per record: targets repeat across records
+        taken = {CASE_PROPERTY}  # each event carries its case under this name
+        _scope(layout.root, case, fields=fields, tables=tables, drops=drops, taken=taken)
+    fixed = all(lay.min_length == lay.record_length for lay in chosen)
+    framing: dict[str, Any] = (
+        # A fixed file holds every record type at one LRECL: the longest.
+        {"type": "fixed", "record_length": max(lay.record_length for lay in chosen)}
+        if fixed
+        else {"type": "rdw"}
+    )
+    copy: dict[str, Any] = {"path": copybook}
+    if include_dirs:
+        copy["include_dirs"] = list(include_dirs)
+    copy["fingerprint"] = layouts_fingerprint(chosen)
+    doc: dict[str, Any] = {
+        "name": name,
+        "version": "1.0.0",
+        "description": f"Default mapping of {', '.join(values)} written by `bridge mapping "
+        "init`: review types (dates are not guessed), classifications and constraints.",
+        "copybook": copy,
+        "source": {"framing": framing, "code_page": code_page},
+        "discriminator": {
+            "source": f"{chosen[0].name}.{source}",
+            "cases": [
+                {"name": target_name(record, case), "when": listed, "layout": record}
+                for record, listed in values.items()
+            ],
+        },
         "fields": fields,
     }
     if tables:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -10,9 +11,12 @@ import pytest
 
 from bridge.cli import main
 from bridge.copybook.compiler import compile_copybook, compile_text
+from bridge.decode.encoder import encode_record
 from bridge.mapping.check import check_mapping, errors, load_checked
 from bridge.mapping.init import default_mapping, target_name
 from bridge.mapping.model import Problem, meta_problems, parse_mapping
+from bridge.mapping.runtime import Runtime
+from bridge.records import Event, judge_file
 
 from .conftest import ACCTMAST_CPY, ACCTMAST_MAPPING, CARDDEMO, acct_document
 
@@ -354,3 +358,97 @@ def test_load_checked_example() -> None:
     assert problems == []
     assert mapping.name == "acctmast"
     assert layouts[0].name == "ACCT-MASTER-REC"
+
+
+MULTI = """\
+       01  HDR-REC.
+           05  REC-TYPE     PIC 9.
+           05  RECORD-TYPE  PIC X(4).
+           05  HDR-DATE     PIC 9(8).
+       01  DTL-REC.
+           05  REC-TYPE     PIC 9.
+           05  DTL-AMT      PIC S9(7)V99 COMP-3.
+           05  DTL-NAME     PIC X(20).
+       01  TRL-REC.
+           05  REC-TYPE     PIC 9.
+           05  TRL-COUNT    PIC 9(7).
+"""
+
+
+def test_init_multi_layout(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--discriminator/--when: one case per record, numeric values as numbers, fields of every
+    record, the fixed LRECL the longest record; it checks clean and judges a file."""
+    copybook = tmp_path / "multi.cpy"
+    copybook.write_text(MULTI)
+    monkeypatch.chdir(tmp_path)
+    args = ["mapping", "init", "multi.cpy", "--discriminator", "REC-TYPE"]
+    when = [
+        "--when",
+        "1=HDR-REC",
+        "--when",
+        "2=DTL-REC",
+        "--when",
+        "3=DTL-REC",
+        "--when",
+        "9=TRL-REC",
+    ]
+    assert main([*args, *when]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["discriminator"] == {
+        "source": "HDR-REC.REC-TYPE",
+        "cases": [
+            {"name": "hdrRec", "when": [1], "layout": "HDR-REC"},
+            {"name": "dtlRec", "when": [2, 3], "layout": "DTL-REC"},
+            {"name": "trlRec", "when": [9], "layout": "TRL-REC"},
+        ],
+    }
+    assert doc["source"]["framing"] == {"type": "fixed", "record_length": 26}
+    sources = [f["source"] for f in doc["fields"]]
+    assert sources[:3] == ["HDR-REC.REC-TYPE", "HDR-REC.RECORD-TYPE", "HDR-REC.HDR-DATE"]
+    assert "DTL-REC.DTL-AMT" in sources and "TRL-REC.TRL-COUNT" in sources
+    # RECORD-TYPE would be recordType, the property each event's case takes: renamed.
+    assert {f["target"] for f in doc["fields"] if f["source"] == "HDR-REC.RECORD-TYPE"} == {
+        "recordType_2"
+    }
+    (tmp_path / "multi.mapping.json").write_text(json.dumps(doc))
+    _, layouts, problems = load_checked(tmp_path / "multi.mapping.json")
+    assert errors(problems) == []
+    assert main(["mapping", "check", "multi.mapping.json"]) == 0
+    by = {lay.name: lay for lay in layouts}
+    records = [
+        encode_record(by["HDR-REC"], {"REC-TYPE": 1, "RECORD-TYPE": "BTCH", "HDR-DATE": 20260101}),
+        encode_record(by["DTL-REC"], {"REC-TYPE": 3, "DTL-AMT": Decimal("-1.50"), "DTL-NAME": "A"}),
+        encode_record(by["TRL-REC"], {"REC-TYPE": 9, "TRL-COUNT": 1}),
+    ]
+    (tmp_path / "multi.dat").write_bytes(b"".join(r.ljust(26, b"\x40") for r in records))
+    runtime = Runtime.load(tmp_path / "multi.mapping.json")
+    events = [e for e in judge_file(runtime, tmp_path / "multi.dat") if isinstance(e, Event)]
+    assert [e.case for e in events] == ["hdrRec", "dtlRec", "trlRec"]
+    assert [e.event["recordType"] for e in events] == ["hdrRec", "dtlRec", "trlRec"]
+    assert events[1].event["dtlAmt"] == "-1.50"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--when", "1=HDR-REC"], "--discriminator and --when go together"),
+        (["--discriminator", "REC-TYPE"], "--discriminator and --when go together"),
+        (["--discriminator", "REC-TYPE", "--when", "X=HDR-REC"], "the discriminator is numeric"),
+        (["--discriminator", "REC-TYPE", "--when", "1"], "expected VALUE=RECORD"),
+        (["--discriminator", "NOPE", "--when", "1=HDR-REC"], "no elementary item"),
+        (["--discriminator", "HDR-DATE", "--when", "1=DTL-REC"], "DTL-REC has no HDR-DATE"),
+    ],
+)
+def test_init_multi_layout_refusals(
+    extra: list[str],
+    message: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    (tmp_path / "multi.cpy").write_text(MULTI)
+    monkeypatch.chdir(tmp_path)
+    assert main(["mapping", "init", "multi.cpy", *extra]) == 2
+    assert message in capsys.readouterr().err
