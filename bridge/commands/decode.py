@@ -202,14 +202,6 @@ def _batches(
     frame_args: dict[str, Any],
 ) -> Iterator[Batch]:
     if args.discriminator or args.when:
-        if args.framing == "lines":
-            # The multi-layout decoder decodes records where they lie in the file; a short
-            # line needs a padded copy, and its audit must still show only the line's bytes.
-            print(
-                "bridge decode: --framing lines does not take --discriminator/--when yet",
-                file=sys.stderr,
-            )
-            raise CommandFailed(RET_USAGE)
         return _multi(args, layouts, options).decode_file(path, args.framing, **frame_args)
     if args.reference:
         return _reference(layout, path, args.framing, frame_args, options)

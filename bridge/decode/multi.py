@@ -129,7 +129,9 @@ class MultiLayoutDecoder:
         self, path: str | Path, framing: str = "fixed", **frame_args: Any
     ) -> Iterator[Batch]:
         """Batches in file order; ``frame_args`` as :func:`bridge.decode.framing.frame` takes."""
-        if framing == "fixed" and frame_args.get("record_length") is None:
+        if framing in ("fixed", "lines") and frame_args.get("record_length") is None:
+            # Every record is framed (and a short line padded) to the longest case; each case
+            # then reads only its own layout's bytes.
             frame_args["record_length"] = self.record_length
         with Path(path).open("rb") as fh:
             size = fh.seek(0, 2)
@@ -194,16 +196,19 @@ class MultiLayoutDecoder:
 def _decode_spans(
     decoder: NativeDecoder, mm: memoryview, spans: list[RecordSpan]
 ) -> Iterator[RecordResult]:
-    """Results for ``spans`` in order: contiguous runs in native batches, spanned ones copied."""
+    """Results for ``spans`` in order: contiguous runs in native batches; spanned records and
+    short lines decoded from a copy (a line's result keeps the line's own length, so its audit
+    shows the bytes in the file, not the padding)."""
     i = 0
     while i < len(spans):
-        if spans[i].segments:
+        if spans[i].segments or spans[i].padding:
             s = spans[i]
-            yield decoder.decode(bytes(s.data(mm)), number=s.number, offset=s.offset)
+            res = decoder.decode(bytes(s.data(mm)), number=s.number, offset=s.offset)
+            yield replace(res, length=s.length)
             i += 1
             continue
         j = i
-        while j < len(spans) and not spans[j].segments:
+        while j < len(spans) and not (spans[j].segments or spans[j].padding):
             j += 1
         run = spans[i:j]
         batch = decoder.decode_batch(mm, [s.offset for s in run], [s.length for s in run])

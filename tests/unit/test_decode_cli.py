@@ -7,6 +7,7 @@ import hashlib
 import json
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -382,17 +383,68 @@ def test_lines_framing(tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes
     assert "4 records read = 3 valid + 1 rejected" in err
 
 
-def test_lines_framing_of_a_multi_layout_file_is_refused(
+def test_lines_framing_of_a_multi_layout_file(
     tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
 ) -> None:
-    """Not yet: the multi-layout decoder decodes records in place, a short line needs a copy."""
+    """Lines of different record types, framed to the longest record: each type's records
+    decode as a file of that type alone does; short lines are padded, and a rejected one's
+    audit shows the line's own bytes; an unknown type is rejected, never fatal."""
+    heads = [b"H20261126", b"H2026113", b"H20261x01"]
+    items = [b"D0001000012{hello", b"D0002000000J", b"D0003000000}a note  .", b"D00x4"]
+    lines = [heads[0], items[0], items[1], b"X-unknown", items[2], heads[1], items[3], heads[2]]
+    path = tmp_path / "mixed.txt"
+    path.write_bytes(b"\r\n".join(lines[:3]) + b"\r\n" + b"\n".join(lines[3:]) + b"\n")
     cpy = tmp_path / "MIXED.cpy"
     cpy.write_text(HEAD + TEXT)
-    path = tmp_path / "mixed.txt"
-    path.write_bytes(b"H20261126\nD0001000012{hello\n")
-    argv = ["decode", str(cpy), str(path), "--framing", "lines", "--codepage", "latin-1"]
+    common = ["--framing", "lines", "--codepage", "latin-1"]
     multi = ["--discriminator", "HEAD-REC.REC-TYPE", "--when", "H=HEAD-REC", "--when", "D=ITEM-REC"]
-    code, out, err = run([*argv, *multi], capsysbinary)
-    assert code == 2
-    assert out == []
-    assert "does not take --discriminator" in err
+    errors = tmp_path / "rejects.jsonl"
+    code, out, err = run(
+        ["decode", str(cpy), str(path), *common, *multi, "--errors", str(errors)], capsysbinary
+    )
+    assert code == 1
+    assert f"{len(lines)} records read = {len(out)} valid + " in err
+
+    # The oracle: each record type's lines as a file of their own, decoded by their copybook.
+    alone: dict[bytes, tuple[list[str], list[Any]]] = {}
+    for text, kind, members in ((HEAD, b"H", heads), (TEXT, b"D", items)):
+        one = tmp_path / f"{kind.decode()}.cpy"
+        one.write_text(text)
+        part = tmp_path / f"{kind.decode()}.txt"
+        part.write_bytes(b"\n".join(members) + b"\n")
+        part_errors = tmp_path / f"{kind.decode()}.jsonl"
+        _, docs, _ = run(
+            ["decode", str(one), str(part), *common, "--errors", str(part_errors)], capsysbinary
+        )
+        audits = [json.loads(a) for a in part_errors.read_text().splitlines()]
+        alone[kind] = (docs, audits)
+
+    rejects = [json.loads(a) for a in errors.read_text().splitlines()]
+    by_number = {r["record"]["number"]: r for r in rejects}
+    offsets = [0]
+    for n, line in enumerate(lines):
+        offsets.append(offsets[-1] + len(line) + (2 if n < 3 else 1))
+    seen = {b"H": [0, 0], b"D": [0, 0]}  # (valid, rejected) taken from each type's output
+    docs_iter = iter(out)
+    for number, line in enumerate(lines):
+        kind = line[:1]
+        if kind not in alone:
+            reject = by_number[number]
+            assert reject["reasons"][0]["rule"] == "unknown-record-type"
+            assert reject["reasons"][0]["raw"] == line[:1].hex()
+            continue
+        docs, audits = alone[kind]
+        if number in by_number:
+            reject, expected = by_number[number], audits[seen[kind][1]]
+            seen[kind][1] += 1
+            assert reject["record"]["offset"] == offsets[number]
+            assert reject["record"]["length"] == len(line)
+            assert base64.b64decode(reject["record"]["raw_base64"]) == line
+            assert [r["path"] for r in reject["reasons"]] == [
+                r["path"] for r in expected["reasons"]
+            ]
+        else:
+            assert next(docs_iter) == docs[seen[kind][0]]
+            seen[kind][0] += 1
+    assert next(docs_iter, None) is None
+    assert seen == {b"H": [1, 2], b"D": [3, 1]}  # "H2026113" padded: "2026113 " is no number
