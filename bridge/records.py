@@ -20,7 +20,7 @@ import itertools
 import json
 import mmap
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -434,7 +434,11 @@ def _one_case(
     another case's bytes."""
     first = next(iter(decoders.values()))
     record = bytes(span.data(data))
-    probe = first.decode(record, number=span.number, offset=span.offset)
+    # A short line decodes from its padded copy, but its result (and so its audit's raw
+    # bytes and its event's length) stays the line in the file.
+    probe = replace(
+        first.decode(record, number=span.number, offset=span.offset), length=span.length
+    )
     verdict = _native_verdict(first, 0)
     disc = runtime.mapping.discriminator
     assert disc is not None
@@ -442,10 +446,12 @@ def _one_case(
     decoded = all(e.path != field for e in probe.errors)
     case = runtime.mapper.case_for(_values(probe)) if decoded else None
     if isinstance(case, Violation):
-        return _reject(context, "decode", probe, record, [case])
+        return _reject(context, "decode", probe, record[: span.length], [case])
     decoder = decoders[case] if case is not None else first
     if decoder is not first:
-        probe = decoder.decode(record, number=span.number, offset=span.offset)
+        probe = replace(
+            decoder.decode(record, number=span.number, offset=span.offset), length=span.length
+        )
         verdict = _native_verdict(decoder, 0)
     return _judge(runtime, context, case, probe, data, verdict)
 

@@ -73,12 +73,18 @@ class Runtime:
 
     def frame(self, buf: bytes | memoryview) -> Iterator[RecordSpan]:
         """The records of a file's bytes, framed as the mapping says."""
+        selected = [s.layout for s in select_layouts(self.mapping, self.layouts)[0]]
+        options = self.mapping.framing.frame_options()
+        if options["record_length"] is None and self.mapping.framing.type == "lines":
+            # Lines of several record types are padded to the longest record (the meta-schema
+            # makes fixed framing state its LRECL); each case reads its own layout's bytes.
+            options["record_length"] = max(lay.record_length for lay in selected)
         return frame(
             buf,
             self.mapping.framing.type,
-            layout=self.layouts[0],
+            layout=selected[0],
             codepage=self.mapping.code_page,
-            **self.mapping.framing.frame_options(),
+            **options,
         )
 
     def decode_options(self, case: str | None = None) -> DecodeOptions:

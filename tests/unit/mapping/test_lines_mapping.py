@@ -4,6 +4,7 @@ framing audit document the run can resume from."""
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -11,8 +12,9 @@ from typing import Any
 import pytest
 
 from bridge.copybook.compiler import compile_copybook
+from bridge.decode.multi import resolve_field
 from bridge.mapping.audit import audit_schema
-from bridge.mapping.init import default_mapping
+from bridge.mapping.init import default_mapping, default_multi_mapping
 from bridge.mapping.model import meta_problems
 from bridge.mapping.runtime import Runtime
 from bridge.mapping.validate import JsonSchemaValidator
@@ -74,3 +76,73 @@ def test_a_long_line_ends_the_file_with_a_framing_audit(tmp_path: Path) -> None:
     assert reason["offset"] == 3 * 37
     assert "line 4 (record 3) has 57 bytes, more than the record length 50" in reason["message"]
     assert JsonSchemaValidator(audit_schema()).validate(reject.audit) == []
+
+
+MIXED = """\
+       01  HEAD-REC.
+           05  REC-TYPE        PIC X.
+           05  RUN-DATE        PIC 9(8).
+       01  ITEM-REC.
+           05  REC-TYPE        PIC X.
+           05  ITEM-ID         PIC 9(4).
+           05  AMOUNT          PIC S9(5)V99.
+           05  NOTE            PIC X(10).
+"""
+
+
+def _mixed_runtime(tmp_path: Path, framing: dict[str, Any]) -> Runtime:
+    copybook = tmp_path / "MIXED.cpy"
+    copybook.write_text(MIXED)
+    layouts = compile_copybook(copybook)
+    doc = default_multi_mapping(
+        layouts,
+        str(copybook),
+        name="mixed",
+        discriminator=resolve_field(tuple(layouts), "HEAD-REC.REC-TYPE"),
+        when=[("H", "HEAD-REC"), ("D", "ITEM-REC")],
+        code_page="latin-1",
+    )
+    doc["source"]["framing"] = framing
+    path = tmp_path / "mixed.mapping.json"
+    path.write_text(json.dumps(doc))
+    return Runtime.load(path)
+
+
+def test_a_multi_layout_text_file(tmp_path: Path) -> None:
+    """Lines of two record types, framed to the longer (no record_length given): every
+    outcome keeps its line's offset and length, and a rejected line's raw bytes are the
+    line's own, never the padding or the lines after it."""
+    lines = [
+        b"H20261126",
+        b"D0001000012{hello",
+        b"X-unknown",
+        b"D0003000000}a note  .",
+        b"H2026113",  # padded: "2026113 " is no number
+        b"D00x4",
+        b"D0002000000J",
+    ]
+    path = tmp_path / "mixed.txt"
+    path.write_bytes(b"\r\n".join(lines[:2]) + b"\r\n" + b"\n".join(lines[2:]) + b"\n")
+    offsets = [0]
+    for n, line in enumerate(lines):
+        offsets.append(offsets[-1] + len(line) + (2 if n < 2 else 1))
+    outcomes = list(judge_file(_mixed_runtime(tmp_path, {"type": "lines"}), path))
+    assert [o.record for o in outcomes] == list(range(len(lines)))
+    assert [o.offset for o in outcomes] == offsets[:-1]
+    assert [type(o) for o in outcomes] == [Event, Event, Rejected, Event, Rejected, Rejected, Event]
+    for outcome, line in zip(outcomes, lines, strict=True):
+        if isinstance(outcome, Event):
+            assert outcome.length == len(line)
+        else:
+            assert outcome.audit["record"]["length"] == len(line)
+            assert base64.b64decode(outcome.audit["record"]["raw_base64"]) == line
+            assert JsonSchemaValidator(audit_schema()).validate(outcome.audit) == []
+    events = [json.loads(o.document) for o in outcomes if isinstance(o, Event)]
+    assert [(e["recType"], e.get("itemId")) for e in events] == [
+        ("H", None),
+        ("D", 1),
+        ("D", 3),
+        ("D", 2),
+    ]
+    rules = [[r["rule"] for r in o.audit["reasons"]] for o in outcomes if isinstance(o, Rejected)]
+    assert rules == [["unknown-record-type"], ["bad-zone"], ["bad-zone", "blank-numeric"]]
