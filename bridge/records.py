@@ -28,7 +28,7 @@ from typing import Any
 from bridge.codepages import space_byte
 from bridge.decode.framing import FramingError, RecordSpan
 from bridge.decode.native import NativeDecoder
-from bridge.decode.verdict import FieldError, RecordResult
+from bridge.decode.verdict import FieldError, RecordResult, in_file, record_end
 from bridge.mapping.apply import message_key
 from bridge.mapping.audit import AuditContext
 from bridge.mapping.emit import (
@@ -303,10 +303,15 @@ def _single(
                 else:
                     documents = documents or batch.documents()
                     result = RecordResult(
-                        first + i, offsets[i], lengths[i], documents[i], batch.errors.get(i, ())
+                        first + i,
+                        offsets[i],
+                        lengths[i],
+                        documents[i],
+                        batch.errors.get(i, ()),
+                        batch.segments.get(i, ()),
                     )
                     yield _judge(runtime, context, None, result, data, _native_verdict(decoder, i))
-                done_to, number = offsets[i] + lengths[i], first + i + 1
+                done_to, number = batch.end(i), first + i + 1
     except FramingError as exc:
         audit = framing_audit(context, exc, path, done_to, number)
         yield Rejected(number, done_to, "framing", audit)
@@ -350,7 +355,8 @@ def _cases(
             outcomes = _chunk_cases(runtime, context, decoders, publishers, probe, chunk, data)
         for span, outcome in zip(chunk, outcomes, strict=True):
             yield outcome
-            done_to, number = span.offset + span.length, span.number + 1
+            done_to = record_end(span.offset, span.length, span.segments)
+            number = span.number + 1
     if failed is not None:
         audit = framing_audit(context, failed, path, done_to, number)
         yield Rejected(number, done_to, "framing", audit)
@@ -378,7 +384,7 @@ def _chunk_cases(
             span = chunk[i]
             result = RecordResult(span.number, span.offset, span.length, b"null", ())
             record = bytes(data[span.offset : span.offset + span.length])
-            out[i] = _reject(context, "decode", result, record, [case])
+            out[i] = _reject(context, "decode", result, record, [_at(runtime, case, record, span)])
         elif case is None:  # the discriminator does not decode: the first case's errors say why
             out[i] = _one_case(runtime, context, decoders, chunk[i], data)
         else:
@@ -434,11 +440,7 @@ def _one_case(
     another case's bytes."""
     first = next(iter(decoders.values()))
     record = bytes(span.data(data))
-    # A short line decodes from its padded copy, but its result (and so its audit's raw
-    # bytes and its event's length) stays the line in the file.
-    probe = replace(
-        first.decode(record, number=span.number, offset=span.offset), length=span.length
-    )
+    probe = span.place(first.decode(record, number=span.number, offset=span.offset))
     verdict = _native_verdict(first, 0)
     disc = runtime.mapping.discriminator
     assert disc is not None
@@ -446,14 +448,25 @@ def _one_case(
     decoded = all(e.path != field for e in probe.errors)
     case = runtime.mapper.case_for(_values(probe)) if decoded else None
     if isinstance(case, Violation):
-        return _reject(context, "decode", probe, record[: span.length], [case])
+        return _reject(
+            context, "decode", probe, record[: span.length], [_at(runtime, case, record, span)]
+        )
     decoder = decoders[case] if case is not None else first
     if decoder is not first:
-        probe = replace(
-            decoder.decode(record, number=span.number, offset=span.offset), length=span.length
-        )
+        probe = span.place(decoder.decode(record, number=span.number, offset=span.offset))
         verdict = _native_verdict(decoder, 0)
     return _judge(runtime, context, case, probe, data, verdict)
+
+
+def _at(runtime: Runtime, violation: Violation, record: bytes, span: RecordSpan) -> Violation:
+    """An unknown record type's violation with the discriminator's place and bytes (its
+    offset counted as if contiguous; _reject places it in a spanned record's piece)."""
+    path = violation.path
+    item = next((f for lay in runtime.layouts for f in lay.fields() if f.path == path), None)
+    if item is None:
+        return violation
+    raw = record[item.offset : item.offset + item.length].hex()
+    return violation.located(path, span.offset + item.offset, item.length, raw)
 
 
 def _values(result: RecordResult) -> dict[str, Any]:
@@ -470,7 +483,7 @@ def _judge(
     verdict: _Verdict | None = None,
 ) -> Event | Rejected:
     """``verdict``: C's rule violations when the decoder validated (None: validate here)."""
-    record = bytes(data[result.offset : result.offset + result.length])
+    record = result.raw(data)
     if result.errors:
         return _reject(context, "decode", result, record, result.errors, case)
     if verdict is None:
@@ -504,6 +517,13 @@ def _reject(
     case: str | None = None,
 ) -> Rejected:
     reasons_list: list[Violation | FieldError] = list(reasons)
+    if result.segments:  # field errors come placed; a validator's offsets count as contiguous
+        reasons_list = [
+            replace(r, offset=in_file(r.offset, result.offset, result.segments))
+            if isinstance(r, Violation) and r.offset is not None
+            else r
+            for r in reasons_list
+        ]
     audit = context.record(
         stage=stage,
         record_number=result.record,
@@ -511,6 +531,7 @@ def _reject(
         raw=record,
         reasons=reasons_list,
         case=case,
+        segments=result.segments,
     )
     return Rejected(result.record, result.offset, stage, audit)
 

@@ -6,7 +6,7 @@ import argparse
 import mmap
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -244,12 +244,14 @@ def _reference(
             record_number=span.number,
             file_offset=span.offset,
         )
-        yield _single(replace(res, length=span.length))  # a padded line: its bytes in the file
+        yield _single(span.place(res))  # a padded line or a spanned record: as in the file
 
 
 def _single(res: RecordResult) -> Batch:
     errors = {0: res.errors} if res.errors else {}
-    return Batch(res.record, [res.offset], [res.length], memoryview(res.document + b"\n"), errors)
+    segments = {0: res.segments} if res.segments else {}
+    document = memoryview(res.document + b"\n")
+    return Batch(res.record, [res.offset], [res.length], document, errors, segments=segments)
 
 
 class _Sink:
@@ -289,7 +291,7 @@ def _write(batches: Iterator[Batch], args: argparse.Namespace, path: Path, layou
             for batch in batches:
                 first, count = batch.first_record, batch.count
                 if count:
-                    done_to = batch.offsets[-1] + batch.lengths[-1]
+                    done_to = batch.end(count - 1)
                     number = first + count
                 lo = max(0, args.skip - first)
                 hi = count if stop is None else min(count, stop - first)
@@ -310,14 +312,14 @@ def _write(batches: Iterator[Batch], args: argparse.Namespace, path: Path, layou
                         sink.tally.valid += 1
                         sink.out.write(docs[i] + b"\n")
                         continue
-                    at, length = batch.offsets[i], batch.lengths[i]
                     sink.reject(
                         context.record(
                             stage="decode",
                             record_number=first + i,
-                            offset=at,
-                            raw=mm[at : at + length],
+                            offset=batch.offsets[i],
+                            raw=batch.raw(i, mm),
                             reasons=bad,
+                            segments=batch.segments.get(i, ()),
                         )
                     )
     except FramingError as exc:

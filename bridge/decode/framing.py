@@ -37,7 +37,7 @@ from dataclasses import dataclass, replace
 from bridge.codepages import space_byte
 from bridge.copybook.layout import Layout
 from bridge.decode.reference import record_extent
-from bridge.decode.verdict import DecodeOptions
+from bridge.decode.verdict import DecodeOptions, RecordResult, relocate
 from bridge.errors import BridgeError
 
 __all__ = ["FRAMINGS", "FramingError", "RecordSpan", "frame", "long_line_error"]
@@ -80,6 +80,15 @@ class RecordSpan:
             return b"".join(bytes(memoryview(buf)[at : at + n]) for at, n in self.segments)
         view = memoryview(buf)[self.offset : self.offset + self.length]
         return bytes(view) + self.padding if self.padding else view
+
+    def place(self, result: RecordResult) -> RecordResult:
+        """A result decoded from ``data``'s copy, placed back in the file: a short line keeps
+        the line's length (its audit shows the line, not the padding); a spanned record
+        keeps its pieces, and its field errors' offsets move into the pieces holding them."""
+        if not (self.segments or self.padding):
+            return result
+        errors = relocate(result.errors, self.offset, self.segments)
+        return replace(result, length=self.length, errors=errors, segments=self.segments)
 
 
 def frame(

@@ -19,7 +19,7 @@ from bridge.copybook.layout import Field, Layout
 from bridge.decode.framing import RecordSpan, frame
 from bridge.decode.native import Batch, NativeDecoder
 from bridge.decode.reference import decode_value
-from bridge.decode.verdict import DecodeOptions, FieldError, Reason, RecordResult
+from bridge.decode.verdict import DecodeOptions, FieldError, Reason, RecordResult, in_file
 from bridge.errors import BridgeError
 
 __all__ = ["Case", "MultiLayoutDecoder", "MultiLayoutError", "resolve_case", "resolve_field"]
@@ -173,6 +173,7 @@ class MultiLayoutDecoder:
             [r.length for r in ordered],
             memoryview(jsonl),
             errors,
+            segments={i: r.segments for i, r in enumerate(ordered) if r.segments},
         )
 
     def _unknown(
@@ -184,13 +185,13 @@ class MultiLayoutDecoder:
         known = ", ".join(repr(v) for v in sorted(self._decoders))
         error = FieldError(
             d.path,
-            span.offset + d.offset,
+            in_file(span.offset + d.offset, span.offset, span.segments),
             d.length,
             raw,
             Reason.UNKNOWN_RECORD_TYPE,
             f"discriminator {shown}; known: {known}",
         )
-        return RecordResult(span.number, span.offset, span.length, b"null", (error,))
+        return RecordResult(span.number, span.offset, span.length, b"null", (error,), span.segments)
 
 
 def _decode_spans(
@@ -203,8 +204,7 @@ def _decode_spans(
     while i < len(spans):
         if spans[i].segments or spans[i].padding:
             s = spans[i]
-            res = decoder.decode(bytes(s.data(mm)), number=s.number, offset=s.offset)
-            yield replace(res, length=s.length)
+            yield s.place(decoder.decode(bytes(s.data(mm)), number=s.number, offset=s.offset))
             i += 1
             continue
         j = i

@@ -20,7 +20,7 @@ import os
 import struct
 from array import array
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,16 @@ from bridge.copybook.layout import Field, Layout, Usage
 from bridge.decode.encoder import EditedPicture
 from bridge.decode.framing import FRAMINGS, FramingError, RecordSpan, frame, long_line_error
 from bridge.decode.plan import REASONS, Plan, compile_plan
-from bridge.decode.verdict import DecodeOptions, FieldError, Reason, RecordResult
+from bridge.decode.verdict import (
+    DecodeOptions,
+    FieldError,
+    Reason,
+    RecordResult,
+    Segments,
+    record_bytes,
+    record_end,
+    relocate,
+)
 from bridge.decode.zoned import zoned_bytes
 from bridge.errors import NativeError
 
@@ -58,6 +67,9 @@ class Batch:
     jsonl: memoryview
     errors: dict[int, tuple[FieldError, ...]]
     floats: Field | None = None  # the record group, when it holds COMP-1/COMP-2 items
+    # Spanned (VBS) records' pieces in the file by batch index; such a record's offset is its
+    # first piece's, its length the whole record's, its errors' offsets in their pieces.
+    segments: dict[int, Segments] = field(default_factory=dict)
 
     @property
     def count(self) -> int:
@@ -79,9 +91,22 @@ class Batch:
                 _floats_in(doc, self.floats)
         return docs
 
+    def end(self, index: int) -> int:
+        """The file offset just past record ``index`` of the batch."""
+        return record_end(self.offsets[index], self.lengths[index], self.segments.get(index, ()))
+
+    def raw(self, index: int, buf: Any) -> bytes:
+        """Record ``index``'s bytes in ``buf`` (the whole file), pieces joined when spanned."""
+        return record_bytes(
+            buf, self.offsets[index], self.lengths[index], self.segments.get(index, ())
+        )
+
     def results(self) -> list[RecordResult]:
+        segments = self.segments
         return [
-            RecordResult(self.first_record + i, off, length, doc, self.errors.get(i, ()))
+            RecordResult(
+                self.first_record + i, off, length, doc, self.errors.get(i, ()), segments.get(i, ())
+            )
             for i, (off, length, doc) in enumerate(
                 zip(self.offsets, self.lengths, self.documents(), strict=True)
             )
@@ -730,6 +755,14 @@ class _FileWalk:
                         file_offsets=None if spanned is None else spanned[done:],
                         first_record=self.number,
                     )
+                    if spanned is not None:
+                        for i, span in enumerate(chunk[done : done + batch.count]):
+                            if span.segments:
+                                batch.segments[i] = span.segments
+                                if i in batch.errors:
+                                    batch.errors[i] = relocate(
+                                        batch.errors[i], span.offset, span.segments
+                                    )
                     yield batch
                     done += batch.count
                     self.number += batch.count

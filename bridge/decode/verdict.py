@@ -8,14 +8,27 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
 from bridge.codepages import decode_table
 from bridge.errors import BridgeError
 
-__all__ = ["DecodeOptions", "DecodeOptionsError", "FieldError", "Reason", "RecordResult"]
+__all__ = [
+    "DecodeOptions",
+    "DecodeOptionsError",
+    "FieldError",
+    "Reason",
+    "RecordResult",
+    "Segments",
+    "in_file",
+    "relocate",
+]
+
+# A spanned record's pieces in the file, (offset, length) each, in record order; empty for a
+# record that lies in one piece.
+Segments = tuple[tuple[int, int], ...]
 
 
 class Reason(enum.StrEnum):
@@ -74,10 +87,61 @@ class RecordResult:
     length: int
     document: bytes  # UTF-8 JSON, exactly as docs/decoding.md specifies
     errors: tuple[FieldError, ...] = ()
+    segments: Segments = ()  # a spanned (VBS) record's pieces; offset is then the first's
 
     @property
     def valid(self) -> bool:
         return not self.errors
+
+    @property
+    def end(self) -> int:
+        """The file offset just past the record's last byte."""
+        return record_end(self.offset, self.length, self.segments)
+
+    def raw(self, buf: Any) -> bytes:
+        """The record's bytes in ``buf`` (the whole file): its pieces joined when spanned."""
+        return record_bytes(buf, self.offset, self.length, self.segments)
+
+
+def record_bytes(buf: Any, offset: int, length: int, segments: Segments = ()) -> bytes:
+    """A record's bytes in the file ``buf``; a spanned record's pieces joined, without the
+    segment descriptors between them."""
+    view = memoryview(buf)
+    if segments:
+        return b"".join(bytes(view[at : at + n]) for at, n in segments)
+    return bytes(view[offset : offset + length])
+
+
+def record_end(offset: int, length: int, segments: Segments = ()) -> int:
+    """The file offset just past a record (its last piece, when spanned)."""
+    if segments:
+        at, n = segments[-1]
+        return at + n
+    return offset + length
+
+
+def in_file(offset: int, record_offset: int, segments: Segments) -> int:
+    """Where a byte lies in the file, given ``offset`` computed as if the record starting at
+    ``record_offset`` were contiguous (as the decoder and the validators compute it): for a
+    spanned record, in the piece that holds it."""
+    if not segments:
+        return offset
+    pos = offset - record_offset
+    for at, n in segments:
+        if pos < n:
+            return at + pos
+        pos -= n
+    at, n = segments[-1]
+    return at + n + pos  # past the record's end: a field the record is too short for
+
+
+def relocate(
+    errors: tuple[FieldError, ...], record_offset: int, segments: Segments
+) -> tuple[FieldError, ...]:
+    """A spanned record's field errors with their offsets in the file (see ``in_file``)."""
+    if not segments:
+        return errors
+    return tuple(replace(e, offset=in_file(e.offset, record_offset, segments)) for e in errors)
 
 
 class DecodeOptionsError(BridgeError):

@@ -18,7 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from bridge.decode.verdict import FieldError
+from bridge.decode.verdict import FieldError, Segments
 from bridge.mapping.model import SCHEMA_DIR
 from bridge.mapping.reasons import Violation
 
@@ -70,8 +70,10 @@ class AuditContext:
         length: int | None = None,
         case: str | None = None,
         time: datetime | None = None,
+        segments: Segments = (),
     ) -> dict[str, Any]:
-        """The audit document of one rejected record."""
+        """The audit document of one rejected record (``segments``: a spanned record's pieces
+        in the file; ``raw`` is then the pieces joined)."""
         if stage not in STAGES:
             raise ValueError(f"stage must be one of {', '.join(STAGES)}: {stage!r}")
         listed = [
@@ -81,17 +83,20 @@ class AuditContext:
         if not listed:
             raise ValueError("an audit record needs at least one reason")
         moment = (time or datetime.now(UTC)).astimezone(UTC)
+        record: dict[str, Any] = {
+            "number": record_number,
+            "offset": offset,
+            "length": len(raw) if length is None else length,
+            "raw_base64": base64.b64encode(raw).decode("ascii"),
+        }
+        if segments:
+            record["segments"] = [{"offset": at, "length": n} for at, n in segments]
         return {
             "audit_version": AUDIT_VERSION,
             "time": moment.isoformat(timespec="microseconds").replace("+00:00", "Z"),
             "stage": stage,
             "source": {"path": self.source_path, "sha256": self.source_sha256},
-            "record": {
-                "number": record_number,
-                "offset": offset,
-                "length": len(raw) if length is None else length,
-                "raw_base64": base64.b64encode(raw).decode("ascii"),
-            },
+            "record": record,
             "layout": {"name": self.layout_name, "fingerprint": self.fingerprint},
             "mapping": (
                 {

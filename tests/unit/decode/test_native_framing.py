@@ -100,14 +100,10 @@ def reference(data: bytes, framing: str, kw: dict[str, Any]) -> tuple[list[Recor
     results = []
     try:
         for span in frame(data, framing, layout=LAYOUT, **kw):
-            results.append(
-                decode_record(
-                    LAYOUT,
-                    bytes(span.data(data)),
-                    record_number=span.number,
-                    file_offset=span.offset,
-                )
+            decoded = decode_record(
+                LAYOUT, bytes(span.data(data)), record_number=span.number, file_offset=span.offset
             )
+            results.append(span.place(decoded))
     except FramingError as exc:
         return results, (exc.offset, str(exc))
     return results, None
