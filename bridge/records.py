@@ -28,7 +28,7 @@ from typing import Any
 from bridge.codepages import space_byte
 from bridge.decode.framing import FramingError, RecordSpan
 from bridge.decode.native import NativeDecoder
-from bridge.decode.verdict import FieldError, RecordResult, in_file, record_end
+from bridge.decode.verdict import FieldError, RecordResult, Segments, in_file, record_end
 from bridge.mapping.apply import message_key
 from bridge.mapping.audit import AuditContext
 from bridge.mapping.emit import (
@@ -63,6 +63,12 @@ class Event:
     case: str | None
     kafka_key: str | None
     redis_key: str | None
+    segments: Segments = ()  # a spanned (VBS) record's pieces; offset is then the first's
+
+    @property
+    def end(self) -> int:
+        """The file offset just past the record: where the next one's bytes begin."""
+        return record_end(self.offset, self.length, self.segments)
 
     @functools.cached_property
     def event(self) -> dict[str, Any]:
@@ -79,6 +85,7 @@ class Event:
         event: dict[str, Any],
         case: str | None,
         runtime: Runtime,
+        segments: Segments = (),
     ) -> Event:
         """An event the Python mapper built."""
         document = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
@@ -90,6 +97,7 @@ class Event:
             case,
             runtime.kafka_key(event),
             runtime.redis_key(event),
+            segments,
         )
         made.__dict__["event"] = event  # already parsed
         return made
@@ -505,7 +513,9 @@ def _judge(
             ]
             return _reject(context, "validate", result, record, located, case)
         event = applied.event
-    return Event.of(result.record, result.offset, result.length, event, case, runtime)
+    return Event.of(
+        result.record, result.offset, result.length, event, case, runtime, result.segments
+    )
 
 
 def _reject(

@@ -21,6 +21,10 @@ import pytest
 from bridge.cli import main
 from bridge.copybook.compiler import compile_copybook
 from bridge.copybook.layout import Layout
+from bridge.decode.framing import frame
+from bridge.decode.verdict import record_bytes
+from bridge.mapping.runtime import Runtime
+from bridge.records import Event, judge_file
 
 ROOT = Path(__file__).resolve().parents[1].parent
 
@@ -262,3 +266,34 @@ def test_a_framing_error_after_a_spanned_record_starts_where_its_last_piece_ends
     assert audit["record"]["number"] == 1
     assert audit["record"]["offset"] == 4 + len(good)  # past the record's last piece
     assert base64.b64decode(audit["record"]["raw_base64"]) == data[4 + len(good) :]
+
+
+def test_events_of_spanned_records_know_their_pieces(
+    tmp_path: Path,
+    spanned: tuple[Path, Path, list[bytes], bytes],
+    capsysbinary: pytest.CaptureFixture[bytes],
+) -> None:
+    """Each event's pieces hold its record's bytes, and its end is where the next record's
+    first piece begins (less the descriptors between them)."""
+    cpy, path, bodies, data = spanned
+    runtime = Runtime.load(_mapping(tmp_path, cpy, True, capsysbinary))
+    outcomes = list(judge_file(runtime, path))
+    assert [o.record for o in outcomes] == list(range(len(bodies)))
+    spans = list(frame(data, "vbs"))
+    events = [o for o in outcomes if isinstance(o, Event)]
+    assert sum(1 for e in events if e.segments) > len(events) // 2
+    for event in events:
+        span = spans[event.record]
+        assert (event.offset, event.length, event.segments) == (
+            span.offset,
+            span.length,
+            span.segments,
+        )
+        assert (
+            record_bytes(data, event.offset, event.length, event.segments) == bodies[event.record]
+        )
+        assert event.end == (
+            span.segments[-1][0] + span.segments[-1][1]
+            if span.segments
+            else span.offset + span.length
+        )
