@@ -322,7 +322,7 @@ def _single(
                 done_to, number = batch.end(i), first + i + 1
     except FramingError as exc:
         audit = framing_audit(context, exc, path, done_to, number)
-        yield Rejected(number, done_to, "framing", audit)
+        yield Rejected(number, audit["record"]["offset"], "framing", audit)
 
 
 def _cases(
@@ -367,7 +367,7 @@ def _cases(
             number = span.number + 1
     if failed is not None:
         audit = framing_audit(context, failed, path, done_to, number)
-        yield Rejected(number, done_to, "framing", audit)
+        yield Rejected(number, audit["record"]["offset"], "framing", audit)
 
 
 CASES_CHUNK = 8192  # records of a multi-layout file judged together
@@ -550,7 +550,9 @@ def framing_audit(
     context: AuditContext, exc: FramingError, path: str | Path, done_to: int, number: int
 ) -> dict[str, Any]:
     """The bytes from where framing failed, as a ``framing`` audit document numbered as the
-    record that would have come next (at most FRAMING_RAW_LIMIT of them)."""
+    record that would have come next (at most FRAMING_RAW_LIMIT of them). It starts at
+    ``done_to`` or at the error if before (a file shorter than its header): its Rejected
+    stands where it starts."""
     at = getattr(exc, "offset", done_to)
     start = min(done_to, at)
     with Path(path).open("rb") as fh:

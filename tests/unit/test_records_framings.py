@@ -563,3 +563,21 @@ def test_judge_file_on_edge_files(
     """Files at the edges of their framing: empty records and pieces, prefixes longer than
     their record, a framing error followed by more bytes than an audit document holds."""
     _judge(tmp_path, shape, spec, data, _layouts(tmp_path, shape))
+
+
+@pytest.mark.parametrize("data", [b"\xc8\xc8"], ids=["2-bytes"])
+@pytest.mark.parametrize(("framing", "shape"), CASES)
+def test_a_file_without_its_header_is_one_framing_audit(
+    tmp_path: Path, framing: str, shape: str, data: bytes
+) -> None:
+    """A file shorter than the header and trailer its mapping names: a framing audit of its
+    every byte, from byte 0 (the Rejected's offset too, not the header's end past the file)."""
+    layouts = _layouts(tmp_path, shape)
+    spec: dict[str, Any] = {"type": framing, "skip_header": 5, "skip_trailer": 1}
+    if framing == "fixed":
+        spec["record_length"] = max(lay.record_length for lay in layouts.values())
+    spans, error, outcomes = _judge(tmp_path, shape, spec, data, layouts)
+    assert (spans, error is not None) == ([], True)
+    assert [(o.record, o.offset, o.stage) for o in outcomes if isinstance(o, Rejected)] == [
+        (0, 0, "framing")
+    ]
