@@ -15,6 +15,7 @@ once) is validated by the Python validators instead; validation is never skipped
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import json
@@ -144,9 +145,14 @@ def judge_file(
     )
     decoders: dict[str | None, NativeDecoder] = {case: _decoder(runtime, case) for case in cases}
     with Path(path).open("rb") as fh:
-        if fh.seek(0, 2) == 0:
-            return
-        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm, memoryview(mm) as data:
+        # mmap refuses an empty file, which is framed all the same: it may lack its header.
+        empty = fh.seek(0, 2) == 0
+        mapped = (
+            contextlib.nullcontext(b"")
+            if empty
+            else mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        )
+        with mapped as mm, memoryview(mm) as data:
             if runtime.mapping.discriminator is None:
                 yield from _single(runtime, context, decoders[None], path, data, native_events)
             else:

@@ -520,6 +520,7 @@ EDGES = [
         {"type": "lines"}, _ACCT[:20] + b"\r\r\n\n\n" + _ACCT[:10] + b"\r", id="lines-crs-as-data"
     ),
     pytest.param({"type": "lines"}, b"\r\n\n", id="lines-only-line-ends"),
+    pytest.param({"type": "vbs"}, b"", id="vbs-an-empty-file"),
     pytest.param(
         {"type": "rdw", "record_prefix": 2},
         _rdw(_PREFIX[:2] + _ACCT) + _rdw(_PREFIX[:2]) + _rdw(_PREFIX[:2] + _ACCT[:7]),
@@ -565,13 +566,14 @@ def test_judge_file_on_edge_files(
     _judge(tmp_path, shape, spec, data, _layouts(tmp_path, shape))
 
 
-@pytest.mark.parametrize("data", [b"\xc8\xc8"], ids=["2-bytes"])
+@pytest.mark.parametrize("data", [b"", b"\xc8\xc8"], ids=["empty", "2-bytes"])
 @pytest.mark.parametrize(("framing", "shape"), CASES)
 def test_a_file_without_its_header_is_one_framing_audit(
     tmp_path: Path, framing: str, shape: str, data: bytes
 ) -> None:
     """A file shorter than the header and trailer its mapping names: a framing audit of its
-    every byte, from byte 0 (the Rejected's offset too, not the header's end past the file)."""
+    every byte, from byte 0 (the Rejected's offset too, not the header's end past the file).
+    An empty one too: not a file of no records."""
     layouts = _layouts(tmp_path, shape)
     spec: dict[str, Any] = {"type": framing, "skip_header": 5, "skip_trailer": 1}
     if framing == "fixed":
