@@ -158,6 +158,8 @@ def _bodies(
         roll = rng.random()
         if roll < 0.12 and len(body) > spare:
             bad = rng.choice([0x00, 0xFF, 0x5C, 0xC1, rng.randrange(256)])
+            if framing == "lines" and bad == 0x0A:  # a line end: the line would frame otherwise
+                bad = 0xFF
             body[rng.randrange(spare, len(body))] = bad
         elif roll < 0.14 and framing != "odo":
             body = bytearray([SPACE]) * len(body)
