@@ -280,9 +280,9 @@ def _damage(
     return bytes(out)
 
 
-def _runtime(tmp_path: Path, shape: str, framing: dict[str, Any]) -> Runtime:
+def _runtime(tmp_path: Path, shape: str, framing: dict[str, Any], keys: bool) -> Runtime:
     """``bridge mapping init``'s mapping of the shape's copybook (written by ``_layouts``),
-    framed as said, with its maxima and message keys."""
+    framed as said, with its maxima (and message keys)."""
     copybook = tmp_path / f"{shape}.cpy"
     layouts = compile_copybook(copybook)
     if SHAPES[shape].multi:
@@ -300,7 +300,8 @@ def _runtime(tmp_path: Path, shape: str, framing: dict[str, Any]) -> Runtime:
     for spec in doc["fields"]:
         if spec["source"] in SHAPES[shape].limits:
             spec["maximum"] = SHAPES[shape].limits[spec["source"]]
-    doc["keys"] = {"kafka": SHAPES[shape].keys, "redis": SHAPES[shape].keys}
+    if keys:
+        doc["keys"] = {"kafka": SHAPES[shape].keys, "redis": SHAPES[shape].keys}
     path = tmp_path / f"{shape}.mapping.json"
     path.write_text(json.dumps(doc))
     return Runtime.load(path)
@@ -338,9 +339,9 @@ def _comparable(outcome: Event | Rejected) -> tuple[Any, ...]:
     return ("rejected", outcome.record, outcome.offset, outcome.stage, audit)
 
 
-def _field_offset(layouts: dict[str, Layout], reason: dict[str, Any]) -> int:
-    """Where the reason's field (a path with 0-based subscripts) starts in the record; an
-    odo-out-of-range reason names the table and points at its count."""
+def _field_place(layouts: dict[str, Layout], reason: dict[str, Any]) -> tuple[int, int]:
+    """Where the reason's field (a path with 0-based subscripts) starts in the record, and its
+    length; an odo-out-of-range reason names the table and points at its count."""
     at = 0
     walked: list[str] = []
     for part in reason["path"].split("."):
@@ -354,8 +355,9 @@ def _field_offset(layouts: dict[str, Layout], reason: dict[str, Any]) -> int:
     item = layout.field(".".join(walked))
     if reason["rule"] == "odo-out-of-range":
         assert item.occurs is not None and item.occurs.depending_on is not None
-        return layout.field(item.occurs.depending_on).offset
-    return at + item.offset
+        count = layout.field(item.occurs.depending_on)
+        return count.offset, count.length
+    return at + item.offset, item.length
 
 
 def _check_record(
@@ -387,11 +389,10 @@ def _check_record(
     for reason in outcome.audit["reasons"]:
         if reason["offset"] is None:
             continue
-        at = _field_offset(layouts, reason)
-        assert reason["offset"] == places[at], (reason, span)
-        if reason["raw"] is not None:
-            raw = bytes.fromhex(reason["raw"])
-            assert raw == padded[at : at + len(raw)], (reason, span)
+        at, length = _field_place(layouts, reason)
+        assert (reason["offset"], reason["length"]) == (places[at], length), (reason, span)
+        if reason["raw"] is not None:  # fewer bytes when the record ends inside the field
+            assert bytes.fromhex(reason["raw"]) == padded[at : at + length], (reason, span)
 
 
 def _check_framing(
@@ -444,8 +445,9 @@ def _check_file(tmp_path: Path, framing: str, shape: str, damage: str, seed: str
     lrecl = max(lay.record_length for lay in layouts.values())
     data, spec = _file(framing, lrecl, bodies, rng)
     data = _damage(data, spec, _reference(data, spec, layouts)[0], rng, damage)
+    keys = rng.random() < 0.8
     with _small_batches(rng.random() < 0.5):
-        spans, error, outcomes = _judge(tmp_path, shape, spec, data, layouts)
+        spans, error, outcomes = _judge(tmp_path, shape, spec, data, layouts, keys=keys)
 
     # The file tests what it is meant to: a framing error exactly when cut, and (records
     # enough) events beside rejections of both stages.
@@ -481,12 +483,18 @@ def _small_batches(small: bool) -> Iterator[None]:
 
 
 def _judge(
-    tmp_path: Path, shape: str, spec: dict[str, Any], data: bytes, layouts: dict[str, Layout]
+    tmp_path: Path,
+    shape: str,
+    spec: dict[str, Any],
+    data: bytes,
+    layouts: dict[str, Layout],
+    *,
+    keys: bool = True,
 ) -> tuple[list[RecordSpan], FramingError | None, list[Event | Rejected]]:
     """``data`` judged as a file of the mapping ``spec`` frames, checked against frame()."""
     path = tmp_path / "records.dat"
     path.write_bytes(data)
-    runtime = _runtime(tmp_path, shape, spec)
+    runtime = _runtime(tmp_path, shape, spec, keys)
     spans, error = _reference(data, spec, layouts)
 
     outcomes = list(judge_file(runtime, path))
@@ -552,7 +560,7 @@ EDGES = [
     ),
     pytest.param(
         {"type": "rdw-le", "skip_trailer": 2},
-        _rdw(_ACCT, little=True) + b"\x00\x01\x00\x00" + bytes(FRAMING_RAW_LIMIT + 100),
+        _rdw(_ACCT, little=True) + bytes(FRAMING_RAW_LIMIT + 100),  # an RDW of length 0
         id="rdw-le-more-after-the-error-than-an-audit-holds",
     ),
 ]
