@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bridge.codepages import space_byte
+from bridge.copybook.layout import Layout
 from bridge.decode.framing import FramingError, RecordSpan
 from bridge.decode.native import NativeDecoder
 from bridge.decode.verdict import FieldError, RecordResult, Segments, in_file, record_end
@@ -498,12 +499,13 @@ def _judge(
 ) -> Event | Rejected:
     """``verdict``: C's rule violations when the decoder validated (None: validate here)."""
     record = result.raw(data)
+    where = None if case is None else runtime.layout(case)  # named by its audit, if rejected
     if result.errors:
-        return _reject(context, "decode", result, record, result.errors, case)
+        return _reject(context, "decode", result, record, result.errors, case, where)
     if verdict is None:
         outcome = runtime.process(_values(result), case, record=record, record_offset=result.offset)
         if not outcome.valid:
-            return _reject(context, "validate", result, record, outcome.violations, case)
+            return _reject(context, "validate", result, record, outcome.violations, case, where)
         event = outcome.event
     else:
         decoder, _, broken = verdict
@@ -511,13 +513,13 @@ def _judge(
             violations = decoder.validation.violations(
                 broken, result.document, record, result.offset
             )
-            return _reject(context, "validate", result, record, violations, case)
+            return _reject(context, "validate", result, record, violations, case, where)
         applied = runtime.mapper.apply(_values(result), case)
         if applied.violations:  # the native checks missed a conversion failure: never publish
             located = [
                 locate(v, runtime.mapper, case, record, result.offset) for v in applied.violations
             ]
-            return _reject(context, "validate", result, record, located, case)
+            return _reject(context, "validate", result, record, located, case, where)
         event = applied.event
     return Event.of(
         result.record, result.offset, result.length, event, case, runtime, result.segments
@@ -531,7 +533,9 @@ def _reject(
     record: bytes,
     reasons: Any,
     case: str | None = None,
+    layout: Layout | None = None,
 ) -> Rejected:
+    """``layout``: the case's record layout, named in the audit (None: the run's first)."""
     reasons_list: list[Violation | FieldError] = list(reasons)
     if result.segments:  # field errors come placed; a validator's offsets count as contiguous
         reasons_list = [
@@ -548,6 +552,7 @@ def _reject(
         reasons=reasons_list,
         case=case,
         segments=result.segments,
+        layout=layout,
     )
     return Rejected(result.record, result.offset, stage, audit)
 

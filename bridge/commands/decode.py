@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import mmap
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from bridge.commands._common import (
     pick_record,
 )
 from bridge.copybook.layout import Layout
-from bridge.decode.framing import FRAMINGS, FramingError, frame
+from bridge.decode.framing import FRAMINGS, FramingError, frame, mapped
 from bridge.decode.multi import Case, MultiLayoutDecoder, resolve_case, resolve_field
 from bridge.decode.native import Batch, NativeDecoder
 from bridge.decode.reference import decode_record, decode_value
@@ -153,7 +152,10 @@ def run(args: argparse.Namespace) -> int:
     args.copybook = args.inputs[0]
     layouts = load_layouts(args, "decode")
     options = _options(args)
-    layout = pick_record(layouts, args.record, "decode")
+    multi = bool(args.discriminator or args.when)  # the cases choose; no record to pick
+    layout = (
+        layouts[0] if multi and args.record is None else pick_record(layouts, args.record, "decode")
+    )
     frame_args: dict[str, Any] = {
         "record_length": args.record_length,
         "rdw_includes_header": not args.rdw_excludes_header,
@@ -287,7 +289,7 @@ def _write(batches: Iterator[Batch], args: argparse.Namespace, path: Path, layou
     stop = None if args.limit is None else args.skip + args.limit
     done_to, number = args.skip_header, 0
     try:
-        with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+        with mapped(path) as mm:
             for batch in batches:
                 first, count = batch.first_record, batch.count
                 if count:
@@ -320,6 +322,7 @@ def _write(batches: Iterator[Batch], args: argparse.Namespace, path: Path, layou
                             raw=batch.raw(i, mm),
                             reasons=bad,
                             segments=batch.segments.get(i, ()),
+                            layout=batch.layouts.get(i),
                         )
                     )
     except FramingError as exc:
@@ -375,11 +378,7 @@ def _hexdump(
 ) -> int:
     if framing == "fixed" and frame_args["record_length"] is None:
         frame_args = {**frame_args, "record_length": layout.record_length}
-    with (
-        path.open("rb") as fh,
-        mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm,
-        memoryview(mm) as view,
-    ):
+    with mapped(path) as view:
         args = {**frame_args, "layout": layout, "codepage": options.codepage}
         for span in frame(view, framing, **args):
             if span.number == number:

@@ -31,8 +31,12 @@ the line's own ``length`` (the bytes in the file) and lists the ``padding`` its 
 
 from __future__ import annotations
 
+import contextlib
+import mmap
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from pathlib import Path
 
 from bridge.codepages import space_byte
 from bridge.copybook.layout import Layout
@@ -89,6 +93,19 @@ class RecordSpan:
             return result
         errors = relocate(result.errors, self.offset, self.segments)
         return replace(result, length=self.length, errors=errors, segments=self.segments)
+
+
+@contextlib.contextmanager
+def mapped(path: str | os.PathLike[str]) -> Iterator[memoryview]:
+    """A file's bytes, mapped read-only, for ``frame``. An empty file (which mmap refuses) is
+    an empty view, so it is framed like any other: no records, or a framing error when a
+    header or trailer is expected. Views of it must be released before the block ends."""
+    with Path(path).open("rb") as fh:
+        if fh.seek(0, 2) == 0:
+            yield memoryview(b"")
+            return
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm, memoryview(mm) as view:
+            yield view
 
 
 def frame(

@@ -9,14 +9,13 @@ the results in file order. A code that selects nothing makes the record invalid
 
 from __future__ import annotations
 
-import mmap
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from bridge.copybook.layout import Field, Layout
-from bridge.decode.framing import RecordSpan, frame
+from bridge.decode.framing import RecordSpan, frame, mapped
 from bridge.decode.native import Batch, NativeDecoder
 from bridge.decode.reference import decode_value
 from bridge.decode.verdict import DecodeOptions, FieldError, Reason, RecordResult, in_file
@@ -133,22 +132,15 @@ class MultiLayoutDecoder:
             # Every record is framed (and a short line padded) to the longest case; each case
             # then reads only its own layout's bytes.
             frame_args["record_length"] = self.record_length
-        with Path(path).open("rb") as fh:
-            size = fh.seek(0, 2)
-            if size == 0:
-                return
-            with (
-                mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm,
-                memoryview(mm) as view,
-            ):
-                chunk: list[RecordSpan] = []
-                for span in frame(view, framing, codepage=self.options.codepage, **frame_args):
-                    chunk.append(span)
-                    if len(chunk) == CHUNK_RECORDS:
-                        yield self._decode_chunk(view, chunk)
-                        chunk = []
-                if chunk:
+        with mapped(path) as view:
+            chunk: list[RecordSpan] = []
+            for span in frame(view, framing, codepage=self.options.codepage, **frame_args):
+                chunk.append(span)
+                if len(chunk) == CHUNK_RECORDS:
                     yield self._decode_chunk(view, chunk)
+                    chunk = []
+            if chunk:
+                yield self._decode_chunk(view, chunk)
 
     def _decode_chunk(self, mm: memoryview, spans: list[RecordSpan]) -> Batch:
         groups: dict[int, tuple[NativeDecoder, list[RecordSpan]]] = {}
@@ -161,9 +153,11 @@ class MultiLayoutDecoder:
                 results[span.number] = self._unknown(span, data, code)
                 continue
             groups.setdefault(id(decoder), (decoder, []))[1].append(span)
+        layouts: dict[int, Layout] = {}
         for decoder, members in groups.values():
             for span, res in zip(members, _decode_spans(decoder, mm, members), strict=True):
                 results[span.number] = replace(res, record=span.number)
+                layouts[span.number] = decoder.layout
         ordered = [results[s.number] for s in spans]
         jsonl = b"".join(r.document + b"\n" for r in ordered)
         errors = {i: r.errors for i, r in enumerate(ordered) if r.errors}
@@ -174,6 +168,7 @@ class MultiLayoutDecoder:
             memoryview(jsonl),
             errors,
             segments={i: r.segments for i, r in enumerate(ordered) if r.segments},
+            layouts={i: layouts[s.number] for i, s in enumerate(spans) if s.number in layouts},
         )
 
     def _unknown(

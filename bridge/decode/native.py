@@ -70,6 +70,9 @@ class Batch:
     # Spanned (VBS) records' pieces in the file by batch index; such a record's offset is its
     # first piece's, its length the whole record's, its errors' offsets in their pieces.
     segments: dict[int, Segments] = field(default_factory=dict)
+    # A multi-layout batch: the layout each record decoded with (absent: the decoder's own,
+    # or none for an unknown record type).
+    layouts: dict[int, Layout] = field(default_factory=dict)
 
     @property
     def count(self) -> int:

@@ -18,6 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from bridge.copybook.layout import Layout
 from bridge.decode.verdict import FieldError, Segments
 from bridge.mapping.model import SCHEMA_DIR
 from bridge.mapping.reasons import Violation
@@ -71,9 +72,11 @@ class AuditContext:
         case: str | None = None,
         time: datetime | None = None,
         segments: Segments = (),
+        layout: Layout | None = None,
     ) -> dict[str, Any]:
         """The audit document of one rejected record (``segments``: a spanned record's pieces
-        in the file; ``raw`` is then the pieces joined)."""
+        in the file; ``raw`` is then the pieces joined; ``layout``: the record layout it was judged
+        with, in a multi-layout file, when it is not the run's first)."""
         if stage not in STAGES:
             raise ValueError(f"stage must be one of {', '.join(STAGES)}: {stage!r}")
         listed = [
@@ -97,7 +100,11 @@ class AuditContext:
             "stage": stage,
             "source": {"path": self.source_path, "sha256": self.source_sha256},
             "record": record,
-            "layout": {"name": self.layout_name, "fingerprint": self.fingerprint},
+            "layout": (
+                {"name": layout.name, "fingerprint": layout.fingerprint}
+                if layout is not None
+                else {"name": self.layout_name, "fingerprint": self.fingerprint}
+            ),
             "mapping": (
                 {
                     "name": self.mapping_name,

@@ -7,6 +7,7 @@ validate, and either publish the event or write an audit record.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -68,8 +69,13 @@ class Runtime:
         return schema_id(self.mapping)
 
     def layout(self, case: str | None = None) -> Layout:
+        return self._layouts[case]
+
+    @functools.cached_property
+    def _layouts(self) -> dict[str | None, Layout]:
+        """Each case's layout, chosen once (the record stage asks for it per record)."""
         selections, _ = select_layouts(self.mapping, self.layouts)
-        return next(s.layout for s in selections if s.case == case)
+        return {s.case: s.layout for s in selections}
 
     def frame(self, buf: bytes | memoryview) -> Iterator[RecordSpan]:
         """The records of a file's bytes, framed as the mapping says."""

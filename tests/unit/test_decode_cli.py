@@ -404,6 +404,7 @@ def test_lines_framing_of_a_multi_layout_file(
     )
     assert code == 1
     assert f"{len(lines)} records read = {len(out)} valid + " in err
+    assert "using HEAD-REC" not in err  # the cases choose the layouts: nothing to warn of
 
     # The oracle: each record type's lines as a file of their own, decoded by their copybook.
     alone: dict[bytes, tuple[list[str], list[Any]]] = {}
@@ -440,6 +441,7 @@ def test_lines_framing_of_a_multi_layout_file(
             assert reject["record"]["offset"] == offsets[number]
             assert reject["record"]["length"] == len(line)
             assert base64.b64decode(reject["record"]["raw_base64"]) == line
+            assert reject["layout"]["name"] == {b"H": "HEAD-REC", b"D": "ITEM-REC"}[kind]
             assert [r["path"] for r in reject["reasons"]] == [
                 r["path"] for r in expected["reasons"]
             ]
@@ -448,3 +450,38 @@ def test_lines_framing_of_a_multi_layout_file(
             seen[kind][0] += 1
     assert next(docs_iter, None) is None
     assert seen == {b"H": [1, 2], b"D": [3, 1]}  # "H2026113" padded: "2026113 " is no number
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        [],
+        ["--reference"],
+        ["--framing", "vbs"],
+        ["--discriminator", "HEAD-REC.REC-TYPE", "--when", "H=HEAD-REC", "--when", "D=ITEM-REC"],
+    ],
+)
+def test_an_empty_file(
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes], extra: list[str]
+) -> None:
+    """No records; but a header the file cannot hold is a framing error at byte 0."""
+    cpy = tmp_path / "MIXED.cpy"
+    cpy.write_text(HEAD + TEXT)
+    path = tmp_path / "empty.dat"
+    path.write_bytes(b"")
+    record = [] if "--discriminator" in extra else ["--record", "ITEM-REC"]
+    argv = ["decode", str(cpy), str(path), *record, *extra]
+    code, out, err = run(argv, capsysbinary)
+    assert (code, out) == (0, [])
+    assert "0 records read = 0 valid + 0 rejected" in err
+    errors = tmp_path / "errors.jsonl"
+    code, out, err = run([*argv, "--skip-header", "4", "--errors", str(errors)], capsysbinary)
+    assert (code, out) == (5, [])
+    [audit] = [json.loads(line) for line in errors.read_text().splitlines()]
+    assert (audit["stage"], audit["record"]["offset"], audit["record"]["length"]) == (
+        "framing",
+        0,
+        0,
+    )
+    assert "0 bytes cannot hold a 4-byte header" in audit["reasons"][0]["message"]
+    assert "1 records read = 0 valid + 1 rejected" in err

@@ -136,6 +136,9 @@ def test_a_multi_layout_text_file(tmp_path: Path) -> None:
         else:
             assert outcome.audit["record"]["length"] == len(line)
             assert base64.b64decode(outcome.audit["record"]["raw_base64"]) == line
+            # The layout the record was judged with (an unknown type: the first).
+            want = "ITEM-REC" if line.startswith(b"D") else "HEAD-REC"
+            assert outcome.audit["layout"]["name"] == want
             assert JsonSchemaValidator(audit_schema()).validate(outcome.audit) == []
     events = [json.loads(o.document) for o in outcomes if isinstance(o, Event)]
     assert [(e["recType"], e.get("itemId")) for e in events] == [
