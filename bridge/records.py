@@ -30,7 +30,14 @@ from bridge.codepages import space_byte
 from bridge.copybook.layout import Layout
 from bridge.decode.framing import FramingError, RecordSpan
 from bridge.decode.native import NativeDecoder
-from bridge.decode.verdict import FieldError, RecordResult, Segments, in_file, record_end
+from bridge.decode.verdict import (
+    FieldError,
+    RecordResult,
+    Segments,
+    in_file,
+    record_bytes,
+    record_end,
+)
 from bridge.mapping.apply import message_key
 from bridge.mapping.audit import AuditContext
 from bridge.mapping.emit import (
@@ -203,10 +210,8 @@ class _Publisher:
         cls, runtime: Runtime, decoder: NativeDecoder, case: str | None = None
     ) -> _Publisher | None:
         mapping = runtime.mapping
-        if not isinstance(decoder, ValidatingDecoder) or mapping.framing.type == "vbs":
-            # Validity known only after Python validation; a spanned record's segments are
-            # not together in the file.
-            return None
+        if not isinstance(decoder, ValidatingDecoder):
+            return None  # validity known only after Python validation
         events = event_decoder(runtime, case)
         if events is None:
             return None
@@ -222,12 +227,14 @@ class _Publisher:
         records: Sequence[int],
         offsets: Sequence[int],
         lengths: Sequence[int],
+        segments: Mapping[int, Segments] | None = None,
     ) -> list[Event] | None:
-        """Events of valid records (numbers, file offsets, lengths); None: a record the event
-        plan refused, so map them in Python."""
+        """Events of valid records (numbers, file offsets, lengths, and the pieces of spanned
+        ones by index); None: a record the event plan refused, so map them in Python."""
         source: Any = data
         src_offsets: Sequence[int] = offsets
         src_lengths: Sequence[int] = lengths
+        pieces = segments or {}
         if self.pad_to and any(n < self.pad_to for n in lengths):
             width = self.pad_to
             source = b"".join(
@@ -235,6 +242,13 @@ class _Publisher:
                 for at, n in zip(offsets, lengths, strict=True)
             )
             src_offsets, src_lengths = range(0, width * len(lengths), width), [width] * len(lengths)
+        elif pieces:  # spanned records: their pieces joined, the batch's records back to back
+            copy = bytearray()
+            starts = []
+            for k, (at, n) in enumerate(zip(offsets, lengths, strict=True)):
+                starts.append(len(copy))
+                copy += record_bytes(data, at, n, pieces.get(k, ()))
+            source, src_offsets = copy, starts
         try:
             documents = self.events.events(source, src_offsets, src_lengths)
             keys = self.keys.events(source, src_offsets, src_lengths) if self.keys else None
@@ -243,16 +257,18 @@ class _Publisher:
         case = self.case
         if keys is None:
             return [
-                Event(r, at, n, doc, case, None, None)
-                for r, at, n, doc in zip(records, offsets, lengths, documents, strict=True)
+                Event(r, at, n, doc, case, None, None, pieces.get(k, ()))
+                for k, (r, at, n, doc) in enumerate(
+                    zip(records, offsets, lengths, documents, strict=True)
+                )
             ]
         # The key fields of the whole batch parsed in one call (one small object a record).
         key_values = json.loads(b"[" + b",".join(keys) + b"]")
         kafka, redis = self.kafka_key, self.redis_key
         return [
-            Event(r, at, n, doc, case, kafka(k), redis(k))
-            for r, at, n, doc, k in zip(
-                records, offsets, lengths, documents, key_values, strict=True
+            Event(r, at, n, doc, case, kafka(k), redis(k), pieces.get(i, ()))
+            for i, (r, at, n, doc, k) in enumerate(
+                zip(records, offsets, lengths, documents, key_values, strict=True)
             )
         ]
 
@@ -302,11 +318,15 @@ def _single(
                 assert isinstance(decoder, ValidatingDecoder)
                 errors, rules = batch.errors, decoder.rule_errors
                 valid = [i for i in range(batch.count) if i not in errors and i not in rules]
+                spanned = batch.segments
                 events = publisher.publish(
                     data,
                     [first + i for i in valid],
                     [offsets[i] for i in valid],
                     [lengths[i] for i in valid],
+                    {k: spanned[i] for k, i in enumerate(valid) if i in spanned}
+                    if spanned
+                    else None,
                 )
                 if events is not None:
                     published = dict(zip(valid, events, strict=True))

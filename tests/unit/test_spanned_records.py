@@ -23,6 +23,7 @@ from bridge.copybook.compiler import compile_copybook
 from bridge.copybook.layout import Layout
 from bridge.decode.framing import frame
 from bridge.decode.verdict import record_bytes
+from bridge.mapping.apply import Mapper
 from bridge.mapping.runtime import Runtime
 from bridge.records import Event, judge_file
 
@@ -297,3 +298,42 @@ def test_events_of_spanned_records_know_their_pieces(
             if span.segments
             else span.offset + span.length
         )
+
+
+def test_spanned_records_become_events_in_c(
+    tmp_path: Path,
+    spanned: tuple[Path, Path, list[bytes], bytes],
+    capsysbinary: pytest.CaptureFixture[bytes],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A VBS file's valid records, spanned or not, go to events through the C event plan
+    (their pieces joined into one buffer), the same events the Python mapper writes."""
+    cpy, _, bodies, _ = spanned
+    items = [b for b in bodies if b[:1] == b"D"]
+    path = tmp_path / "items.vbs"
+    path.write_bytes(_vbs_file(random.Random(5), items))
+    runtime = Runtime.load(_mapping(tmp_path, cpy, False, capsysbinary))
+    python = list(judge_file(runtime, path, native_events=False))
+    calls = 0
+    apply = Mapper.apply
+
+    def counted(self: Mapper, *args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        return apply(self, *args, **kwargs)
+
+    monkeypatch.setattr(Mapper, "apply", counted)
+    native = list(judge_file(runtime, path))
+    assert calls == 0  # no valid record went through the Python mapper
+    events = [o for o in native if isinstance(o, Event)]
+    assert sum(1 for e in events if e.segments) > len(events) // 2
+    assert [
+        (o.record, o.offset, o.document, o.kafka_key, o.segments)
+        for o in native
+        if isinstance(o, Event)
+    ] == [
+        (o.record, o.offset, o.document, o.kafka_key, o.segments)
+        for o in python
+        if isinstance(o, Event)
+    ]
+    assert [o.record for o in native] == [o.record for o in python] == list(range(len(items)))
