@@ -37,6 +37,8 @@ from bridge.mapping.init import default_mapping, default_multi_mapping
 from bridge.mapping.runtime import Runtime
 from bridge.records import FRAMING_RAW_LIMIT, Event, Rejected, judge_file
 
+from .descriptors import blocks, rdw, spanned
+
 ROOT = Path(__file__).resolve().parents[2]
 AUDIT = jsonschema.Draft202012Validator(
     json.loads((ROOT / "schemas/audit-record.schema.json").read_text())
@@ -171,41 +173,6 @@ def _bodies(
     return bodies
 
 
-def _rdw(body: bytes, *, little: bool = False, inclusive: bool = True, code: int = 0) -> bytes:
-    n = len(body) + (4 if inclusive else 0)
-    return n.to_bytes(2, "little" if little else "big") + bytes([code, 0]) + body
-
-
-def _blocks(rdws: list[bytes], rng: random.Random) -> bytes:
-    """Segments packed into blocks of one to five, some with an extended BDW."""
-    out = bytearray()
-    i = 0
-    while i < len(rdws):
-        take = rng.randint(1, 5)
-        body = b"".join(rdws[i : i + take])
-        i += take
-        if rng.random() < 0.2:
-            out += ((len(body) + 4) | 0x80000000).to_bytes(4, "big") + body
-        else:
-            out += (len(body) + 4).to_bytes(2, "big") + b"\0\0" + body
-    return bytes(out)
-
-
-def _spanned(bodies: list[bytes], rng: random.Random) -> list[bytes]:
-    """Each record in one to four segments (RDW code: 0 complete, 1 first, 3 middle, 2 last)."""
-    segments: list[bytes] = []
-    for body in bodies:
-        pieces = min(rng.randint(1, 4), len(body))
-        if pieces <= 1:
-            segments.append(_rdw(body))
-            continue
-        cuts = sorted(rng.sample(range(1, len(body)), pieces - 1))
-        parts = [body[a:b] for a, b in zip([0, *cuts], [*cuts, len(body)], strict=True)]
-        codes = [1] + [3] * (pieces - 2) + [2]
-        segments += [_rdw(part, code=code) for part, code in zip(parts, codes, strict=True)]
-    return segments
-
-
 def _file(
     framing: str, lrecl: int, bodies: list[bytes], rng: random.Random
 ) -> tuple[bytes, dict[str, Any]]:
@@ -233,11 +200,11 @@ def _file(
         if not inclusive:
             spec["rdw_includes_header"] = False
         little = framing == "rdw-le"
-        data = b"".join(_rdw(r, little=little, inclusive=inclusive) for r in records)
+        data = b"".join(rdw(r, little=little, inclusive=inclusive) for r in records)
     elif framing == "vb":
-        data = _blocks([_rdw(r) for r in records], rng)
+        data = blocks([rdw(r) for r in records], rng)
     elif framing == "vbs":
-        data = _blocks(_spanned(records, rng), rng)
+        data = blocks(spanned(records, rng), rng)
     else:
         data = b"".join(records)
     if rng.random() < 0.5:
@@ -533,34 +500,34 @@ EDGES = [
     pytest.param({"type": "vbs"}, b"", id="vbs-an-empty-file"),
     pytest.param(
         {"type": "rdw", "record_prefix": 2},
-        _rdw(_PREFIX[:2] + _ACCT) + _rdw(_PREFIX[:2]) + _rdw(_PREFIX[:2] + _ACCT[:7]),
+        rdw(_PREFIX[:2] + _ACCT) + rdw(_PREFIX[:2]) + rdw(_PREFIX[:2] + _ACCT[:7]),
         id="rdw-empty-and-short-records",
     ),
     pytest.param(
         {"type": "rdw", "record_prefix": 2},
-        _rdw(_PREFIX[:2] + _ACCT) + _rdw(b"\xf0"),
+        rdw(_PREFIX[:2] + _ACCT) + rdw(b"\xf0"),
         id="rdw-a-record-shorter-than-its-prefix",
     ),
     pytest.param(
         {"type": "rdw", "rdw_includes_header": False},
-        _rdw(_ACCT, inclusive=False) + _rdw(b"", inclusive=False),
+        rdw(_ACCT, inclusive=False) + rdw(b"", inclusive=False),
         id="rdw-exclusive-empty-record",
     ),
     pytest.param(
         {"type": "vbs", "record_prefix": 3},
-        _vb(_rdw(_PREFIX[:2], code=1), _rdw(_PREFIX[2:] + _ACCT[:20], code=3))
-        + _vb(_rdw(_ACCT[20:], code=2), _rdw(_PREFIX + _ACCT))
-        + _vb(_rdw(_PREFIX[:1], code=1), _rdw(_PREFIX[1:], code=2)),
+        _vb(rdw(_PREFIX[:2], code=1), rdw(_PREFIX[2:] + _ACCT[:20], code=3))
+        + _vb(rdw(_ACCT[20:], code=2), rdw(_PREFIX + _ACCT))
+        + _vb(rdw(_PREFIX[:1], code=1), rdw(_PREFIX[1:], code=2)),
         id="vbs-pieces-of-prefix-alone",
     ),
     pytest.param(
         {"type": "vbs"},
-        _vb(_rdw(b"", code=1), _rdw(_ACCT, code=3), _rdw(b"", code=2)) + _vb() + _vb(_rdw(b"")),
+        _vb(rdw(b"", code=1), rdw(_ACCT, code=3), rdw(b"", code=2)) + _vb() + _vb(rdw(b"")),
         id="vbs-empty-pieces-and-blocks",
     ),
     pytest.param(
         {"type": "rdw-le", "skip_trailer": 2},
-        _rdw(_ACCT, little=True) + bytes(FRAMING_RAW_LIMIT + 100),  # an RDW of length 0
+        rdw(_ACCT, little=True) + bytes(FRAMING_RAW_LIMIT + 100),  # an RDW of length 0
         id="rdw-le-more-after-the-error-than-an-audit-holds",
     ),
 ]

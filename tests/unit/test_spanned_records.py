@@ -27,6 +27,8 @@ from bridge.mapping.apply import Mapper
 from bridge.mapping.runtime import Runtime
 from bridge.records import Event, judge_file
 
+from .descriptors import blocks, rdw, spanned
+
 ROOT = Path(__file__).resolve().parents[1].parent
 
 COPYBOOK = """\
@@ -43,10 +45,6 @@ AUDIT = jsonschema.Draft202012Validator(
     json.loads((ROOT / "schemas/audit-record.schema.json").read_text())
 )
 ITEM_LIMIT = 5000  # the mapping's itemId maximum: a validate-stage reason
-
-
-def _rdw(body: bytes, code: int = 0) -> bytes:
-    return (len(body) + 4).to_bytes(2, "big") + bytes([code, 0]) + body
 
 
 def _item(rng: random.Random) -> bytes:
@@ -70,25 +68,7 @@ def _head(rng: random.Random) -> bytes:
 
 
 def _vbs_file(rng: random.Random, bodies: list[bytes]) -> bytes:
-    """Each record in one to four segments, segments packed into blocks of one to five."""
-    segments: list[bytes] = []
-    for body in bodies:
-        pieces = rng.randint(1, 4)
-        if pieces == 1:
-            segments.append(_rdw(body))
-            continue
-        cuts = sorted(rng.sample(range(1, len(body)), pieces - 1))
-        parts = [body[a:b] for a, b in zip([0, *cuts], [*cuts, len(body)], strict=True)]
-        codes = [1] + [3] * (pieces - 2) + [2]
-        segments += [_rdw(part, code) for part, code in zip(parts, codes, strict=True)]
-    out = bytearray()
-    i = 0
-    while i < len(segments):
-        take = rng.randint(1, 5)
-        block = b"".join(segments[i : i + take])
-        out += (len(block) + 4).to_bytes(2, "big") + b"\0\0" + block
-        i += take
-    return bytes(out)
+    return blocks(spanned(bodies, rng), rng)
 
 
 def _field_offsets(layouts: tuple[Layout, ...]) -> dict[str, int]:
@@ -250,10 +230,10 @@ def test_a_framing_error_after_a_spanned_record_starts_where_its_last_piece_ends
 ) -> None:
     cpy = spanned[0]
     body = b"D0001000012{hello     "
-    parts = [_rdw(body[:5], 1), _rdw(body[5:12], 3), _rdw(body[12:], 2)]
+    parts = [rdw(body[:5], code=1), rdw(body[5:12], code=3), rdw(body[12:], code=2)]
     good = b"".join(parts)
     data = (len(good) + 4).to_bytes(2, "big") + b"\0\0" + good
-    broken = _rdw(b"D0001", 3)  # a middle segment with no first before it
+    broken = rdw(b"D0001", code=3)  # a middle segment with no first before it
     data += (len(broken) + 4).to_bytes(2, "big") + b"\0\0" + broken
     path = tmp_path / "broken.vbs"
     path.write_bytes(data)

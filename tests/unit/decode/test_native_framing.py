@@ -19,42 +19,24 @@ from bridge.decode.native import NativeDecoder
 from bridge.decode.reference import decode_record
 from bridge.decode.verdict import RecordResult
 
+from ..descriptors import blocks, rdw
 from .layouts import alnum, num, occurs, record
 
 LAYOUT = record("R", alnum("A", 4), num("B", 3, signed=True), occurs(alnum("C", 2), 2))
 WINDOW = 2 * 4096  # the smallest window decode_file takes (two mmap granules)
 
 
-def _rdw(body: bytes, *, little: bool = False, inclusive: bool = True, code: int = 0) -> bytes:
-    n = len(body) + (4 if inclusive else 0)
-    return n.to_bytes(2, "little" if little else "big") + bytes([code, 0]) + body
-
-
-def _blocks(rdws: list[bytes], rng: random.Random) -> bytes:
-    out = bytearray()
-    i = 0
-    while i < len(rdws):
-        take = rng.randint(1, 6)
-        body = b"".join(rdws[i : i + take])
-        i += take
-        if rng.random() < 0.2:
-            out += ((len(body) + 4) | 0x80000000).to_bytes(4, "big") + body
-        else:
-            out += (len(body) + 4).to_bytes(2, "big") + b"\0\0" + body
-    return bytes(out)
-
-
 def _vbs(bodies: list[bytes], rng: random.Random) -> bytes:
     segments: list[bytes] = []
     for body in bodies:
         if len(body) < 4 or rng.random() < 0.6:
-            segments.append(_rdw(body))
+            segments.append(rdw(body))
             continue
         cut1 = rng.randint(1, len(body) - 2)
         cut2 = rng.randint(cut1, len(body) - 1)
-        segments += [_rdw(body[:cut1], code=1), _rdw(body[cut1:cut2], code=3)]
-        segments.append(_rdw(body[cut2:], code=2))
-    return _blocks(segments, rng)
+        segments += [rdw(body[:cut1], code=1), rdw(body[cut1:cut2], code=3)]
+        segments.append(rdw(body[cut2:], code=2))
+    return blocks(segments, rng, most=6)
 
 
 def build(framing: str, seed: int) -> tuple[bytes, dict[str, Any]]:
@@ -76,9 +58,9 @@ def build(framing: str, seed: int) -> tuple[bytes, dict[str, Any]]:
     elif framing in ("rdw", "rdw-le"):
         inclusive = rng.random() < 0.8
         kw["rdw_includes_header"] = inclusive
-        data = b"".join(_rdw(b, little=framing == "rdw-le", inclusive=inclusive) for b in bodies)
+        data = b"".join(rdw(b, little=framing == "rdw-le", inclusive=inclusive) for b in bodies)
     elif framing == "vb":
-        data = _blocks([_rdw(b) for b in bodies], rng)
+        data = blocks([rdw(b) for b in bodies], rng, most=6)
     else:
         data = _vbs(bodies, rng)
     if rng.random() < 0.3:
@@ -167,7 +149,7 @@ def test_rdw_frame_status_codes() -> None:
     f: Any = _native.ffi.new("bridge_frame *")
     offsets = _native.ffi.new("uint64_t[]", 4)
     lengths = _native.ffi.new("uint32_t[]", 4)
-    data = _rdw(b"abc") + _rdw(b"") + b"\x00\x09\x00"
+    data = rdw(b"abc") + rdw(b"") + b"\x00\x09\x00"
     buf = _native.ffi.from_buffer(data)
     f.data, f.end, f.start, f.kind, f.inclusive = buf, len(data), 0, _native.FRAME_RDW, 1
     f.offsets, f.lengths, f.cap = offsets, lengths, 4
