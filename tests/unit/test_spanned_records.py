@@ -27,20 +27,12 @@ from bridge.mapping.apply import Mapper
 from bridge.mapping.runtime import Runtime
 from bridge.records import Event, judge_file
 
+from .copybooks import MIXED
 from .descriptors import blocks, rdw, spanned
 
 ROOT = Path(__file__).resolve().parents[1].parent
 
-COPYBOOK = """\
-       01  HEAD-REC.
-           05  REC-TYPE        PIC X.
-           05  RUN-DATE        PIC 9(8).
-       01  ITEM-REC.
-           05  REC-TYPE        PIC X.
-           05  ITEM-ID         PIC 9(4).
-           05  AMOUNT          PIC S9(5)V99.
-           05  NOTE            PIC X(10).
-"""
+COPYBOOK = MIXED
 AUDIT = jsonschema.Draft202012Validator(
     json.loads((ROOT / "schemas/audit-record.schema.json").read_text())
 )

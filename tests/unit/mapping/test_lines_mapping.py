@@ -20,6 +20,7 @@ from bridge.mapping.runtime import Runtime
 from bridge.mapping.validate import JsonSchemaValidator
 from bridge.records import Event, Rejected, judge_file
 
+from ..copybooks import MIXED
 from .conftest import CARDDEMO, acct_document
 
 CARDXREF = CARDDEMO / "ascii" / "cardxref.txt"  # 36-byte lines of 50-byte records
@@ -76,18 +77,6 @@ def test_a_long_line_ends_the_file_with_a_framing_audit(tmp_path: Path) -> None:
     assert reason["offset"] == 3 * 37
     assert "line 4 (record 3) has 57 bytes, more than the record length 50" in reason["message"]
     assert JsonSchemaValidator(audit_schema()).validate(reject.audit) == []
-
-
-MIXED = """\
-       01  HEAD-REC.
-           05  REC-TYPE        PIC X.
-           05  RUN-DATE        PIC 9(8).
-       01  ITEM-REC.
-           05  REC-TYPE        PIC X.
-           05  ITEM-ID         PIC 9(4).
-           05  AMOUNT          PIC S9(5)V99.
-           05  NOTE            PIC X(10).
-"""
 
 
 def _mixed_runtime(tmp_path: Path, framing: dict[str, Any]) -> Runtime:
