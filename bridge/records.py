@@ -15,11 +15,9 @@ once) is validated by the Python validators instead; validation is never skipped
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import itertools
 import json
-import mmap
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
@@ -28,7 +26,7 @@ from typing import Any
 
 from bridge.codepages import space_byte
 from bridge.copybook.layout import Layout
-from bridge.decode.framing import FramingError, RecordSpan
+from bridge.decode.framing import FramingError, RecordSpan, mapped
 from bridge.decode.native import NativeDecoder
 from bridge.decode.verdict import (
     FieldError,
@@ -152,19 +150,11 @@ def judge_file(
         else [None]
     )
     decoders: dict[str | None, NativeDecoder] = {case: _decoder(runtime, case) for case in cases}
-    with Path(path).open("rb") as fh:
-        # mmap refuses an empty file, which is framed all the same: it may lack its header.
-        empty = fh.seek(0, 2) == 0
-        mapped = (
-            contextlib.nullcontext(b"")
-            if empty
-            else mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
-        )
-        with mapped as mm, memoryview(mm) as data:
-            if runtime.mapping.discriminator is None:
-                yield from _single(runtime, context, decoders[None], path, data, native_events)
-            else:
-                yield from _cases(runtime, context, decoders, path, data, native_events)
+    with mapped(path) as data:  # an empty file too: it is framed all the same
+        if runtime.mapping.discriminator is None:
+            yield from _single(runtime, context, decoders[None], path, data, native_events)
+        else:
+            yield from _cases(runtime, context, decoders, path, data, native_events)
 
 
 def _decoder(runtime: Runtime, case: str | None) -> NativeDecoder:

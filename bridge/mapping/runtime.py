@@ -79,7 +79,7 @@ class Runtime:
 
     def frame(self, buf: bytes | memoryview) -> Iterator[RecordSpan]:
         """The records of a file's bytes, framed as the mapping says."""
-        selected = [s.layout for s in select_layouts(self.mapping, self.layouts)[0]]
+        selected = list(self._layouts.values())
         options = self.mapping.framing.frame_options()
         if options["record_length"] is None and self.mapping.framing.type == "lines":
             # Lines of several record types are padded to the longest record (the meta-schema
