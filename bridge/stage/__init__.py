@@ -1,0 +1,5 @@
+"""The record stage: a file becomes judged batches (events and audit documents), resumable.
+
+batch (the types a batch and its checkpoint are made of; what the sinks and the replay engine
+depend on), judge (``judge_batches``: a file, from a checkpoint, as judged batches).
+"""
