@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 PYTEST := $(BIN)/pytest -p no:cacheprovider
 
 .PHONY: all install services-up services-down lint typecheck test test-unit test-integration \
-        fuzz demo bench clean
+        fuzz demo bench soak clean
 
 all: install
 
@@ -48,6 +48,10 @@ fuzz: install
 
 # The README's test command: lint, types, every test (unit and integration) and a short fuzz run.
 test: lint typecheck test-unit test-integration fuzz
+
+# Long forms of the crash tests: kill -9 at random points, many trials (the suite runs 10).
+soak: install services-up
+	BRIDGE_SOAK_TRIALS=50 $(PYTEST) tests/integration/test_cache.py -k kill_9
 
 demo: install services-up
 	$(BIN)/python scripts/demo.py

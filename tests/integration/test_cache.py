@@ -6,10 +6,13 @@ back empty is rebuilt."""
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -243,3 +246,72 @@ def test_redis_restarted_empty_is_rebuilt(
         client.close()
         server.kill()
         server.wait()
+
+
+KILL_TRIALS = int(os.environ.get("BRIDGE_SOAK_TRIALS", "10"))
+
+
+def test_kill_9_at_random_points_never_regresses_and_catches_up(
+    kafka_bootstrap: str,
+    redis_url: str,
+    client: redis.Redis,
+    space: str,
+    create_topic: CreateTopic,
+    tmp_path: Path,
+) -> None:
+    """`bridge cache` killed with SIGKILL at random instants while events keep coming: after
+    every kill no key holds an older seq than before; the last run catches up exactly."""
+    topic = create_topic(3)
+    ns = f"{space}ns"
+    config = tmp_path / "bridge.toml"
+    config.write_text(
+        f'[kafka]\n"bootstrap.servers" = "{kafka_bootstrap}"\n'
+        # Static membership: a restarted member takes its partitions back at once, where a
+        # killed dynamic member holds them until its session times out.
+        '"group.instance.id" = "cache-1"\n"session.timeout.ms" = 6000\n'
+        f'[redis]\nurl = "{redis_url}"\n'
+        f'[cache]\ntopics = ["{topic}"]\nnamespace = "{ns}"\ngroup = "g-{uuid.uuid4().hex[:8]}"\n'
+        "batch = 300\n"
+    )
+    # A key's seq grows with its events, produced in order, a stretch before each trial.
+    renumbered = history(space, keys=400, events=3000 * (KILL_TRIALS + 1), seed=5)
+    per_trial = len(renumbered) // (KILL_TRIALS + 1)
+    rng = random.Random(6)
+    seen: dict[str, int] = {}
+    midway = 0  # trials killed before catching up
+    command = [sys.executable, "-m", "bridge", "cache", "--config", str(config)]
+
+    def check_monotonic() -> None:
+        for key, fields in states(client, f"{space}acct:"):
+            now = json.loads(fields["event"])["seq"]
+            assert now >= seen.get(key, 0), f"{key} went back from {seen[key]} to {now}"
+            seen[key] = now
+
+    for trial in range(KILL_TRIALS):
+        produce(
+            kafka_bootstrap,
+            topic,
+            renumbered[trial * per_trial : (trial + 1) * per_trial],
+            chunk=250,
+        )
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(rng.uniform(0.3, 2.5))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        check_monotonic()
+        held = held_offsets(client, ns)
+        ends = committed_ends(kafka_bootstrap, topic)
+        midway += any(held.get(f"{t}/{p}", 0) < end for (t, p), end in ends.items())
+    produce(kafka_bootstrap, topic, renumbered[KILL_TRIALS * per_trial :], chunk=250)
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        wait_caught_up(client, ns, committed_ends(kafka_bootstrap, topic), timeout=120)
+    finally:
+        proc.send_signal(signal.SIGTERM)  # stops cleanly after its batch
+        out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    check_monotonic()
+    assert_holds(client, space, last_of(renumbered))
+    summary = json.loads(out.splitlines()[-1])
+    assert summary["lag_records"] == 0
+    assert midway >= KILL_TRIALS // 2, f"only {midway} kills landed before the cache caught up"
