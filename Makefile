@@ -33,7 +33,7 @@ lint: install
 
 typecheck: install
 	$(BIN)/mypy --strict bridge
-	$(BIN)/mypy --strict --ignore-missing-imports tests $(wildcard bench/*.py scripts/*.py)
+	$(BIN)/mypy --strict --ignore-missing-imports tests $(wildcard bench/*.py scripts/*.py examples/*.py)
 	# A script without a .py suffix is its own __main__: check it on its own.
 	$(BIN)/mypy --strict --ignore-missing-imports scripts/services
 
