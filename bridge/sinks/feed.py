@@ -94,7 +94,11 @@ class SchemaSource:
                 if msg is None or msg.error() is not None:
                     continue
                 partition, offset, value = msg.partition(), msg.offset(), msg.value()
-                if partition is not None and offset is not None and offset + 1 >= ends.get(partition, 0):
+                if (
+                    partition is not None
+                    and offset is not None
+                    and offset + 1 >= ends.get(partition, 0)
+                ):
                     ends.pop(partition, None)
                 if value is None:
                     continue

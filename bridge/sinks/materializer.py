@@ -87,19 +87,19 @@ class MaterializerStats:
         return dict(self.__dict__)
 
 
-def _header(headers: Sequence[tuple[str, bytes | None]] | None, name: str) -> str | None:
-    for key, value in headers or ():
-        if key == name and value is not None:
-            return value.decode("utf-8", "replace")
-    return None
-
-
 def _lookup(document: Any, path: tuple[str, ...]) -> Any:
     for part in path:
         if not isinstance(document, dict):
             return None
         document = document.get(part)
     return document
+
+
+@dataclass(frozen=True)
+class _Batch:
+    calls: list[Call]
+    messages: int
+    newest: dict[tuple[str, int], float]  # each partition's newest message timestamp
 
 
 class Materializer:
@@ -139,6 +139,10 @@ class Materializer:
         self.consumer = Consumer(conf)
         self._last_lag = 0.0
         self._newest_ts: dict[tuple[str, int], float] = {}
+        self._by_type: dict[str, CacheRules] = {}
+        # Offsets Redis will hold once the batch in flight (sent, replies not read) applied.
+        self._sent: dict[tuple[str, int], int | None] = {}
+        self._inflight: _Batch | None = None
 
     # -- assignment ------------------------------------------------------------------------
 
@@ -160,11 +164,11 @@ class Materializer:
                     held = self.store.offsets(topic, mine)
                     for p in mine:
                         at = held[p]
-                        self.expected[(topic, p)] = at
+                        self.expected[(topic, p)] = self._sent[(topic, p)] = at
                         out.append(TopicPartition(topic, p, OFFSET_BEGINNING if at is None else at))
                 return out
             except (redis.ConnectionError, redis.TimeoutError) as exc:
-                self._redis_down(exc)
+                self._wait(exc)
 
     def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
         placed = self._positions(partitions)
@@ -174,14 +178,18 @@ class Materializer:
         consumer.assign(placed)
 
     def _on_revoke(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._drain(resync=False)
         for tp in partitions:
             self.expected.pop((tp.topic, tp.partition), None)
+            self._sent.pop((tp.topic, tp.partition), None)
         consumer.unassign()
 
-    def _resync(self) -> None:
+    def _resync(self, why: str) -> None:
+        """Seek every assigned partition to the offset Redis holds (nothing in flight)."""
         self.stats.resyncs += 1
-        assigned = self.consumer.assignment()
-        placed = self._positions(assigned)
+        self._inflight = None
+        self.store.drop()
+        placed = self._positions(self.consumer.assignment())
         for tp in placed:
             if tp.offset == OFFSET_BEGINNING:
                 low, _ = self.consumer.get_watermark_offsets(
@@ -194,102 +202,146 @@ class Materializer:
                 self.consumer.assign(placed)  # not fetching yet: place the whole assignment
                 break
         log.warning(
-            "Redis holds other offsets than this materializer wrote (restarted, failed over or "
-            "moved on by another group member): resumed from %s",
-            ", ".join(f"{tp.topic}/{tp.partition}@{tp.offset}" for tp in placed),
+            "%s: resumed from the offsets Redis holds: %s",
+            why,
+            ", ".join(f"{tp.topic}/{tp.partition}@{tp.offset}" for tp in placed) or "none",
         )
-
-    def _redis_down(self, exc: Exception) -> None:
-        log.warning(
-            "Redis unreachable (%s): retrying in %.0f s; events wait in Kafka", exc, RETRY_SECONDS
-        )
-        time.sleep(RETRY_SECONDS)
 
     # -- the loop --------------------------------------------------------------------------
 
     def _update(self, msg: Any) -> StateUpdate | None:
-        key = _header(msg.headers(), h.REDIS_KEY)
+        headers = dict(msg.headers() or ())
+        key = headers.get(h.REDIS_KEY)
         if key is None:
             self.stats.without_key += 1
             return None
+        topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
         value = msg.value() or b""
-        ce_type = _header(msg.headers(), h.CE_TYPE) or ""
-        rules = self._rules(ce_type)
+        if not self.rules:  # the default: (partition, offset) versions, no deletions
+            return StateUpdate(
+                key,
+                f"0{partition:010d}{offset:020d}",  # order_of(partition, offset), inlined
+                f"{partition}:{offset}",
+                0,
+                value,
+                headers.get(h.FILE_SHA256) or b"",
+                headers.get(h.RECORD) or b"",
+                topic,
+                partition,
+                offset,
+                headers.get(h.CE_ID) or b"",
+            )
+        rules = self._rules((headers.get(h.CE_TYPE) or b"").decode("utf-8", "replace"))
         business: Any = None
         deleted = False
         if rules.version is not None or rules.deleted is not None:
             try:
                 document = json.loads(value)
-                if rules.version is not None:
-                    business = _lookup(document, rules.version)
-                if rules.deleted is not None:
-                    deleted = _lookup(document, rules.deleted) in rules.deleted_values
             except ValueError as exc:
                 self.stats.refused += 1
-                log.error(
-                    "%s/%d@%d: not a JSON event (%s): left out of the cache",
-                    msg.topic(),
-                    msg.partition(),
-                    msg.offset(),
-                    exc,
-                )
+                log.error("%s/%d@%d: not JSON (%s): left out", topic, partition, offset, exc)
                 return None
+            if rules.version is not None:
+                business = _lookup(document, rules.version)
+            if rules.deleted is not None:
+                deleted = _lookup(document, rules.deleted) in rules.deleted_values
         try:
-            order = order_of(msg.partition(), msg.offset(), business)
+            order = order_of(partition, offset, business)
         except ValueError as exc:
             self.stats.refused += 1
-            log.error("%s/%d@%d: %s", msg.topic(), msg.partition(), msg.offset(), exc)
+            log.error("%s/%d@%d: %s: left out", topic, partition, offset, exc)
             return None
         return StateUpdate(
-            key=key.encode(),
-            order=order,
-            version=str(business) if business is not None else f"{msg.partition()}:{msg.offset()}",
-            deleted=deleted,
-            event=value,
-            file_sha256=_header(msg.headers(), h.FILE_SHA256) or "",
-            record=_header(msg.headers(), h.RECORD) or "",
-            topic=msg.topic(),
-            partition=msg.partition(),
-            offset=msg.offset(),
-            ce_id=_header(msg.headers(), h.CE_ID) or "",
+            key,
+            order,
+            f"{partition}:{offset}" if business is None else str(business),
+            int(deleted),
+            value,
+            headers.get(h.FILE_SHA256) or b"",
+            headers.get(h.RECORD) or b"",
+            topic,
+            partition,
+            offset,
+            headers.get(h.CE_ID) or b"",
         )
 
     def _rules(self, ce_type: str) -> CacheRules:
-        rules = self.rules.get(ce_type)
-        if rules is not None:
-            return rules
-        # ce_type is the mapping name, then the case of a multi-layout record.
-        for name, found in self.rules.items():
-            if ce_type.startswith(name) and not ce_type[len(name)].isalnum():
-                return found
-        return CacheRules()
+        rules = self._by_type.get(ce_type)
+        if rules is None:
+            rules = self.rules.get(ce_type)
+            # ce_type is the mapping name, then the case of a multi-layout record.
+            for name, found in self.rules.items():
+                if rules is None and ce_type.startswith(name) and not ce_type[len(name)].isalnum():
+                    rules = found
+            rules = self._by_type[ce_type] = rules or CacheRules()
+        return rules
 
-    def _apply(self, messages: list[Any]) -> None:
+    def _send(self, messages: list[Any]) -> None:
+        """Send a batch's calls, then take the replies of the batch sent before it: Redis
+        applies one batch while the next is read from Kafka and packed."""
         items = [(m.topic(), m.partition(), m.offset(), self._update(m)) for m in messages]
-        calls = split_calls(items)
-        while True:
-            try:
-                applied, stale = self.store.apply(calls, self.expected)
-                break
-            except OffsetsMovedError:
-                self._resync()
-                return
-            except redis.exceptions.NoScriptError:
-                continue  # Redis restarted: the script is loaded again on the retry
-            except (redis.ConnectionError, redis.TimeoutError) as exc:
+        newest = {(m.topic(), m.partition()): m for m in messages}
+        batch = _Batch(
+            split_calls(items),
+            len(messages),
+            {tp: m.timestamp()[1] / 1000.0 for tp, m in newest.items()},
+        )
+        try:
+            self.store.send(batch.calls, self._sent)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            self._redis_down(exc)
+            return
+        previous, self._inflight = self._inflight, batch
+        if previous is not None:
+            self._receive(previous)
+
+    def _receive(self, batch: _Batch, resync: bool = True) -> None:
+        try:
+            applied, stale = self.store.receive(batch.calls, self.expected)
+        except Exception as exc:
+            self._inflight = None  # its replies are abandoned with the connection
+            if not resync:
+                self.store.drop()
+            elif isinstance(exc, OffsetsMovedError):
+                self._resync(f"Redis holds other offsets than expected ({exc})")
+            elif isinstance(exc, redis.exceptions.NoScriptError):
+                self._resync("Redis lost the upsert script (restarted)")
+            elif isinstance(exc, redis.ConnectionError | redis.TimeoutError):
                 self._redis_down(exc)
-        self.stats.consumed += len(messages)
+            else:
+                raise
+            return
+        self.stats.consumed += batch.messages
         self.stats.applied += applied
         self.stats.stale += stale
-        for m in messages:
-            self.stats.last[f"{m.topic()}/{m.partition()}"] = m.offset() + 1
-            _, ts = m.timestamp()
-            self._newest_ts[(m.topic(), m.partition())] = ts / 1000.0
+        for call in batch.calls:
+            for (topic, partition), nxt in call.reached.items():
+                self.stats.last[f"{topic}/{partition}"] = nxt
+        self._newest_ts.update(batch.newest)
         self.consumer.commit(asynchronous=True)
+
+    def _drain(self, resync: bool = True) -> None:
+        batch, self._inflight = self._inflight, None
+        if batch is not None:
+            self._receive(batch, resync)
+
+    def _wait(self, exc: Exception) -> None:
+        log.warning(
+            "Redis unreachable (%s): retrying every %.0f s; events wait in Kafka",
+            exc,
+            RETRY_SECONDS,
+        )
+        time.sleep(RETRY_SECONDS)
+
+    def _redis_down(self, exc: Exception) -> None:
+        """Wait for Redis, then resume from what it holds (the batches in flight are lost)."""
+        self._wait(exc)
+        self._resync("Redis answers again")
 
     def _advance_idle(self) -> None:
         """Record positions past what no message carries (transaction markers at the end of a
         partition), so Redis reaches the committed end and the lag reads zero."""
+        self._drain()
         try:
             positions = self.consumer.position(self.consumer.assignment())
         except KafkaException:
@@ -299,20 +351,25 @@ class Materializer:
             at = self.expected.get((tp.topic, tp.partition))
             if tp.offset >= 0 and (at is None or tp.offset > at):
                 reached[(tp.topic, tp.partition)] = tp.offset
-        if not reached:
+        if not reached or self._inflight is not None:
             return
+        self._inflight = _Batch([Call((), reached)], 0, {})
         try:
-            self.store.apply([Call((), reached)], self.expected)
-        except OffsetsMovedError:
-            self._resync()
-        except (redis.ConnectionError, redis.TimeoutError, redis.exceptions.NoScriptError):
-            pass  # the next batch retries with a message
+            self.store.send(self._inflight.calls, self._sent)
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            self._inflight = None
+            self._redis_down(exc)
+            return
+        self._drain()
 
     def lag(self) -> tuple[int, float]:
         """Records and seconds the cache is behind the committed end of its partitions."""
         records, seconds = 0, 0.0
         for tp in self.consumer.assignment():
-            _, high = self.consumer.get_watermark_offsets(tp, timeout=10, cached=False)
+            # The high watermark of the last fetch response: no broker round trip.
+            _, high = self.consumer.get_watermark_offsets(tp, cached=True)
+            if high < 0:
+                continue
             at = self.expected.get((tp.topic, tp.partition))
             behind = max(0, high - (at or 0))
             records += behind
@@ -360,15 +417,17 @@ class Materializer:
                     elif err.code() != KafkaError._PARTITION_EOF:
                         log.warning("Kafka: %s", err)
                 if good:
-                    self._apply(good)
+                    self._send(good)
                 elif not messages:
                     self._advance_idle()
                 self._report_lag()
                 if until is not None and until(self):
                     break
+            self._drain()
         finally:
             self._report_lag(force=True)
             self.consumer.close()
+            self.store.drop()
         return self.stats
 
     def caught_up(self, ends: Mapping[tuple[str, int], int]) -> bool:

@@ -35,9 +35,11 @@ import os
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import redis
+from hiredis import pack_command
+from redis.connection import Connection
 
 from bridge.errors import BridgeError
 
@@ -55,8 +57,8 @@ CALL_EVENTS = 256  # updates per script call: short enough not to stall Redis fo
 
 # KEYS[1] offsets hash, KEYS[2..] state keys, one per update.
 # ARGV[1] = n, then n triples (offsets field, expected stored offset or "", next offset),
-# then 11 values per update: order, version, deleted, event, file_sha256, record, topic,
-# partition, offset, ce_id, spare (kept empty: room for a field without changing the stride).
+# then 10 values per update: order, version, deleted, event, file_sha256, record, topic,
+# partition, offset, ce_id.
 UPSERT_SCRIPT = """
 local n = tonumber(ARGV[1])
 local i = 2
@@ -90,7 +92,7 @@ for k = 2, #KEYS do
       'ce_id', ARGV[i + 9])
     applied = applied + 1
   end
-  i = i + 11
+  i = i + 10
 end
 return {applied, stale}
 """
@@ -132,36 +134,21 @@ def order_of(partition: int, offset: int, business: Any = None) -> str:
     return f"{head}{partition:010d}{offset:020d}"
 
 
-@dataclass(frozen=True)
-class StateUpdate:
-    """One event for one Redis key."""
+class StateUpdate(NamedTuple):
+    """One event for one Redis key; after ``key``, the script's arguments in their order (text
+    fields as the Kafka headers carried them)."""
 
     key: bytes
     order: str
     version: str
-    deleted: bool
+    deleted: int  # 1: the mapping's deleted value (a tombstone), else 0
     event: bytes
-    file_sha256: str
-    record: str
+    file_sha256: bytes | str
+    record: bytes | str
     topic: str
     partition: int
     offset: int
-    ce_id: str
-
-    def args(self) -> list[bytes | str | int]:
-        return [
-            self.order,
-            self.version,
-            "1" if self.deleted else "0",
-            self.event,
-            self.file_sha256,
-            self.record,
-            self.topic,
-            self.partition,
-            self.offset,
-            self.ce_id,
-            "",
-        ]
+    ce_id: bytes | str
 
 
 @dataclass(frozen=True)
@@ -206,6 +193,7 @@ class CacheStore:
         self.offsets_key = f"{namespace}:offsets"
         self.epoch_key = f"{namespace}:epoch"
         self._sha: str | None = None
+        self._conn: Connection | None = None  # the calls' own connection: replies in order
 
     def _script(self) -> str:
         if self._sha is None:
@@ -227,15 +215,16 @@ class CacheStore:
     def apply(
         self, calls: Sequence[Call], expected: dict[tuple[str, int], int | None]
     ) -> tuple[int, int]:
-        """Run ``calls`` in one pipeline; returns (applied, stale).
+        """Run ``calls`` and wait for them; returns (applied, stale). See send and receive."""
+        self.send(calls, dict(expected))
+        return self.receive(calls, expected)
 
-        ``expected`` holds the offsets Redis should hold now per (topic, partition), and is
-        advanced call by call. Raises OffsetsMovedError (after the calls before it took effect) when
-        Redis holds something else; redis.ConnectionError/TimeoutError when it is unreachable.
-        """
+    def send(self, calls: Sequence[Call], after: dict[tuple[str, int], int | None]) -> None:
+        """Write ``calls`` to Redis without waiting for their replies (they run in order, after
+        the calls sent before them). ``after`` holds the offsets Redis will hold once every call
+        sent so far has applied, and is advanced call by call."""
         sha = self._script()
-        pipe = self.client.pipeline(transaction=False)
-        after = dict(expected)
+        packed = []
         for call in calls:
             keys: list[bytes | str] = [self.offsets_key]
             args: list[bytes | str | int] = [len(call.reached)]
@@ -245,27 +234,55 @@ class CacheStore:
                 after[(topic, partition)] = nxt
             for update in call.updates:
                 keys.append(update.key)
-                args += update.args()
-            pipe.evalsha(sha, len(keys), *keys, *args)
+                args += update[1:]
+            command = ("EVALSHA", sha, len(keys), *keys, *args)
+            # hiredis packs in C (redis-py's encoder is a Python loop over every argument); its
+            # stub types the tuple as having one element.
+            packed.append(pack_command(command))  # type: ignore[arg-type]
+        if self._conn is None:
+            self._conn = self.client.connection_pool.get_connection()
         try:
-            results = pipe.execute(raise_on_error=False)
-        except redis.exceptions.NoScriptError:
-            self._sha = None  # Redis restarted: load the script again, then retry the batch
+            self._conn.send_packed_command([b"".join(packed)], check_health=False)  # type: ignore[no-untyped-call]
+        except Exception:
+            self.drop()
             raise
+
+    def receive(
+        self, calls: Sequence[Call], expected: dict[tuple[str, int], int | None]
+    ) -> tuple[int, int]:
+        """The replies of ``calls`` (the oldest sent and not yet received); ``expected`` is
+        advanced by each call that applied. Raises OffsetsMovedError when a call found other
+        offsets, NoScriptError when Redis lost the script, redis.ConnectionError/TimeoutError
+        when it is unreachable; after any of them the calls sent later are abandoned (their
+        replies are never read: send again after a resync)."""
         applied = stale = 0
-        for call, result in zip(calls, results, strict=True):
-            if isinstance(result, redis.exceptions.NoScriptError):
-                self._sha = None
-                raise result
-            if isinstance(result, Exception):
-                if "BRIDGE_OFFSETS" in str(result):
-                    raise OffsetsMovedError(str(result))
-                raise result
-            applied += int(result[0])
-            stale += int(result[1])
-            for tp, nxt in call.reached.items():
-                expected[tp] = nxt
+        assert self._conn is not None
+        try:
+            for call in calls:
+                result = self._conn.read_response()
+                applied += int(result[0])
+                stale += int(result[1])
+                expected.update(call.reached)
+        except redis.exceptions.NoScriptError:
+            self._sha = None
+            self.drop()
+            raise
+        except redis.ResponseError as exc:
+            self.drop()
+            if "BRIDGE_OFFSETS" in str(exc):
+                raise OffsetsMovedError(str(exc)) from exc
+            raise
+        except Exception:
+            self.drop()
+            raise
         return applied, stale
+
+    def drop(self) -> None:
+        """Forget the connection and the replies still owed on it."""
+        if self._conn is not None:
+            self._conn.disconnect()  # type: ignore[no-untyped-call]
+            self.client.connection_pool.release(self._conn)
+            self._conn = None
 
 
 def split_calls(

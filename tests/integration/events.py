@@ -132,11 +132,14 @@ class Running:
     materializer: Materializer
     thread: threading.Thread
     halt: threading.Event = field(default_factory=threading.Event)
+    failure: BaseException | None = None
 
     def stop(self) -> Materializer:
         self.halt.set()
         self.thread.join(60)
         assert not self.thread.is_alive()
+        if self.failure is not None:
+            raise self.failure
         return self.materializer
 
 
@@ -161,9 +164,18 @@ def start(
         poll_seconds=0.1,
     )
     halt = threading.Event()
-    thread = threading.Thread(target=m.run, args=(halt,), daemon=True)
-    thread.start()
-    return Running(m, thread, halt)
+    running = Running(m, threading.Thread(), halt)
+
+    def target() -> None:
+        try:
+            m.run(halt)
+        except BaseException as exc:
+            running.failure = exc
+            raise
+
+    running.thread = threading.Thread(target=target, daemon=True)
+    running.thread.start()
+    return running
 
 
 def states(client: redis.Redis, prefix: str) -> Iterator[tuple[str, dict[str, bytes]]]:

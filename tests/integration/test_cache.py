@@ -274,7 +274,7 @@ def test_kill_9_at_random_points_never_regresses_and_catches_up(
         "batch = 300\n"
     )
     # A key's seq grows with its events, produced in order, a stretch before each trial.
-    renumbered = history(space, keys=400, events=3000 * (KILL_TRIALS + 1), seed=5)
+    renumbered = history(space, keys=400, events=5000 * (KILL_TRIALS + 1), seed=5)
     per_trial = len(renumbered) // (KILL_TRIALS + 1)
     rng = random.Random(6)
     seen: dict[str, int] = {}
@@ -295,7 +295,7 @@ def test_kill_9_at_random_points_never_regresses_and_catches_up(
             chunk=250,
         )
         proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        time.sleep(rng.uniform(0.3, 2.5))
+        time.sleep(rng.uniform(0.4, 1.6))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         check_monotonic()

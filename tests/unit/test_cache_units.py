@@ -15,7 +15,7 @@ from bridge.copybook.compiler import compile_copybook
 from bridge.mapping.check import check_mapping, errors
 from bridge.mapping.model import MappingError, parse_mapping
 from bridge.sinks.cache_config import ConfigError, load_cache_config
-from bridge.sinks.materializer import CacheRules, rules_for
+from bridge.sinks.materializer import CacheRules, Materializer, MaterializerStats, rules_for
 from bridge.sinks.redis import ORDER_TEXT_BYTES, StateUpdate, order_of, split_calls
 from tests.unit.mapping.conftest import ACCTMAST_CPY, ACCTMAST_MAPPING
 
@@ -64,8 +64,64 @@ def test_versions_the_cache_cannot_order_are_refused() -> None:
 
 def _update(partition: int, offset: int) -> StateUpdate:
     return StateUpdate(
-        b"k", order_of(partition, offset), "", False, b"{}", "", "", "t", partition, offset, ""
+        b"k", order_of(partition, offset), "", 0, b"{}", "", "", "t", partition, offset, ""
     )
+
+
+class FakeMessage:
+    def __init__(self, partition: int, offset: int, headers: list[tuple[str, bytes]]) -> None:
+        self._p, self._o, self._h = partition, offset, headers
+
+    def topic(self) -> str:
+        return "t"
+
+    def partition(self) -> int:
+        return self._p
+
+    def offset(self) -> int:
+        return self._o
+
+    def value(self) -> bytes:
+        return b'{"seq": 7, "status": "D"}'
+
+    def headers(self) -> list[tuple[str, bytes]]:
+        return self._h
+
+
+@given(positions)
+def test_updates_of_events(at: tuple[int, int]) -> None:
+    """The materializer's update of an event, with and without cache rules."""
+    headers = [
+        ("ce_id", b"abc:3"),
+        ("ce_type", b"acct.DETAIL"),
+        ("bridge_file_sha256", b"abc"),
+        ("bridge_record", b"3"),
+        ("bridge_redis_key", b"acct:1"),
+    ]
+    msg = FakeMessage(*at, headers)
+    plain = Materializer.__new__(Materializer)
+    plain.rules, plain._by_type, plain.stats = {}, {}, MaterializerStats()
+    update = plain._update(msg)
+    assert update == StateUpdate(
+        b"acct:1",
+        order_of(*at),
+        f"{at[0]}:{at[1]}",
+        0,
+        msg.value(),
+        b"abc",
+        b"3",
+        "t",
+        *at,
+        b"abc:3",
+    )
+    ruled = Materializer.__new__(Materializer)
+    ruled.rules = {"acct": CacheRules(("seq",), ("status",), ("D",))}
+    ruled._by_type, ruled.stats = {}, MaterializerStats()
+    update = ruled._update(msg)
+    assert update is not None
+    assert (update.order, update.version, update.deleted) == (order_of(*at, 7), "7", 1)
+    assert plain._update(FakeMessage(*at, headers[:4])) is None
+    assert plain.stats.without_key == 1
 
 
 def test_split_calls_carry_the_offsets_they_reach() -> None:
