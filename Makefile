@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 PYTEST := $(BIN)/pytest -p no:cacheprovider
 
 .PHONY: all install services-up services-down lint typecheck test test-unit test-integration \
-        fuzz demo bench clean
+        fuzz demo bench soak clean
 
 all: install
 
@@ -42,6 +42,10 @@ test-unit: install
 
 test-integration: install services-up
 	$(PYTEST) tests/integration
+
+# kill -9 of bridge replay at random instants, then a rerun, 100 times: exactly once every time.
+soak: install services-up
+	BRIDGE_SOAK_TRIALS=100 $(PYTEST) -x tests/integration/test_replay_crash.py
 
 fuzz: install
 	scripts/fuzz --seconds 60
