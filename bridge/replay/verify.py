@@ -146,7 +146,8 @@ def _walk(
     expected = int(str(chain.get("entries"))) if isinstance(chain, dict) else -1
     head = str(chain.get("head")) if isinstance(chain, dict) else ""
     if n < expected:
-        return f"truncated: the chain stops after entry {n - 1}; the summary counts {expected}"
+        stops = f"after entry {n - 1}" if n else "before its first entry"
+        return f"truncated: the chain stops {stops}; the summary counts {expected}"
     if n > expected:
         return f"{n - expected} entries after the summary's head ({expected} entries): inserted"
     if prev != head:
