@@ -69,6 +69,9 @@ PRODUCER_SETTINGS: dict[str, Any] = {
     "log_level": 3,
 }
 
+# What [kafka] may not turn off: exactly once depends on them.
+_SAFETY = {"enable.idempotence": True, "acks": "all"}
+
 _FATAL_CODES = {
     KafkaError._FENCED,
     KafkaError.PRODUCER_FENCED,
@@ -323,7 +326,12 @@ class Publisher:
     def __init__(self, kafka: KafkaConfig, transactional_id: str, patience: Patience) -> None:
         self.patience = patience
         self.producer = Producer(
-            {**PRODUCER_SETTINGS, **kafka.properties, "transactional.id": transactional_id}
+            {
+                **PRODUCER_SETTINGS,
+                **kafka.properties,
+                **_SAFETY,
+                "transactional.id": transactional_id,
+            }
         )
         self.delivered = Delivered()
 
