@@ -56,10 +56,11 @@ test: lint typecheck test-unit test-integration fuzz
 demo: install services-up
 	$(BIN)/python scripts/demo.py
 
-bench: install
+bench: install services-up
 	$(BIN)/python bench/decode_bench.py
 	$(BIN)/python bench/validate_bench.py
 	$(BIN)/python bench/mapping_bench.py
+	eval "$$(scripts/services env)" && $(BIN)/python bench/replay_bench.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info bridge/_bridge_native*.so bridge/_bridge_native.c
