@@ -325,12 +325,14 @@ class Publisher:
 
     def __init__(self, kafka: KafkaConfig, transactional_id: str, patience: Patience) -> None:
         self.patience = patience
+        self.fatal: KafkaError | None = None  # set by the client's error callback
         self.producer = Producer(
             {
                 **PRODUCER_SETTINGS,
                 **kafka.properties,
                 **_SAFETY,
                 "transactional.id": transactional_id,
+                "error_cb": self._error,
             }
         )
         self.delivered = Delivered()
@@ -363,6 +365,13 @@ class Publisher:
                 return self.delivered
             except ChunkAborted:
                 self._abort()
+            except SystemError as exc:
+                # confluent-kafka 2.16 raises a malformed SystemError from flush() when the
+                # producer turns fatal (fenced) meanwhile: the abort then says what it is.
+                if self.fatal is not None:
+                    raise KafkaFatalError(str(self.fatal)) from exc
+                self.patience.waited("delivering", exc)
+                self._abort()
             except KafkaException as exc:
                 if is_fatal(exc):
                     raise KafkaFatalError(str(kafka_error(exc) or exc)) from exc
@@ -371,6 +380,11 @@ class Publisher:
                     raise KafkaFatalError(str(err or exc)) from exc
                 self.patience.waited("transaction aborted", err)
                 self._abort()
+
+    def _error(self, err: KafkaError) -> None:
+        # Only records: transient errors come back from the calls and are retried there.
+        if err.fatal() or err.code() in _FATAL_CODES:
+            self.fatal = err
 
     def flush(self) -> None:
         """Wait for every delivery of the open transaction (a chunk's records before its

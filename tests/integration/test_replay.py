@@ -6,6 +6,7 @@ start gives up with exit 6."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -18,12 +19,15 @@ from confluent_kafka.admin import AdminClient
 from bridge.replay.progress import Progress
 from tests.integration.replay_support import (
     MAPPING,
+    PII_ENV,
+    ROOT,
     SAMPLE,
     Topics,
     check_exactly_once,
     corrupt_copy,
     expected,
     rdw_copy,
+    replay_command,
     run_replay,
 )
 
@@ -144,3 +148,39 @@ def test_kafka_down_at_start_gives_up_with_exit_6(tmp_path: Path) -> None:
     assert "waiting for Kafka at 127.0.0.1:1" in done.stderr
     assert took < 30, took
     assert done.stdout == ""
+
+
+def test_empty_file_is_complete_at_once(topics: Topics, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.dat"
+    empty.write_bytes(b"")
+    done = run_replay(empty, topics)
+    assert done.returncode == 0, done.stderr
+    doc = summary_of(done)
+    assert doc["outcome"] == "published"
+    assert doc["counts"]["read"] == 0  # type: ignore[index]
+    assert len(topics.read(topics.names.control)) == 1
+    assert summary_of(run_replay(empty, topics))["outcome"] == "already-complete"
+
+
+def test_a_second_run_fences_the_first(topics: Topics, tmp_path: Path) -> None:
+    """Two runs of the same file at once: the second fences the first (which stops with exit
+    6 and says why) and completes it; every record exactly once."""
+    path = corrupt_copy(tmp_path / "fenced.dat", copies=40, seed=5)
+    want = expected(path)
+    first = subprocess.Popen(
+        replay_command(path, topics, "--chunk-records", "100"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, **PII_ENV},
+        cwd=ROOT,
+    )
+    time.sleep(2.0)
+    assert first.poll() is None, "the first run ended too soon"
+    second = run_replay(path, topics, "--chunk-records", "100")
+    _, err = first.communicate(timeout=120)
+    assert second.returncode == 1, second.stderr
+    assert summary_of(second)["outcome"] == "published"
+    assert first.returncode == 6, err
+    assert "Kafka refused" in err and "fenced" in err.lower(), err
+    check_exactly_once(topics, want)
