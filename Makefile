@@ -43,15 +43,17 @@ test-unit: install
 test-integration: install services-up
 	$(PYTEST) tests/integration
 
+# kill -9 of bridge replay at random instants, then a rerun, 100 times: exactly once every time;
+# kill -9 of bridge cache, 50 times: no key ever goes back, the last run catches up exactly.
+soak: install services-up
+	BRIDGE_SOAK_TRIALS=100 $(PYTEST) -x tests/integration/test_replay_crash.py
+	BRIDGE_CACHE_SOAK_TRIALS=50 $(PYTEST) -x tests/integration/test_cache.py -k kill_9
+
 fuzz: install
 	scripts/fuzz --seconds 60
 
 # The README's test command: lint, types, every test (unit and integration) and a short fuzz run.
 test: lint typecheck test-unit test-integration fuzz
-
-# Long forms of the crash tests: kill -9 at random points, many trials (the suite runs 10).
-soak: install services-up
-	BRIDGE_SOAK_TRIALS=50 $(PYTEST) tests/integration/test_cache.py -k kill_9
 
 demo: install services-up
 	$(BIN)/python scripts/demo.py
@@ -61,6 +63,7 @@ bench: install services-up
 	$(BIN)/python bench/validate_bench.py
 	$(BIN)/python bench/mapping_bench.py
 	eval "$$(scripts/services env)" && $(BIN)/python bench/cache_bench.py
+	eval "$$(scripts/services env)" && $(BIN)/python bench/replay_bench.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info bridge/_bridge_native*.so bridge/_bridge_native.c

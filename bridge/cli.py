@@ -14,7 +14,16 @@ from bridge.commands._common import CommandFailed
 from bridge.exitcodes import RET_BROKEN_PIPE, RET_INTERRUPTED, RET_USAGE
 
 # Subcommand modules under bridge/commands, in the order --help lists them.
-COMMANDS: tuple[str, ...] = ("layout", "decode", "mapping", "schema", "cache", "consume")
+COMMANDS: tuple[str, ...] = (
+    "layout",
+    "decode",
+    "mapping",
+    "schema",
+    "replay",
+    "audit",
+    "cache",
+    "consume",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -248,7 +248,7 @@ def test_redis_restarted_empty_is_rebuilt(
         server.wait()
 
 
-KILL_TRIALS = int(os.environ.get("BRIDGE_SOAK_TRIALS", "10"))
+KILL_TRIALS = int(os.environ.get("BRIDGE_CACHE_SOAK_TRIALS", "10"))
 
 
 def test_kill_9_at_random_points_never_regresses_and_catches_up(
