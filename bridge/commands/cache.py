@@ -45,7 +45,12 @@ def register(subparsers: Any) -> None:
         "--config", metavar="FILE", help="TOML configuration ([kafka], [redis], [cache])"
     )
     p.add_argument("--topic", action="append", default=[], help="an events topic (repeatable)")
-    p.add_argument("--mapping", action="append", default=[], help="a mapping's cache rules")
+    p.add_argument(
+        "--mapping",
+        action="append",
+        default=[],
+        help="a mapping: its cache rules, and its events topic is read (repeatable)",
+    )
     p.add_argument("--group", help="consumer group (default: the configuration's)")
     p.set_defaults(func=run)
 
@@ -57,10 +62,7 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return RET_COPYBOOK_INVALID
-    topics = list(config.topics) + args.topic
-    if not topics:
-        print(f"{prog}: no events topic (cache.topics or --topic)", file=sys.stderr)
-        return RET_USAGE
+    topics = [*config.topics, *args.topic]
     rules: dict[str, CacheRules] = {}
     for path in [*config.mappings, *args.mapping]:
         try:
@@ -72,6 +74,12 @@ def run(args: argparse.Namespace) -> int:
         except (MappingError, ValueError) as exc:
             print(f"{prog}: {path}: {exc}", file=sys.stderr)
             return RET_COPYBOOK_INVALID
+        events = config.config.topics.for_mapping(mapping.name).events
+        if events not in topics:
+            topics.append(events)
+    if not topics:
+        print(f"{prog}: no events topic (cache.mappings, cache.topics or --topic)", file=sys.stderr)
+        return RET_USAGE
     store = CacheStore(connect(config.redis_url, timeout=config.redis_timeout), config.namespace)
     materializer = Materializer(
         config.kafka,

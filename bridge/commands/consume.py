@@ -37,14 +37,18 @@ def register(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("topic", metavar="TOPIC")
-    p.add_argument("--config", metavar="FILE", help="TOML configuration (its [kafka] table)")
+    p.add_argument(
+        "--config",
+        metavar="FILE",
+        help="TOML configuration ([kafka], [topics]; default bridge.toml)",
+    )
     p.add_argument("--group", help="consumer group to read (and commit) with")
     p.add_argument("--from-beginning", action="store_true", help="read TOPIC from its start")
     p.add_argument(
         "--schemas-topic",
-        default="bridge.schemas",
         metavar="TOPIC",
-        help="compacted topic of record schemas by $id (default: %(default)s)",
+        help="compacted topic of record schemas by $id (default: the configuration's, "
+        "bridge.schemas)",
     )
     p.add_argument("--audit", action="store_true", help="TOPIC holds audit records")
     p.add_argument("--max", type=int, metavar="N", help="stop after N messages")
@@ -66,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
             args.topic,
             group=args.group,
             from_beginning=args.from_beginning,
-            schemas_topic=args.schemas_topic,
+            schemas_topic=args.schemas_topic or config.config.topics.names["schemas"],
             audit=args.audit,
             max_messages=args.max,
             timeout=args.timeout,

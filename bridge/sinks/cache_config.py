@@ -1,134 +1,95 @@
-"""The cache's configuration: the ``[kafka]``, ``[redis]`` and ``[cache]`` tables of a TOML file.
+"""The cache's part of the configuration: the ``[cache]`` table of bridge's TOML file.
 
-    [kafka]                       # passed to librdkafka as is
-    "bootstrap.servers" = "127.0.0.1:19092"
-    [redis]
-    url = "redis://127.0.0.1:16379/0"   # or rediss:// (TLS); credentials: BRIDGE_REDIS_USERNAME,
-    timeout = 5                         # BRIDGE_REDIS_PASSWORD (never in the file)
     [cache]
-    topics = ["acctmast.events"]        # the events topics to materialize
-    mappings = ["acctmast.mapping.json"]  # their mappings' cache rules (relative to the file)
+    mappings = ["acctmast.mapping.json"]  # their cache rules, and their events topics
+    topics = ["bridge.acctmast.events"]   # more events topics (default: the mappings')
     group = "bridge-cache"
-    namespace = "bridge:cache"          # Redis key prefix of the offsets hash and epoch marker
-    batch = 2000                        # messages per consumed batch
+    namespace = "bridge:cache"            # Redis key prefix of the offsets hash and epoch marker
+    batch = 5000                          # messages per consumed batch
 
-``${NAME}`` in a string is replaced by the environment variable NAME. Without a file (or a key),
-Kafka comes from BRIDGE_KAFKA_BOOTSTRAP and Redis from BRIDGE_REDIS_URL.
-
-Provisional: the replay engine's bridge/config.py (issue 10) is the configuration of the
-whole product; when it lands this reads the same file through it.
+Kafka, Redis and the topic names come from the rest of the file (bridge/config.py): ``[redis]``
+``url`` (``redis://`` or ``rediss://``) and ``timeout`` (seconds); credentials from
+BRIDGE_REDIS_USERNAME / BRIDGE_REDIS_PASSWORD, never from the file. Mapping paths are relative
+to the configuration file.
 """
 
 from __future__ import annotations
 
-import os
-import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bridge.errors import BridgeError
+from bridge.config import Config, ConfigError, load_config
 
 __all__ = ["CacheConfig", "ConfigError", "load_cache_config"]
 
-_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-
-
-class ConfigError(BridgeError):
-    """The configuration file is unreadable or a key is wrong: names the file and the key."""
+KNOWN = ("mappings", "topics", "group", "namespace", "batch")
 
 
 @dataclass(frozen=True)
 class CacheConfig:
-    kafka: dict[str, Any]
-    redis_url: str
+    config: Config
     redis_timeout: float = 5.0
     topics: tuple[str, ...] = ()
     mappings: tuple[Path, ...] = ()
     group: str = "bridge-cache"
     namespace: str = "bridge:cache"
-    batch: int = 2000
-    source: str = field(default="(environment)", compare=False)
+    batch: int = 5000
 
+    @property
+    def kafka(self) -> dict[str, Any]:
+        return dict(self.config.kafka.properties)
 
-def _expand(value: Any, where: str, source: str) -> Any:
-    if isinstance(value, str):
-
-        def var(m: re.Match[str]) -> str:
-            name = m.group(1)
-            if name not in os.environ:
-                raise ConfigError(f"{source}: {where}: environment variable {name} is not set")
-            return os.environ[name]
-
-        return _VAR.sub(var, value)
-    return value
+    @property
+    def redis_url(self) -> str:
+        return self.config.redis.url
 
 
 def load_cache_config(path: str | Path | None) -> CacheConfig:
-    """Read ``path`` (None: environment only); raises ConfigError naming the file and key."""
-    data: dict[str, Any] = {}
-    source = "(environment)"
+    """The configuration (bridge/config.py's rules: ``bridge.toml`` when ``path`` is None and
+    it exists, else the environment) with its [cache] table; raises ConfigError."""
+    config = load_config(path)
+    cache: dict[str, Any] = {}
     base = Path(".")
-    if path is not None:
-        source = str(path)
-        base = Path(path).parent
-        try:
-            data = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise ConfigError(f"{source}: no such configuration file") from exc
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{source}: cannot read: {exc}") from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{source}: not TOML: {exc}") from exc
-
-    def table(name: str) -> dict[str, Any]:
-        value = data.get(name, {})
-        if not isinstance(value, dict):
-            raise ConfigError(f"{source}: [{name}] must be a table")
-        return value
-
-    kafka = {k: _expand(v, f"kafka.{k}", source) for k, v in table("kafka").items()}
-    kafka.setdefault(
-        "bootstrap.servers", os.environ.get("BRIDGE_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
-    )
-    redis_t, cache = table("redis"), table("cache")
-    unknown = sorted(set(redis_t) - {"url", "timeout"}) + sorted(
-        f"cache.{k}" for k in set(cache) - {"topics", "mappings", "group", "namespace", "batch"}
-    )
-    if unknown:
-        raise ConfigError(f"{source}: unknown key {unknown[0]}")
-    url = _expand(
-        redis_t.get("url", os.environ.get("BRIDGE_REDIS_URL", "redis://127.0.0.1:16379/0")),
-        "redis.url",
-        source,
-    )
-    if not isinstance(url, str) or not url.startswith(("redis://", "rediss://", "unix://")):
-        raise ConfigError(f"{source}: redis.url: {url!r} is not a redis:// or rediss:// URL")
+    if config.source != "environment":
+        base = Path(config.source).parent
+        with open(config.source, "rb") as f:
+            cache = tomllib.load(f).get("cache", {})
+        if not isinstance(cache, dict):
+            raise ConfigError(config.source, "cache", "expected a table ([cache])")
+    source = config.source
+    for key in cache:
+        if key not in KNOWN:
+            raise ConfigError(source, f"cache.{key}", f"unknown key (known: {', '.join(KNOWN)})")
 
     def strings(key: str) -> tuple[str, ...]:
         value = cache.get(key, [])
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            raise ConfigError(f"{source}: cache.{key}: a list of non-empty strings")
-        return tuple(_expand(v, f"cache.{key}", source) for v in value)
+            raise ConfigError(source, f"cache.{key}", f"expected a list of names, got {value!r}")
+        return tuple(value)
 
-    def number(tbl: dict[str, Any], key: str, where: str, default: float) -> float:
-        value = tbl.get(key, default)
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise ConfigError(f"{source}: {where}: a positive number")
-        return float(value)
+    def text(key: str, default: str) -> str:
+        value = cache.get(key, default)
+        if not isinstance(value, str) or not value:
+            raise ConfigError(source, f"cache.{key}", f"expected a non-empty string, got {value!r}")
+        return value
 
-    for key in ("group", "namespace"):
-        if key in cache and (not isinstance(cache[key], str) or not cache[key]):
-            raise ConfigError(f"{source}: cache.{key}: a non-empty string")
+    batch = cache.get("batch", 5000)
+    if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+        raise ConfigError(source, "cache.batch", f"expected an integer >= 1, got {batch!r}")
+    timeout = config.redis.options.get("timeout", 5.0)
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+        raise ConfigError(source, "redis.timeout", f"expected seconds > 0, got {timeout!r}")
+    url = config.redis.url
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise ConfigError(source, "redis.url", "expected a redis://, rediss:// or unix:// URL")
     return CacheConfig(
-        kafka=kafka,
-        redis_url=url,
-        redis_timeout=number(redis_t, "timeout", "redis.timeout", 5.0),
+        config=config,
+        redis_timeout=float(timeout),
         topics=strings("topics"),
         mappings=tuple(base / m for m in strings("mappings")),
-        group=cache.get("group", "bridge-cache"),
-        namespace=cache.get("namespace", "bridge:cache"),
-        batch=int(number(cache, "batch", "cache.batch", 2000)),
-        source=source,
+        group=text("group", "bridge-cache"),
+        namespace=text("namespace", "bridge:cache"),
+        batch=batch,
     )

@@ -161,12 +161,15 @@ def test_mapping_cache_rules() -> None:
 
 
 def test_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # no bridge.toml here: the environment alone
     monkeypatch.setenv("BRIDGE_KAFKA_BOOTSTRAP", "k:1")
     monkeypatch.setenv("BRIDGE_REDIS_URL", "redis://r:2/0")
     monkeypatch.setenv("SECRET_RING", "s3cr3t")
     env_only = load_cache_config(None)
     assert env_only.kafka == {"bootstrap.servers": "k:1"} and env_only.redis_url == "redis://r:2/0"
-    path = tmp_path / "bridge.toml"
+    assert (env_only.topics, env_only.mappings, env_only.batch) == ((), (), 5000)
+    path = tmp_path / "conf" / "bridge.toml"
+    path.parent.mkdir()
     path.write_text(
         '[kafka]\n"bootstrap.servers" = "b:3"\n"sasl.password" = "${SECRET_RING}"\n'
         '[redis]\nurl = "rediss://cache:6380/1"\ntimeout = 2\n'
@@ -177,22 +180,18 @@ def test_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert (config.redis_url, config.redis_timeout) == ("rediss://cache:6380/1", 2.0)
     assert (config.topics, config.mappings, config.group, config.batch) == (
         ("ev",),
-        (tmp_path / "m.json",),
+        (path.parent / "m.json",),
         "g",
         10,
     )
-    for text, message in [
-        ("[redis]\nurl = 'http://x'\n", "redis.url: 'http://x' is not a redis://"),
-        ("[cache]\ntopics = 'ev'\n", "cache.topics: a list of non-empty strings"),
-        ("[cache]\nbatch = 0\n", "cache.batch: a positive number"),
-        ("[cache]\nbach = 1\n", "unknown key cache.bach"),
-        ("[kafka]\n'sasl.password' = '${NOT_SET_ANYWHERE}'\n", "NOT_SET_ANYWHERE is not set"),
-        ("[kafka\n", "not TOML"),
+    for text, key, message in [
+        ("[redis]\nurl = 'http://x'\n", "redis.url", "expected a redis://"),
+        ("[redis]\ntimeout = 0\n", "redis.timeout", "expected seconds > 0"),
+        ("[cache]\ntopics = 'ev'\n", "cache.topics", "expected a list of names"),
+        ("[cache]\nbatch = 0\n", "cache.batch", "expected an integer >= 1"),
+        ("[cache]\nbach = 1\n", "cache.bach", "unknown key"),
+        ("cache = 3\n", "cache", "expected a table"),
     ]:
         path.write_text(text)
-        with pytest.raises(ConfigError, match=message.replace("(", r"\(")) as info:
+        with pytest.raises(ConfigError, match=f"^{path}: {key}: {message}"):
             load_cache_config(path)
-        assert str(path) in str(info.value)
-        assert "s3cr3t" not in str(info.value)
-    with pytest.raises(ConfigError, match="no such configuration file"):
-        load_cache_config(tmp_path / "missing.toml")
