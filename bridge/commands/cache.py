@@ -10,10 +10,10 @@ import threading
 from types import FrameType
 from typing import Any
 
-from bridge.exitcodes import RET_COPYBOOK_INVALID, RET_NOT_FOUND, RET_OK, RET_USAGE
-from bridge.mapping.model import MappingError, MappingNotFoundError, load_mapping
+from bridge.exitcodes import RET_CONNECT, RET_COPYBOOK_INVALID, RET_NOT_FOUND, RET_OK, RET_USAGE
+from bridge.mapping.model import MappingDoc, MappingError, MappingNotFoundError, load_mapping
 from bridge.sinks.cache_config import ConfigError, load_cache_config
-from bridge.sinks.materializer import CacheRules, Materializer, rules_for
+from bridge.sinks.materializer import CacheRules, Materializer, catch_up, rules_for
 from bridge.sinks.redis import CacheStore, connect
 
 HELP = """\
@@ -100,4 +100,47 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, on_signal)
     stats = materializer.run(stop)
     print(json.dumps(stats.to_json()), flush=True)
+    return RET_OK
+
+
+def fill_cache(
+    config_path: str | None,
+    mapping: MappingDoc,
+    offsets: dict[str, Any],
+    timeout: float | None,
+) -> int:
+    """``bridge replay --cache``: materialize the mapping's events topic (in the cache's group,
+    beside any running ``bridge cache``) until Redis holds the replayed file's last offsets.
+    ``offsets`` is the replay's {topic: {partition: [first, last]}}."""
+    prog = "bridge replay --cache"
+    try:
+        config = load_cache_config(config_path)
+    except ConfigError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return RET_COPYBOOK_INVALID
+    topic = config.config.topics.for_mapping(mapping.name).events
+    targets = {(topic, int(p)): int(span[1]) + 1 for p, span in offsets.get(topic, {}).items()}
+    if not targets:
+        return RET_OK
+    store = CacheStore(connect(config.redis_url, timeout=config.redis_timeout), config.namespace)
+    materializer = Materializer(
+        config.kafka,
+        [topic],
+        store,
+        group=config.group,
+        rules={mapping.name: rules_for(mapping)},
+        batch=config.batch,
+    )
+    if not catch_up(materializer, targets, timeout=timeout):
+        print(
+            f"{prog}: Redis does not hold the file's last events after {timeout} s", file=sys.stderr
+        )
+        return RET_CONNECT
+    stats = materializer.stats
+    print(
+        f"{prog}: Redis holds the file's events up to {topic} "
+        + ", ".join(f"{p}@{n}" for (_, p), n in sorted(targets.items()))
+        + f" ({stats.applied} keys written, {stats.stale} events changed nothing)",
+        file=sys.stderr,
+    )
     return RET_OK

@@ -37,7 +37,7 @@ from bridge.sinks.redis import (
     split_calls,
 )
 
-__all__ = ["CacheRules", "Materializer", "MaterializerStats", "rules_for"]
+__all__ = ["CacheRules", "Materializer", "MaterializerStats", "catch_up", "rules_for"]
 
 log = logging.getLogger("bridge.cache")
 
@@ -433,3 +433,34 @@ class Materializer:
     def caught_up(self, ends: Mapping[tuple[str, int], int]) -> bool:
         """True once Redis holds offsets at or past ``ends`` (committed ends to reach)."""
         return all((self.expected.get(tp) or 0) >= end for tp, end in ends.items())
+
+
+def catch_up(
+    materializer: Materializer,
+    targets: Mapping[tuple[str, int], int],
+    *,
+    timeout: float | None = None,
+    stop: threading.Event | None = None,
+) -> bool:
+    """Run ``materializer`` until Redis holds, per (topic, partition), at least the next offset
+    in ``targets`` (whoever in the group applied it); False when ``timeout`` ran out first."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    by_topic: dict[str, list[int]] = {}
+    for topic, partition in targets:
+        by_topic.setdefault(topic, []).append(partition)
+    reached = False
+
+    def done(m: Materializer) -> bool:
+        nonlocal reached
+        try:
+            for topic, partitions in by_topic.items():
+                held = m.store.offsets(topic, partitions)
+                if any((held[p] or 0) < targets[(topic, p)] for p in partitions):
+                    return deadline is not None and time.monotonic() > deadline
+        except (redis.ConnectionError, redis.TimeoutError):
+            return deadline is not None and time.monotonic() > deadline
+        reached = True
+        return True
+
+    materializer.run(stop, until=done)
+    return reached
