@@ -233,7 +233,7 @@ class CacheStore:
                 args += [offsets_field(topic, partition), "" if now is None else str(now), nxt]
                 after[(topic, partition)] = nxt
             for update in call.updates:
-                keys.append(update.key)
+                keys.append(update[0])  # the key (the materializer builds plain tuples)
                 args += update[1:]
             command = ("EVALSHA", sha, len(keys), *keys, *args)
             # hiredis packs in C (redis-py's encoder is a Python loop over every argument); its
