@@ -11,7 +11,8 @@ On a private redis-server (started here, no persistence) and the broker of scrip
     fresh topic, as a replay publishes them, while a materializer follows: seconds from the
     producer's last commit until Redis holds the topic's committed end (the cache lag).
 (b) Redis emptied, then a materializer (new group) applying the N events from the topic
-    start: upserts/s from its first batch to the committed end.
+    start: upserts/s from its first batch to the committed end; then the same with M
+    (--members, 2) `bridge cache` processes in one group sharing the partitions (scale-out).
 
 Prints upserts/s of (a) and (b), the ratio (target >= 0.5) and the lag (target < 5 s).
 """
@@ -174,11 +175,40 @@ def wait_for(client: redis.Redis, target: dict[str, int], poll: float = 0.01) ->
         time.sleep(poll)
 
 
+def scale_out(
+    bootstrap: str, port: int, topic: str, target: dict[str, int], members: int, tmp: Path
+) -> float:
+    """Seconds ``members`` ``bridge cache`` processes in one group take to apply the topic
+    into an empty Redis (from the first offsets written to the committed end)."""
+    client = redis.Redis(port=port)
+    client.flushall()
+    config = tmp / "bench.toml"
+    config.write_text(
+        f'[kafka]\n"bootstrap.servers" = "{bootstrap}"\n[redis]\nurl = "redis://127.0.0.1:{port}/0"\n'
+        f'[cache]\ntopics = ["{topic}"]\ngroup = "bench-{uuid.uuid4().hex}"\nnamespace = "bench"\n'
+    )
+    command = [sys.executable, "-m", "bridge", "cache", "--config", str(config)]
+    procs = [
+        subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(members)
+    ]
+    try:
+        while not client.exists("bench:offsets"):
+            time.sleep(0.005)
+        first = time.monotonic()
+        return wait_for(client, target) - first
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(60)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--partitions", type=int, default=3)
     parser.add_argument("--batch", type=int, default=5000, help="materializer batch")
+    parser.add_argument("--members", type=int, default=2, help="processes of the scale-out run")
     args = parser.parse_args()
     bootstrap = os.environ.get("BRIDGE_KAFKA_BOOTSTRAP", "127.0.0.1:19092")
     events = sample_events()
@@ -216,8 +246,15 @@ def main() -> None:
             applied = m.stats.applied
             b = args.events / (done - first)
             print(f"(b) materializer from the topic: {b:,.0f} upserts/s ({applied:,} applied)")
+            b2 = scale_out(bootstrap, port, topic, target, args.members, Path(tmp))
+            print(
+                f"(b{args.members}) {args.members} bridge cache processes in one group: "
+                f"{args.events / b2:,.0f} upserts/s"
+            )
             print(f"ratio (b)/(a) = {b / a:.2f} (target >= 0.5); lag {lag:.2f} s (target < 5)")
-            print(json.dumps({"a": a, "b": b, "ratio": b / a, "lag_seconds": lag, "size": size}))
+            figures = {"a": a, "b": b, "ratio": b / a, "lag_seconds": lag, "size": size}
+            figures[f"b{args.members}"] = args.events / b2
+            print(json.dumps(figures))
         finally:
             admin.delete_topics([topic])
             server.kill()

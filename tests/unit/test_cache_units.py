@@ -11,12 +11,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bridge.cli import main
 from bridge.copybook.compiler import compile_copybook
+from bridge.exitcodes import RET_COPYBOOK_INVALID, RET_NOT_FOUND, RET_USAGE
 from bridge.mapping.check import check_mapping, errors
 from bridge.mapping.model import MappingError, parse_mapping
 from bridge.sinks.cache_config import ConfigError, load_cache_config
 from bridge.sinks.materializer import CacheRules, Materializer, MaterializerStats, rules_for
-from bridge.sinks.redis import ORDER_TEXT_BYTES, StateUpdate, order_of, split_calls
+from bridge.sinks.redis import ORDER_TEXT_BYTES, StateUpdate, connect, order_of, split_calls
 from tests.unit.mapping.conftest import ACCTMAST_CPY, ACCTMAST_MAPPING
 
 LOCALE_SAFE = set("0123456789abcdef")
@@ -195,3 +197,29 @@ def test_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         path.write_text(text)
         with pytest.raises(ConfigError, match=f"^{path}: {key}: {message}"):
             load_cache_config(path)
+
+
+def test_connect_takes_credentials_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("BRIDGE_REDIS_USERNAME", "cache")
+    monkeypatch.setenv("BRIDGE_REDIS_PASSWORD", "pw-from-env")
+    monkeypatch.setenv("BRIDGE_REDIS_CA", "/etc/ssl/ca.pem")
+    tls = connect("rediss://cache.example:6380/2", timeout=3)
+    options = tls.connection_pool.connection_kwargs
+    assert (options["host"], options["port"], options["db"]) == ("cache.example", 6380, 2)
+    assert (options["username"], options["password"]) == ("cache", "pw-from-env")
+    assert options["ssl_ca_certs"] == "/etc/ssl/ca.pem"
+    assert tls.connection_pool.connection_class.__name__ == "SSLConnection"
+    assert options["socket_timeout"] == 3
+    monkeypatch.delenv("BRIDGE_REDIS_PASSWORD")
+    plain = connect("redis://u:p@h:1/0")
+    assert plain.connection_pool.connection_kwargs["password"] == "p"
+    assert "ssl_ca_certs" not in plain.connection_pool.connection_kwargs
+
+
+def test_cache_command_refusals(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[cache]\nbatch = -1\n")
+    assert main(["cache", "--config", str(bad)]) == RET_COPYBOOK_INVALID
+    assert main(["cache"]) == RET_USAGE  # no topic, no mapping
+    assert main(["cache", "--mapping", str(tmp_path / "none.json")]) == RET_NOT_FOUND
