@@ -319,6 +319,16 @@ def _check_keys(mapping: MappingDoc, items: dict[str, Field]) -> list[Problem]:
     for pointer, source in cache_fields.items():
         if source is not None and mapping.field_spec(source) is None:
             problems.append(Problem(pointer, "a cache field must be a mapped field", source))
+    version = mapping.field_spec(mapping.cache.version) if mapping.cache.version else None
+    if version is not None and version.type.value in ("decimal", "boolean"):
+        problems.append(
+            Problem(
+                "/cache/version",
+                f"a {version.type.value} cannot order versions (the cache compares integers as "
+                "numbers and everything else as text): use an integer, date, timestamp or string",
+                version.source,
+            )
+        )
     return problems
 
 

@@ -156,6 +156,12 @@ def test_mapping_cache_rules() -> None:
     assert [(p.pointer, p.message) for p in problems if p.pointer.startswith("/cache")] == [
         ("/cache/version", "a cache field must be a mapped field")
     ]
+    decimal = copy.deepcopy(doc)
+    decimal["cache"]["version"] = "ACCT-MASTER-REC.AM-BALANCES.AM-LEDGER-BAL"
+    problems = errors(check_mapping(parse_mapping(decimal, ACCTMAST_MAPPING.parent), layouts))
+    assert [p.message[:40] for p in problems if p.pointer.startswith("/cache")] == [
+        "a decimal cannot order versions (the cac"
+    ]
     bad = copy.deepcopy(doc)
     bad["cache"]["deleted"] = {"source": "ACCT-MASTER-REC.AM-STATUS", "values": []}
     with pytest.raises(MappingError, match="/cache/deleted/values"):
