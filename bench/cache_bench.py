@@ -207,7 +207,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--partitions", type=int, default=3)
-    parser.add_argument("--batch", type=int, default=5000, help="materializer batch")
+    parser.add_argument("--batch", type=int, default=500, help="materializer batch")
     parser.add_argument("--members", type=int, default=2, help="processes of the scale-out run")
     args = parser.parse_args()
     bootstrap = os.environ.get("BRIDGE_KAFKA_BOOTSTRAP", "127.0.0.1:19092")

@@ -5,7 +5,7 @@
     topics = ["bridge.acctmast.events"]   # more events topics (default: the mappings')
     group = "bridge-cache"
     namespace = "bridge:cache"            # Redis key prefix of the offsets hash and epoch marker
-    batch = 5000                          # messages per consumed batch
+    batch = 500                           # messages per consumed batch (one in flight)
 
 Kafka, Redis and the topic names come from the rest of the file (bridge/config.py): ``[redis]``
 ``url`` (``redis://`` or ``rediss://``) and ``timeout`` (seconds); credentials from
@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bridge.config import Config, ConfigError, load_config
+from bridge.sinks.materializer import BATCH
 
 __all__ = ["CacheConfig", "ConfigError", "load_cache_config"]
 
@@ -35,7 +36,7 @@ class CacheConfig:
     mappings: tuple[Path, ...] = ()
     group: str = "bridge-cache"
     namespace: str = "bridge:cache"
-    batch: int = 5000
+    batch: int = BATCH
 
     @property
     def kafka(self) -> dict[str, Any]:
@@ -75,7 +76,7 @@ def load_cache_config(path: str | Path | None) -> CacheConfig:
             raise ConfigError(source, f"cache.{key}", f"expected a non-empty string, got {value!r}")
         return value
 
-    batch = cache.get("batch", 5000)
+    batch = cache.get("batch", BATCH)
     if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
         raise ConfigError(source, "cache.batch", f"expected an integer >= 1, got {batch!r}")
     timeout = config.redis.options.get("timeout", 5.0)

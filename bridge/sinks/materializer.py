@@ -42,6 +42,9 @@ __all__ = ["CacheRules", "Materializer", "MaterializerStats", "catch_up", "rules
 log = logging.getLogger("bridge.cache")
 
 RETRY_SECONDS = 2.0
+# Messages per batch. One batch is applied by Redis while the next is read and packed; small
+# batches keep both busy (bench/cache_bench: 500 about twice as fast as 5,000).
+BATCH = 500
 LAG_EVERY_SECONDS = 5.0
 
 
@@ -113,7 +116,7 @@ class Materializer:
         *,
         group: str = "bridge-cache",
         rules: Mapping[str, CacheRules] | None = None,
-        batch: int = 2000,
+        batch: int = BATCH,
         poll_seconds: float = 0.5,
     ) -> None:
         self.topics = list(topics)
@@ -319,7 +322,11 @@ class Materializer:
             for (topic, partition), nxt in call.reached.items():
                 self.stats.last[f"{topic}/{partition}"] = nxt
         self._newest_ts.update(batch.newest)
-        self.consumer.commit(asynchronous=True)
+        if batch.messages:
+            try:
+                self.consumer.commit(asynchronous=True)  # for monitoring only
+            except KafkaException as exc:
+                log.debug("group offsets not committed: %s", exc)
 
     def _drain(self, resync: bool = True) -> None:
         batch, self._inflight = self._inflight, None

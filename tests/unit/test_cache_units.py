@@ -175,7 +175,7 @@ def test_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SECRET_RING", "s3cr3t")
     env_only = load_cache_config(None)
     assert env_only.kafka == {"bootstrap.servers": "k:1"} and env_only.redis_url == "redis://r:2/0"
-    assert (env_only.topics, env_only.mappings, env_only.batch) == ((), (), 5000)
+    assert (env_only.topics, env_only.mappings, env_only.batch) == ((), (), 500)
     path = tmp_path / "conf" / "bridge.toml"
     path.parent.mkdir()
     path.write_text(
