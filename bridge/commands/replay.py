@@ -66,7 +66,11 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--dry-run", action="store_true", help="decode, validate and reconcile; publish nothing"
     )
-    p.add_argument("--json", action="store_true", help="one JSON summary on stdout")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON summary on stdout, nothing else (the default when stdout is no terminal)",
+    )
     p.set_defaults(func=run)
 
 
@@ -125,8 +129,12 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
-    if args.json:
-        print(json.dumps(summary.document(), indent=None, separators=(",", ":")))
+    # A person at a terminal reads the report; a script (stdout not a terminal, or --json)
+    # gets one JSON summary on stdout, and the report goes to stderr unless --json.
+    if args.json or not sys.stdout.isatty():
+        print(json.dumps(summary.document(), separators=(",", ":")))
+        if not args.json:
+            print(_report(summary), file=sys.stderr)
     else:
         print(_report(summary))
     return summary.exit_code

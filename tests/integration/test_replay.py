@@ -184,3 +184,15 @@ def test_a_second_run_fences_the_first(topics: Topics, tmp_path: Path) -> None:
     assert first.returncode == 6, err
     assert "Kafka refused" in err and "fenced" in err.lower(), err
     check_exactly_once(topics, want)
+
+
+def test_missing_topic_when_creation_is_not_allowed(kafka_bootstrap: str, tmp_path: Path) -> None:
+    topics = Topics(kafka_bootstrap, tmp_path)
+    topics.config.write_text(
+        topics.config.read_text().replace("[kafka]", "create = false\n[kafka]")
+    )
+    done = run_replay(SAMPLE, topics, timeout=60)
+    assert done.returncode == 6, done.stderr
+    assert f"topic {topics.names.events} does not exist and [topics] create = false" in done.stderr
+    existing = AdminClient({"bootstrap.servers": kafka_bootstrap}).list_topics(timeout=15)
+    assert not set(topics.names.all()) & set(existing.topics)
