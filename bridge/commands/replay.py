@@ -15,7 +15,7 @@ from bridge.errors import CopybookError, CopybookNotFoundError
 from bridge.exitcodes import RET_CONNECT, RET_COPYBOOK_INVALID, RET_NOT_FOUND, RET_USAGE
 from bridge.mapping.model import MappingError, MappingNotFoundError
 from bridge.mapping.runtime import Runtime
-from bridge.replay.engine import Summary, replay
+from bridge.replay.engine import ReplayConflictError, Summary, replay
 from bridge.replay.progress import Progress
 from bridge.sinks.kafka import KafkaFatalError, KafkaUnavailableError
 
@@ -30,10 +30,12 @@ The broker and topic names come from --config (default bridge.toml when present)
 BRIDGE_KAFKA_BOOTSTRAP and the default names bridge.<mapping>.events|audit|control|progress
 and bridge.schemas.
 
-Exit codes: 0 every record published, 1 some records rejected (in the audit topic), 3 bad
-configuration or mapping, 4 file not found, 5 the file cannot be framed past some point (the
-records before it published, a framing audit for the rest), 6 Kafka unreachable (--timeout) or
-refusing (fenced by another run, not authorised), 7 records read != published + rejected.
+Exit codes: 0 every record published (or the file was complete already), 1 some records
+rejected (in the audit topic), 2 an unfinished run of the file with another mapping version,
+3 bad configuration or mapping, 4 file not found, 5 the file cannot be framed past some point
+(the records before it published, a framing audit for the rest), 6 Kafka unreachable
+(--timeout) or refusing (fenced by another run, not authorised), 7 records read != published
++ rejected.
 """
 
 
@@ -126,6 +128,9 @@ def run(args: argparse.Namespace) -> int:
     except KafkaFatalError as exc:
         say(f"Kafka refused: {exc}; stopped (nothing of the open chunk was committed)")
         return RET_CONNECT
+    except ReplayConflictError as exc:
+        say(str(exc))
+        return RET_USAGE
     finally:
         if bar is not None:
             bar.close()

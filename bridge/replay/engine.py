@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bridge.config import Config, TopicNames
+from bridge.errors import BridgeError
 from bridge.exitcodes import RET_FATAL_DATA, RET_INVALID_RECORDS, RET_OK, RET_UNRECONCILED
 from bridge.mapping.audit import AuditContext, audit_json
 from bridge.mapping.record_schema import record_schema
@@ -40,7 +41,7 @@ from bridge.sinks.kafka import (
 from bridge.stage.batch import Checkpoint, EventBatch, JudgedBatch
 from bridge.stage.judge import judge_batches
 
-__all__ = ["STAGE_HEADER", "Summary", "replay", "transactional_id"]
+__all__ = ["STAGE_HEADER", "ReplayConflictError", "Summary", "replay", "transactional_id"]
 
 STAGE_HEADER = "bridge_stage"  # on audit messages: framing | decode | validate
 JSON = b"application/json"
@@ -89,13 +90,11 @@ class Summary:
 
 
 def transactional_id(file_sha256: str, runtime: Runtime, topics: TopicNames) -> str:
-    """Derived from the file's content, the mapping and where it goes: a second run of the same
-    file anywhere fences the first (KIP-618's zombie fencing, per file)."""
-    m = runtime.mapping
-    parts = [file_sha256, m.name, m.version, runtime.layout(_first_case(runtime)).fingerprint]
-    parts += [topics.events, topics.progress]
-    digest = hashlib.sha256("\x00".join(parts).encode()).hexdigest()
-    return f"bridge-replay-{m.name}-{digest[:40]}"
+    """Derived from the file's content and where its progress is kept (the progress record's
+    key and topic): a second run of the same file anywhere fences the first (KIP-618's zombie
+    fencing, per file), whatever the mapping version it runs with."""
+    digest = hashlib.sha256(f"{file_sha256}\x00{topics.progress}".encode()).hexdigest()
+    return f"bridge-replay-{runtime.mapping.name}-{digest[:40]}"
 
 
 def replay(
@@ -147,6 +146,12 @@ def replay(
         if committed is not None and not force and from_record is None:
             if committed.complete:
                 return Summary("already-complete", committed, topics, 0, 0, None)
+            if committed.mapping != mapping_ref:
+                raise ReplayConflictError(
+                    f"{path}: run {committed.run} of this file is unfinished with mapping "
+                    f"{_mapping_text(committed.mapping)}, not {_mapping_text(mapping_ref)}: "
+                    "finish it with that mapping, or start a new run with --force"
+                )
             progress, resumed_from = committed, committed.next
             say(
                 f"resuming run {committed.run} at record {committed.next.record} "
@@ -162,6 +167,16 @@ def replay(
         )  # fmt: skip
     finally:
         publisher.close()
+
+
+class ReplayConflictError(BridgeError):
+    """The file's committed progress belongs to a run this one cannot continue."""
+
+
+def _mapping_text(mapping: dict[str, Any]) -> str:
+    return (
+        f"{mapping.get('name')} {mapping.get('version')} ({str(mapping.get('fingerprint'))[:12]})"
+    )
 
 
 def _fresh(file: FileRef, mapping: dict[str, Any], run: int, first: int) -> Progress:

@@ -196,3 +196,34 @@ def test_missing_topic_when_creation_is_not_allowed(kafka_bootstrap: str, tmp_pa
     assert f"topic {topics.names.events} does not exist and [topics] create = false" in done.stderr
     existing = AdminClient({"bootstrap.servers": kafka_bootstrap}).list_topics(timeout=15)
     assert not set(topics.names.all()) & set(existing.topics)
+
+
+def test_unfinished_run_is_not_resumed_with_another_mapping(topics: Topics, tmp_path: Path) -> None:
+    path = corrupt_copy(tmp_path / "unfinished.dat", copies=40, seed=9)
+    process = subprocess.Popen(
+        replay_command(path, topics, "--chunk-records", "100"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, **PII_ENV},
+        cwd=ROOT,
+    )
+    time.sleep(2.5)
+    assert process.poll() is None, "the run ended before it was killed"
+    process.kill()
+    process.wait(timeout=30)
+    progress = [Progress.decode(m.value or b"") for m in topics.read(topics.names.progress)]
+    assert progress and not progress[-1].complete
+
+    other = json.loads(MAPPING.read_text())
+    other["version"] = "1.0.1"
+    other["copybook"]["path"] = str((MAPPING.parent / other["copybook"]["path"]).resolve())
+    other_mapping = tmp_path / "acctmast-1.0.1.mapping.json"
+    other_mapping.write_text(json.dumps(other))
+    refused = run_replay(path, topics, mapping=other_mapping)
+    assert refused.returncode == 2, refused.stderr
+    assert "is unfinished with mapping acctmast 1.0.0" in refused.stderr
+    assert "not acctmast 1.0.1" in refused.stderr
+
+    done = run_replay(path, topics)
+    assert done.returncode == 1, done.stderr
+    check_exactly_once(topics, expected(path))
