@@ -266,6 +266,7 @@ def _read_partition(
     if high <= low:
         return
     consumer.assign([TopicPartition(topic, partition, OFFSET_BEGINNING)])
+    quiet_since = time.monotonic()
     try:
         while True:
             position = consumer.position([tp])[0].offset
@@ -273,9 +274,14 @@ def _read_partition(
                 return
             msg: Message | None = consumer.poll(0.2)
             if msg is None:
-                if patience.expired():
-                    patience.waited(f"reading {topic}", f"stopped at offset {position} < {high}")
+                # Stuck below the end: a transaction still open there (another run's) holds
+                # the last stable offset back until it commits, aborts or times out.
+                if patience.expired() or time.monotonic() - quiet_since > patience.retry_interval:
+                    problem = f"open transactions below offset {high}, at {position}"
+                    patience.waited(f"reading {topic} [{partition}]", problem)
+                    quiet_since = time.monotonic()
                 continue
+            quiet_since = time.monotonic()
             err = msg.error()
             if err is not None:
                 if err.code() == KafkaError._PARTITION_EOF:
