@@ -7,6 +7,7 @@ until the caller's deadline, then raises :class:`KafkaUnavailableError`; errors 
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -371,6 +372,11 @@ class Publisher:
                 return self.delivered
             except ChunkAborted:
                 self._abort()
+            except KeyboardInterrupt:
+                # Interrupted: abort now rather than leave it to the next run's fencing.
+                with contextlib.suppress(KafkaException):
+                    self.producer.abort_transaction(5.0)
+                raise
             except SystemError as exc:
                 # confluent-kafka 2.16 raises a malformed SystemError from flush() when the
                 # producer turns fatal (fenced) meanwhile: the abort then says what it is.

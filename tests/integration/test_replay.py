@@ -227,3 +227,27 @@ def test_unfinished_run_is_not_resumed_with_another_mapping(topics: Topics, tmp_
     done = run_replay(path, topics)
     assert done.returncode == 1, done.stderr
     check_exactly_once(topics, expected(path))
+
+
+def test_from_record_starts_a_new_run_there(topics: Topics) -> None:
+    want = expected(SAMPLE)
+    done = run_replay(SAMPLE, topics, "--from-record", "500", "--chunk-records", "128")
+    assert done.returncode == 1, done.stderr
+    doc = summary_of(done)
+    counts = doc["counts"]
+    assert isinstance(counts, dict)
+    tail = [r for r in want.events if r >= 500]
+    rejected = [r for r in want.rejected if r >= 500]
+    assert (counts["read"], counts["published"], counts["rejected"]) == (
+        500,
+        len(tail),
+        len(rejected),
+    )
+    events = topics.read(topics.names.events)
+    assert sorted(int(m.header("bridge_record") or -1) for m in events) == sorted(tail)
+    audits = topics.read(topics.names.audit)
+    assert sorted(int(m.header("bridge_record") or -1) for m in audits) == sorted(rejected)
+    # Then the whole file, deliberately: run 2, every record.
+    forced = run_replay(SAMPLE, topics, "--force")
+    assert summary_of(forced)["run"] == 2
+    assert summary_of(forced)["counts"]["read"] == 1000  # type: ignore[index]
