@@ -15,6 +15,7 @@ import functools
 import hashlib
 import json
 import os
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,7 +134,7 @@ def replay(
         say,
     )
     props = config.kafka.properties
-    ensure_topics(props, topics, config.topics, patience)
+    partitions = ensure_topics(props, topics, config.topics, patience)
     publisher = Publisher(config.kafka, transactional_id(file.sha256, runtime, topics), patience)
     try:
         publisher.start()  # fences older runs: from here on the committed progress is final
@@ -163,7 +164,7 @@ def replay(
         schema = _schema_message(runtime, props, topics, patience)
         return _publish(
             runtime, path, context, topics, publisher, progress, schema, chunk, resumed_from,
-            on_chunk,
+            on_chunk, partitions[topics.events],
         )  # fmt: skip
     finally:
         publisher.close()
@@ -296,9 +297,10 @@ def _publish(
     chunk: int,
     resumed_from: Checkpoint | None,
     on_chunk: Callable[[Progress], None],
+    event_partitions: int,
 ) -> Summary:
     sha = progress.file.sha256
-    constant = _EventHeaders(runtime, path, sha)
+    constant = _EventHeaders(runtime, path, sha, event_partitions)
     published_now = rejected_now = 0
     for batch, last in _with_last(_batches(runtime, path, context, progress.next, chunk)):
         outcome: list[Progress] = []  # what the transaction committed, once it succeeds
@@ -382,9 +384,10 @@ def _fill_chunk(
 class _EventHeaders:
     """The headers every event of a run shares, per case."""
 
-    def __init__(self, runtime: Runtime, path: Path, sha: str) -> None:
+    def __init__(self, runtime: Runtime, path: Path, sha: str, partitions: int) -> None:
         m = runtime.mapping
         self.sha = sha
+        self.partitions = partitions  # of the events topic
         self.source = f"/bridge/{m.name}/{path.name}"
         self.schema_id = runtime.schema_id
         self.per_case: dict[str | None, tuple[str, str]] = {}
@@ -395,8 +398,15 @@ class _EventHeaders:
 
 
 def _produce_events(pub: Publisher, topic: str, ev: EventBatch, c: _EventHeaders) -> None:
-    """The batch's events, straight from its buffer (the hot loop of a replay: names bound
-    locally, header values as text, which the client encodes)."""
+    """The batch's events, straight from its buffer: the hot loop of a replay.
+
+    Each event goes to partition ``crc32(key) % partitions`` (a keyless one round-robin), set
+    here rather than by the client so that only the first and the last message of each
+    partition need a delivery report (for the offsets in the progress record and summary):
+    a report per message would halve the throughput. The last message of a partition is held
+    back until the next one for that partition comes, so it is known to be the last when it
+    is produced. Names are bound locally; header values are text, which the client encodes.
+    """
     fixed: Headers = [
         (h.CE_SPECVERSION, "1.0"),
         (h.CE_SOURCE, c.source),
@@ -406,9 +416,28 @@ def _produce_events(pub: Publisher, topic: str, ev: EventBatch, c: _EventHeaders
         (h.FILE_SHA256, c.sha),
     ]
     id_prefix = h.event_id(c.sha, 0).removesuffix("0")  # event_id is "<sha>:<record>"
-    produce, poll, delivered = pub.producer.produce, pub.producer.poll, pub.delivered
+    producer, delivered = pub.producer, pub.delivered
+    produce, poll = producer.produce, producer.poll
     buffer, starts, sizes, offsets = ev.buffer, ev.starts, ev.sizes, ev.offsets
     kafka_keys, redis_keys, cases, per_case = ev.kafka_keys, ev.redis_keys, ev.cases, c.per_case
+    partitions = c.partitions
+    seen: set[int] = set()  # partitions whose first message went out
+    held: dict[int, tuple[bytes, bytes | None, Headers]] = {}  # partition -> its last so far
+
+    def send(
+        partition: int, value: bytes, key: bytes | None, headers: Headers, report: bool
+    ) -> None:
+        while True:
+            try:
+                if report:
+                    produce(topic, value, key, partition, headers=headers, on_delivery=delivered)
+                else:
+                    produce(topic, value, key, partition, headers=headers)
+                break
+            except BufferError:  # local queue full: serve delivery reports, never drop
+                poll(0.1)
+        poll(0)
+
     for i, record in enumerate(ev.records):
         ce_type, fingerprint = per_case[cases[i]]
         number = str(record)
@@ -423,15 +452,20 @@ def _produce_events(pub: Publisher, topic: str, ev: EventBatch, c: _EventHeaders
         redis_key = redis_keys[i]
         if redis_key is not None:
             headers.append((h.REDIS_KEY, redis_key))
+        key = kafka_keys[i]
+        partition = (zlib.crc32(key) if key is not None else record) % partitions
         start = starts[i]
-        value = buffer[start : start + sizes[i]]
-        while True:
-            try:
-                produce(topic, value, kafka_keys[i], headers=headers, on_delivery=delivered)
-                break
-            except BufferError:  # local queue full: serve delivery reports, never drop
-                poll(0.1)
-        poll(0)
+        message = (buffer[start : start + sizes[i]], key, headers)
+        if partition not in seen:
+            seen.add(partition)
+            send(partition, *message, report=True)  # the partition's first: reported
+            continue
+        if partition in held:
+            send(partition, *held[partition], report=False)
+        held[partition] = message
+    for partition, message in held.items():
+        send(partition, *message, report=True)  # the partition's last: reported
+    delivered.sent(topic, len(ev))
 
 
 def _first_case(runtime: Runtime) -> str | None:

@@ -158,8 +158,8 @@ class Patience:
 
 def ensure_topics(
     properties: Mapping[str, str], names: TopicNames, config: TopicsConfig, patience: Patience
-) -> list[str]:
-    """Create the missing topics (when allowed); return the names created.
+) -> dict[str, int]:
+    """Create the missing topics (when allowed); return each topic's partition count.
 
     The progress and schemas topics are compacted (the last record per key is the state); the
     audit topic keeps its records forever (retention.ms=-1) unless an operator says otherwise.
@@ -179,7 +179,9 @@ def ensure_topics(
             f"topic {missing[0]} does not exist and [topics] create = false "
             f"(missing: {', '.join(missing)})"
         )
-    created: list[str] = []
+    partition_counts = {
+        name: len(metadata.topics[name].partitions) for name in wanted if name not in missing
+    }
     for name in missing:
         partitions, settings = wanted[name]
         topic = NewTopic(
@@ -196,8 +198,8 @@ def ensure_topics(
                     raise
 
         patience.attempt(f"creating topic {name}", create)
-        created.append(name)
-    return created
+        partition_counts[name] = partitions
+    return partition_counts
 
 
 @dataclass(frozen=True)
@@ -305,11 +307,16 @@ def _read_partition(
 
 @dataclass
 class Delivered:
-    """Delivery reports of the open transaction: counts and first/last offset per partition."""
+    """The open transaction: messages produced per topic, and first/last offset per partition
+    from the delivery reports asked for. Once the transaction commits, every message produced
+    in it was delivered (a failed one makes the commit fail), so the counts are exact."""
 
     counts: dict[str, int] = field(default_factory=dict)
     offsets: dict[tuple[str, int], tuple[int, int]] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+
+    def sent(self, topic: str, n: int = 1) -> None:
+        self.counts[topic] = self.counts.get(topic, 0) + n
 
     def __call__(self, err: KafkaError | None, msg: Message) -> None:
         # Only records: the publisher decides after flush.
@@ -317,7 +324,6 @@ class Delivered:
             self.failures.append(f"{msg.topic()}: {err}")
             return
         topic, partition, offset = msg.topic() or "", msg.partition() or 0, msg.offset() or 0
-        self.counts[topic] = self.counts.get(topic, 0) + 1
         first, last = self.offsets.get((topic, partition), (offset, offset))
         self.offsets[(topic, partition)] = (min(first, offset), max(last, offset))
 
@@ -357,6 +363,7 @@ class Publisher:
                 break
             except BufferError:  # local queue full: serve delivery reports, never drop
                 self.producer.poll(0.1)
+        self.delivered.sent(topic)
         self.producer.poll(0)
 
     def transaction(self, fill: Callable[[Publisher], None]) -> Delivered:
@@ -431,14 +438,6 @@ class Publisher:
 
     def close(self) -> None:
         self.producer.flush(1.0)
-
-
-def partitions_of(offsets: Mapping[tuple[str, int], tuple[int, int]]) -> dict[str, Any]:
-    """Offsets as JSON: ``{topic: {partition: [first, last]}}``."""
-    out: dict[str, dict[str, list[int]]] = {}
-    for (topic, partition), (first, last) in sorted(offsets.items()):
-        out.setdefault(topic, {})[str(partition)] = [first, last]
-    return out
 
 
 def merge_offsets(
