@@ -15,6 +15,8 @@ import functools
 import hashlib
 import json
 import os
+import queue
+import threading
 import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -231,6 +233,46 @@ def _trimmed(batch: JudgedBatch, first: int) -> JudgedBatch:
     return JudgedBatch(Checkpoint(first, 0), batch.end, events, rejected)
 
 
+def _prefetched(batches: Iterator[JudgedBatch]) -> Iterator[JudgedBatch]:
+    """``batches`` judged one ahead in a thread: the next chunk is judged while the broker
+    acknowledges and commits this one (the C stages and the network waits leave the GIL).
+    Same batches, same order; an error of the judging thread is raised here."""
+    ahead: queue.Queue[JudgedBatch | BaseException | None] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def offer(item: JudgedBatch | BaseException | None) -> bool:
+        """Hand ``item`` over; False when the consumer has gone."""
+        while not stop.is_set():
+            try:
+                ahead.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def judge() -> None:
+        try:
+            for batch in batches:
+                if not offer(batch):
+                    return
+            offer(None)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            offer(exc)
+
+    worker = threading.Thread(target=judge, name="bridge-judge", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = ahead.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+
+
 def _with_last(batches: Iterator[JudgedBatch]) -> Iterator[tuple[JudgedBatch | None, bool]]:
     """Each batch with whether it is the last; a file without records gives (None, True)."""
     previous: JudgedBatch | None = None
@@ -302,7 +344,8 @@ def _publish(
     sha = progress.file.sha256
     constant = _EventHeaders(runtime, path, sha, event_partitions)
     published_now = rejected_now = 0
-    for batch, last in _with_last(_batches(runtime, path, context, progress.next, chunk)):
+    batches = _prefetched(_batches(runtime, path, context, progress.next, chunk))
+    for batch, last in _with_last(batches):
         outcome: list[Progress] = []  # what the transaction committed, once it succeeds
         fill = functools.partial(
             _fill_chunk,
