@@ -5,8 +5,8 @@ a :class:`~bridge.config.Config`. Each chunk of records (one judged batch) is on
 transaction: its events, its audits (chained, see chain.py), then the file's progress record
 (next checkpoint, counts, chain head, offsets), and with the last chunk the file summary. A run
 starts with ``init_transactions`` under a transactional.id derived from the file's SHA-256 and
-the mapping, which fences any older run of the same file and aborts what it left open, then
-resumes after the last committed progress record.
+the progress topic, which fences any older run of the same file and aborts what it left open,
+then resumes after the last committed progress record.
 """
 
 from __future__ import annotations

@@ -437,7 +437,10 @@ class Publisher:
                 self.patience.waited("aborting", kafka_error(exc) or exc)
 
     def close(self) -> None:
-        self.producer.flush(1.0)
+        # Nothing of an open transaction needs delivering (it is aborted or left to the next
+        # run's fencing); a fenced producer may even fail here, which must not hide why.
+        with contextlib.suppress(KafkaException, SystemError):
+            self.producer.flush(1.0)
 
 
 def merge_offsets(
