@@ -16,7 +16,7 @@ from bridge.errors import CopybookError, CopybookNotFoundError
 from bridge.exitcodes import RET_CONNECT, RET_COPYBOOK_INVALID, RET_NOT_FOUND, RET_USAGE
 from bridge.mapping.model import MappingError, MappingNotFoundError
 from bridge.mapping.runtime import Runtime
-from bridge.replay.engine import Summary, replay
+from bridge.replay.engine import ReplayConflictError, Summary, replay
 from bridge.replay.progress import Progress
 from bridge.sinks.kafka import KafkaFatalError, KafkaUnavailableError
 
@@ -35,10 +35,12 @@ With --cache, the events are then materialized into Redis (as `bridge cache` doe
 [cache] group) until Redis holds the file's last events: a hand run leaves Kafka and Redis
 consistent.
 
-Exit codes: 0 every record published, 1 some records rejected (in the audit topic), 3 bad
-configuration or mapping, 4 file not found, 5 the file cannot be framed past some point (the
-records before it published, a framing audit for the rest), 6 Kafka unreachable (--timeout) or
-refusing (fenced by another run, not authorised), 7 records read != published + rejected.
+Exit codes: 0 every record published (or the file was complete already), 1 some records
+rejected (in the audit topic), 2 an unfinished run of the file with another mapping version,
+3 bad configuration or mapping, 4 file not found, 5 the file cannot be framed past some point
+(the records before it published, a framing audit for the rest), 6 Kafka unreachable
+(--timeout) or refusing (fenced by another run, not authorised), 7 records read != published
++ rejected.
 """
 
 
@@ -71,7 +73,11 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--dry-run", action="store_true", help="decode, validate and reconcile; publish nothing"
     )
-    p.add_argument("--json", action="store_true", help="one JSON summary on stdout")
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="one JSON summary on stdout, nothing else (the default when stdout is no terminal)",
+    )
     p.add_argument(
         "--cache",
         action="store_true",
@@ -132,11 +138,18 @@ def run(args: argparse.Namespace) -> int:
     except KafkaFatalError as exc:
         say(f"Kafka refused: {exc}; stopped (nothing of the open chunk was committed)")
         return RET_CONNECT
+    except ReplayConflictError as exc:
+        say(str(exc))
+        return RET_USAGE
     finally:
         if bar is not None:
             bar.close()
-    if args.json:
-        print(json.dumps(summary.document(), indent=None, separators=(",", ":")))
+    # A person at a terminal reads the report; a script (stdout not a terminal, or --json)
+    # gets one JSON summary on stdout, and the report goes to stderr unless --json.
+    if args.json or not sys.stdout.isatty():
+        print(json.dumps(summary.document(), separators=(",", ":")))
+        if not args.json:
+            print(_report(summary), file=sys.stderr)
     else:
         print(_report(summary))
     if args.cache and summary.outcome != "dry-run":

@@ -5,8 +5,8 @@ a :class:`~bridge.config.Config`. Each chunk of records (one judged batch) is on
 transaction: its events, its audits (chained, see chain.py), then the file's progress record
 (next checkpoint, counts, chain head, offsets), and with the last chunk the file summary. A run
 starts with ``init_transactions`` under a transactional.id derived from the file's SHA-256 and
-the mapping, which fences any older run of the same file and aborts what it left open, then
-resumes after the last committed progress record.
+the progress topic, which fences any older run of the same file and aborts what it left open,
+then resumes after the last committed progress record.
 """
 
 from __future__ import annotations
@@ -15,12 +15,16 @@ import functools
 import hashlib
 import json
 import os
+import queue
+import threading
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bridge.config import Config, TopicNames
+from bridge.errors import BridgeError
 from bridge.exitcodes import RET_FATAL_DATA, RET_INVALID_RECORDS, RET_OK, RET_UNRECONCILED
 from bridge.mapping.audit import AuditContext, audit_json
 from bridge.mapping.record_schema import record_schema
@@ -40,7 +44,7 @@ from bridge.sinks.kafka import (
 from bridge.stage.batch import Checkpoint, EventBatch, JudgedBatch
 from bridge.stage.judge import judge_batches
 
-__all__ = ["STAGE_HEADER", "Summary", "replay", "transactional_id"]
+__all__ = ["STAGE_HEADER", "ReplayConflictError", "Summary", "replay", "transactional_id"]
 
 STAGE_HEADER = "bridge_stage"  # on audit messages: framing | decode | validate
 JSON = b"application/json"
@@ -89,13 +93,11 @@ class Summary:
 
 
 def transactional_id(file_sha256: str, runtime: Runtime, topics: TopicNames) -> str:
-    """Derived from the file's content, the mapping and where it goes: a second run of the same
-    file anywhere fences the first (KIP-618's zombie fencing, per file)."""
-    m = runtime.mapping
-    parts = [file_sha256, m.name, m.version, runtime.layout(_first_case(runtime)).fingerprint]
-    parts += [topics.events, topics.progress]
-    digest = hashlib.sha256("\x00".join(parts).encode()).hexdigest()
-    return f"bridge-replay-{m.name}-{digest[:40]}"
+    """Derived from the file's content and where its progress is kept (the progress record's
+    key and topic): a second run of the same file anywhere fences the first (KIP-618's zombie
+    fencing, per file), whatever the mapping version it runs with."""
+    digest = hashlib.sha256(f"{file_sha256}\x00{topics.progress}".encode()).hexdigest()
+    return f"bridge-replay-{runtime.mapping.name}-{digest[:40]}"
 
 
 def replay(
@@ -134,7 +136,7 @@ def replay(
         say,
     )
     props = config.kafka.properties
-    ensure_topics(props, topics, config.topics, patience)
+    partitions = ensure_topics(props, topics, config.topics, patience)
     publisher = Publisher(config.kafka, transactional_id(file.sha256, runtime, topics), patience)
     try:
         publisher.start()  # fences older runs: from here on the committed progress is final
@@ -147,6 +149,12 @@ def replay(
         if committed is not None and not force and from_record is None:
             if committed.complete:
                 return Summary("already-complete", committed, topics, 0, 0, None)
+            if committed.mapping != mapping_ref:
+                raise ReplayConflictError(
+                    f"{path}: run {committed.run} of this file is unfinished with mapping "
+                    f"{_mapping_text(committed.mapping)}, not {_mapping_text(mapping_ref)}: "
+                    "finish it with that mapping, or start a new run with --force"
+                )
             progress, resumed_from = committed, committed.next
             say(
                 f"resuming run {committed.run} at record {committed.next.record} "
@@ -158,10 +166,20 @@ def replay(
         schema = _schema_message(runtime, props, topics, patience)
         return _publish(
             runtime, path, context, topics, publisher, progress, schema, chunk, resumed_from,
-            on_chunk,
+            on_chunk, partitions[topics.events],
         )  # fmt: skip
     finally:
         publisher.close()
+
+
+class ReplayConflictError(BridgeError):
+    """The file's committed progress belongs to a run this one cannot continue."""
+
+
+def _mapping_text(mapping: dict[str, Any]) -> str:
+    return (
+        f"{mapping.get('name')} {mapping.get('version')} ({str(mapping.get('fingerprint'))[:12]})"
+    )
 
 
 def _fresh(file: FileRef, mapping: dict[str, Any], run: int, first: int) -> Progress:
@@ -213,6 +231,46 @@ def _trimmed(batch: JudgedBatch, first: int) -> JudgedBatch:
     )
     rejected = [r for r in batch.rejected if r.record >= first]
     return JudgedBatch(Checkpoint(first, 0), batch.end, events, rejected)
+
+
+def _prefetched(batches: Iterator[JudgedBatch]) -> Iterator[JudgedBatch]:
+    """``batches`` judged one ahead in a thread: the next chunk is judged while the broker
+    acknowledges and commits this one (the C stages and the network waits leave the GIL).
+    Same batches, same order; an error of the judging thread is raised here."""
+    ahead: queue.Queue[JudgedBatch | BaseException | None] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def offer(item: JudgedBatch | BaseException | None) -> bool:
+        """Hand ``item`` over; False when the consumer has gone."""
+        while not stop.is_set():
+            try:
+                ahead.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def judge() -> None:
+        try:
+            for batch in batches:
+                if not offer(batch):
+                    return
+            offer(None)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            offer(exc)
+
+    worker = threading.Thread(target=judge, name="bridge-judge", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item = ahead.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
 
 
 def _with_last(batches: Iterator[JudgedBatch]) -> Iterator[tuple[JudgedBatch | None, bool]]:
@@ -281,11 +339,13 @@ def _publish(
     chunk: int,
     resumed_from: Checkpoint | None,
     on_chunk: Callable[[Progress], None],
+    event_partitions: int,
 ) -> Summary:
     sha = progress.file.sha256
-    constant = _EventHeaders(runtime, path, sha)
+    constant = _EventHeaders(runtime, path, sha, event_partitions)
     published_now = rejected_now = 0
-    for batch, last in _with_last(_batches(runtime, path, context, progress.next, chunk)):
+    batches = _prefetched(_batches(runtime, path, context, progress.next, chunk))
+    for batch, last in _with_last(batches):
         outcome: list[Progress] = []  # what the transaction committed, once it succeeds
         fill = functools.partial(
             _fill_chunk,
@@ -367,9 +427,10 @@ def _fill_chunk(
 class _EventHeaders:
     """The headers every event of a run shares, per case."""
 
-    def __init__(self, runtime: Runtime, path: Path, sha: str) -> None:
+    def __init__(self, runtime: Runtime, path: Path, sha: str, partitions: int) -> None:
         m = runtime.mapping
         self.sha = sha
+        self.partitions = partitions  # of the events topic
         self.source = f"/bridge/{m.name}/{path.name}"
         self.schema_id = runtime.schema_id
         self.per_case: dict[str | None, tuple[str, str]] = {}
@@ -380,8 +441,15 @@ class _EventHeaders:
 
 
 def _produce_events(pub: Publisher, topic: str, ev: EventBatch, c: _EventHeaders) -> None:
-    """The batch's events, straight from its buffer (the hot loop of a replay: names bound
-    locally, header values as text, which the client encodes)."""
+    """The batch's events, straight from its buffer: the hot loop of a replay.
+
+    Each event goes to partition ``crc32(key) % partitions`` (a keyless one round-robin), set
+    here rather than by the client so that only the first and the last message of each
+    partition need a delivery report (for the offsets in the progress record and summary):
+    a report per message would halve the throughput. The last message of a partition is held
+    back until the next one for that partition comes, so it is known to be the last when it
+    is produced. Names are bound locally; header values are text, which the client encodes.
+    """
     fixed: Headers = [
         (h.CE_SPECVERSION, "1.0"),
         (h.CE_SOURCE, c.source),
@@ -391,9 +459,28 @@ def _produce_events(pub: Publisher, topic: str, ev: EventBatch, c: _EventHeaders
         (h.FILE_SHA256, c.sha),
     ]
     id_prefix = h.event_id(c.sha, 0).removesuffix("0")  # event_id is "<sha>:<record>"
-    produce, poll, delivered = pub.producer.produce, pub.producer.poll, pub.delivered
+    producer, delivered = pub.producer, pub.delivered
+    produce, poll = producer.produce, producer.poll
     buffer, starts, sizes, offsets = ev.buffer, ev.starts, ev.sizes, ev.offsets
     kafka_keys, redis_keys, cases, per_case = ev.kafka_keys, ev.redis_keys, ev.cases, c.per_case
+    partitions = c.partitions
+    seen: set[int] = set()  # partitions whose first message went out
+    held: dict[int, tuple[bytes, bytes | None, Headers]] = {}  # partition -> its last so far
+
+    def send(
+        partition: int, value: bytes, key: bytes | None, headers: Headers, report: bool
+    ) -> None:
+        while True:
+            try:
+                if report:
+                    produce(topic, value, key, partition, headers=headers, on_delivery=delivered)
+                else:
+                    produce(topic, value, key, partition, headers=headers)
+                break
+            except BufferError:  # local queue full: serve delivery reports, never drop
+                poll(0.1)
+        poll(0)
+
     for i, record in enumerate(ev.records):
         ce_type, fingerprint = per_case[cases[i]]
         number = str(record)
@@ -408,15 +495,20 @@ def _produce_events(pub: Publisher, topic: str, ev: EventBatch, c: _EventHeaders
         redis_key = redis_keys[i]
         if redis_key is not None:
             headers.append((h.REDIS_KEY, redis_key))
+        key = kafka_keys[i]
+        partition = (zlib.crc32(key) if key is not None else record) % partitions
         start = starts[i]
-        value = buffer[start : start + sizes[i]]
-        while True:
-            try:
-                produce(topic, value, kafka_keys[i], headers=headers, on_delivery=delivered)
-                break
-            except BufferError:  # local queue full: serve delivery reports, never drop
-                poll(0.1)
-        poll(0)
+        message = (buffer[start : start + sizes[i]], key, headers)
+        if partition not in seen:
+            seen.add(partition)
+            send(partition, *message, report=True)  # the partition's first: reported
+            continue
+        if partition in held:
+            send(partition, *held[partition], report=False)
+        held[partition] = message
+    for partition, message in held.items():
+        send(partition, *message, report=True)  # the partition's last: reported
+    delivered.sent(topic, len(ev))
 
 
 def _first_case(runtime: Runtime) -> str | None:

@@ -7,6 +7,7 @@ until the caller's deadline, then raises :class:`KafkaUnavailableError`; errors 
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -157,8 +158,8 @@ class Patience:
 
 def ensure_topics(
     properties: Mapping[str, str], names: TopicNames, config: TopicsConfig, patience: Patience
-) -> list[str]:
-    """Create the missing topics (when allowed); return the names created.
+) -> dict[str, int]:
+    """Create the missing topics (when allowed); return each topic's partition count.
 
     The progress and schemas topics are compacted (the last record per key is the state); the
     audit topic keeps its records forever (retention.ms=-1) unless an operator says otherwise.
@@ -178,7 +179,9 @@ def ensure_topics(
             f"topic {missing[0]} does not exist and [topics] create = false "
             f"(missing: {', '.join(missing)})"
         )
-    created: list[str] = []
+    partition_counts = {
+        name: len(metadata.topics[name].partitions) for name in wanted if name not in missing
+    }
     for name in missing:
         partitions, settings = wanted[name]
         topic = NewTopic(
@@ -195,8 +198,8 @@ def ensure_topics(
                     raise
 
         patience.attempt(f"creating topic {name}", create)
-        created.append(name)
-    return created
+        partition_counts[name] = partitions
+    return partition_counts
 
 
 @dataclass(frozen=True)
@@ -266,6 +269,7 @@ def _read_partition(
     if high <= low:
         return
     consumer.assign([TopicPartition(topic, partition, OFFSET_BEGINNING)])
+    quiet_since = time.monotonic()
     try:
         while True:
             position = consumer.position([tp])[0].offset
@@ -273,9 +277,14 @@ def _read_partition(
                 return
             msg: Message | None = consumer.poll(0.2)
             if msg is None:
-                if patience.expired():
-                    patience.waited(f"reading {topic}", f"stopped at offset {position} < {high}")
+                # Stuck below the end: a transaction still open there (another run's) holds
+                # the last stable offset back until it commits, aborts or times out.
+                if patience.expired() or time.monotonic() - quiet_since > patience.retry_interval:
+                    problem = f"open transactions below offset {high}, at {position}"
+                    patience.waited(f"reading {topic} [{partition}]", problem)
+                    quiet_since = time.monotonic()
                 continue
+            quiet_since = time.monotonic()
             err = msg.error()
             if err is not None:
                 if err.code() == KafkaError._PARTITION_EOF:
@@ -298,11 +307,16 @@ def _read_partition(
 
 @dataclass
 class Delivered:
-    """Delivery reports of the open transaction: counts and first/last offset per partition."""
+    """The open transaction: messages produced per topic, and first/last offset per partition
+    from the delivery reports asked for. Once the transaction commits, every message produced
+    in it was delivered (a failed one makes the commit fail), so the counts are exact."""
 
     counts: dict[str, int] = field(default_factory=dict)
     offsets: dict[tuple[str, int], tuple[int, int]] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+
+    def sent(self, topic: str, n: int = 1) -> None:
+        self.counts[topic] = self.counts.get(topic, 0) + n
 
     def __call__(self, err: KafkaError | None, msg: Message) -> None:
         # Only records: the publisher decides after flush.
@@ -310,7 +324,6 @@ class Delivered:
             self.failures.append(f"{msg.topic()}: {err}")
             return
         topic, partition, offset = msg.topic() or "", msg.partition() or 0, msg.offset() or 0
-        self.counts[topic] = self.counts.get(topic, 0) + 1
         first, last = self.offsets.get((topic, partition), (offset, offset))
         self.offsets[(topic, partition)] = (min(first, offset), max(last, offset))
 
@@ -350,6 +363,7 @@ class Publisher:
                 break
             except BufferError:  # local queue full: serve delivery reports, never drop
                 self.producer.poll(0.1)
+        self.delivered.sent(topic)
         self.producer.poll(0)
 
     def transaction(self, fill: Callable[[Publisher], None]) -> Delivered:
@@ -365,6 +379,11 @@ class Publisher:
                 return self.delivered
             except ChunkAborted:
                 self._abort()
+            except KeyboardInterrupt:
+                # Interrupted: abort now rather than leave it to the next run's fencing.
+                with contextlib.suppress(KafkaException):
+                    self.producer.abort_transaction(5.0)
+                raise
             except SystemError as exc:
                 # confluent-kafka 2.16 raises a malformed SystemError from flush() when the
                 # producer turns fatal (fenced) meanwhile: the abort then says what it is.
@@ -418,15 +437,10 @@ class Publisher:
                 self.patience.waited("aborting", kafka_error(exc) or exc)
 
     def close(self) -> None:
-        self.producer.flush(1.0)
-
-
-def partitions_of(offsets: Mapping[tuple[str, int], tuple[int, int]]) -> dict[str, Any]:
-    """Offsets as JSON: ``{topic: {partition: [first, last]}}``."""
-    out: dict[str, dict[str, list[int]]] = {}
-    for (topic, partition), (first, last) in sorted(offsets.items()):
-        out.setdefault(topic, {})[str(partition)] = [first, last]
-    return out
+        # Nothing of an open transaction needs delivering (it is aborted or left to the next
+        # run's fencing); a fenced producer may even fail here, which must not hide why.
+        with contextlib.suppress(KafkaException, SystemError):
+            self.producer.flush(1.0)
 
 
 def merge_offsets(

@@ -184,3 +184,70 @@ def test_a_second_run_fences_the_first(topics: Topics, tmp_path: Path) -> None:
     assert first.returncode == 6, err
     assert "Kafka refused" in err and "fenced" in err.lower(), err
     check_exactly_once(topics, want)
+
+
+def test_missing_topic_when_creation_is_not_allowed(kafka_bootstrap: str, tmp_path: Path) -> None:
+    topics = Topics(kafka_bootstrap, tmp_path)
+    topics.config.write_text(
+        topics.config.read_text().replace("[kafka]", "create = false\n[kafka]")
+    )
+    done = run_replay(SAMPLE, topics, timeout=60)
+    assert done.returncode == 6, done.stderr
+    assert f"topic {topics.names.events} does not exist and [topics] create = false" in done.stderr
+    existing = AdminClient({"bootstrap.servers": kafka_bootstrap}).list_topics(timeout=15)
+    assert not set(topics.names.all()) & set(existing.topics)
+
+
+def test_unfinished_run_is_not_resumed_with_another_mapping(topics: Topics, tmp_path: Path) -> None:
+    path = corrupt_copy(tmp_path / "unfinished.dat", copies=40, seed=9)
+    process = subprocess.Popen(
+        replay_command(path, topics, "--chunk-records", "100"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, **PII_ENV},
+        cwd=ROOT,
+    )
+    time.sleep(2.5)
+    assert process.poll() is None, "the run ended before it was killed"
+    process.kill()
+    process.wait(timeout=30)
+    progress = [Progress.decode(m.value or b"") for m in topics.read(topics.names.progress)]
+    assert progress and not progress[-1].complete
+
+    other = json.loads(MAPPING.read_text())
+    other["version"] = "1.0.1"
+    other["copybook"]["path"] = str((MAPPING.parent / other["copybook"]["path"]).resolve())
+    other_mapping = tmp_path / "acctmast-1.0.1.mapping.json"
+    other_mapping.write_text(json.dumps(other))
+    refused = run_replay(path, topics, mapping=other_mapping)
+    assert refused.returncode == 2, refused.stderr
+    assert "is unfinished with mapping acctmast 1.0.0" in refused.stderr
+    assert "not acctmast 1.0.1" in refused.stderr
+
+    done = run_replay(path, topics)
+    assert done.returncode == 1, done.stderr
+    check_exactly_once(topics, expected(path))
+
+
+def test_from_record_starts_a_new_run_there(topics: Topics) -> None:
+    want = expected(SAMPLE)
+    done = run_replay(SAMPLE, topics, "--from-record", "500", "--chunk-records", "128")
+    assert done.returncode == 1, done.stderr
+    doc = summary_of(done)
+    counts = doc["counts"]
+    assert isinstance(counts, dict)
+    tail = [r for r in want.events if r >= 500]
+    rejected = [r for r in want.rejected if r >= 500]
+    assert (counts["read"], counts["published"], counts["rejected"]) == (
+        500,
+        len(tail),
+        len(rejected),
+    )
+    events = topics.read(topics.names.events)
+    assert sorted(int(m.header("bridge_record") or -1) for m in events) == sorted(tail)
+    audits = topics.read(topics.names.audit)
+    assert sorted(int(m.header("bridge_record") or -1) for m in audits) == sorted(rejected)
+    # Then the whole file, deliberately: run 2, every record.
+    forced = run_replay(SAMPLE, topics, "--force")
+    assert summary_of(forced)["run"] == 2
+    assert summary_of(forced)["counts"]["read"] == 1000  # type: ignore[index]

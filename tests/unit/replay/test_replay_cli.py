@@ -3,6 +3,7 @@ file (each with its exit code and a message naming what is wrong)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -43,7 +44,18 @@ def test_missing_or_unreadable_file(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 
 def test_dry_run_reconciles_the_sample(capsys: pytest.CaptureFixture[str]) -> None:
+    """Not on a terminal: the JSON summary on stdout, the report on stderr."""
     assert main(["replay", str(SAMPLE), "--mapping", str(MAPPING), "--dry-run"]) == 1
-    out = capsys.readouterr().out
-    assert "1000 records read = 988 published + 12 rejected  PASS" in out
-    assert "enum 2" in out
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
+    assert summary["outcome"] == "dry-run"
+    assert summary["reconciled"] is True
+    counts = summary["counts"]
+    assert (counts["read"], counts["published"], counts["rejected"]) == (1000, 988, 12)
+    assert counts["rejected_by_rule"]["enum"] == 2
+    assert counts["rejected_by_stage"] == {"decode": 4, "validate": 8}
+    assert "1000 records read = 988 published + 12 rejected  PASS" in captured.err
+    assert main(["replay", str(SAMPLE), "--mapping", str(MAPPING), "--dry-run", "--json"]) == 1
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["counts"] == counts
+    assert captured.err == ""
