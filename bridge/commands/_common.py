@@ -7,7 +7,7 @@ import sys
 
 from bridge.copybook.compiler import compile_copybook
 from bridge.copybook.layout import Layout
-from bridge.errors import CopybookError, CopybookNotFoundError
+from bridge.errors import CopybookError, CopybookNotFoundError, Diagnostic
 from bridge.exitcodes import RET_COPYBOOK_INVALID, RET_NOT_FOUND
 
 
@@ -49,12 +49,14 @@ def add_copybook_arguments(p: argparse.ArgumentParser) -> None:
 
 def load_layouts(args: argparse.Namespace, command: str) -> tuple[Layout, ...]:
     """Compile ``args.copybook``; on failure print why and raise CommandFailed."""
+    warnings: list[Diagnostic] = []
     try:
         return compile_copybook(
             args.copybook,
             include_dirs=args.include_dirs,
             free_format=args.free_format,
             decimal_point_is_comma=args.decimal_point_is_comma,
+            warnings=warnings,
         )
     except CopybookNotFoundError as exc:
         print(f"bridge {command}: {exc}", file=sys.stderr)
@@ -68,6 +70,9 @@ def load_layouts(args: argparse.Namespace, command: str) -> tuple[Layout, ...]:
             file=sys.stderr,
         )
         raise CommandFailed(RET_COPYBOOK_INVALID) from exc
+    finally:
+        for w in warnings:
+            print(w, file=sys.stderr)
 
 
 def pick_record(layouts: tuple[Layout, ...], name: str | None, command: str) -> Layout:

@@ -1,11 +1,14 @@
 """The copybook compiler's public API: source -> tokens -> entries -> Layouts.
 
 Every stage reports what it finds as Diagnostics; the compile fails with one CopybookError
-holding all of them, so a person fixes a copybook in one pass rather than one error per run.
+holding all of its errors, so a person fixes a copybook in one pass rather than one error per run.
+Warnings (what bridge accepted the way other compilers do) go to the caller's ``warnings`` list,
+or to the ``bridge.copybook`` logger when it passes none: never silently.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from os import PathLike
 from pathlib import Path
@@ -19,6 +22,8 @@ from bridge.errors import CopybookError, CopybookNotFoundError, Diagnostic
 
 __all__ = ["compile_copybook", "compile_text"]
 
+_log = logging.getLogger("bridge.copybook")
+
 StrPath = str | PathLike[str]
 
 
@@ -28,6 +33,7 @@ def compile_copybook(
     include_dirs: Sequence[StrPath] = (),
     free_format: bool | None = None,
     decimal_point_is_comma: bool = False,
+    warnings: list[Diagnostic] | None = None,
 ) -> tuple[Layout, ...]:
     """One Layout per level-01 (or 77) record of the copybook at ``path``.
 
@@ -42,7 +48,7 @@ def compile_copybook(
     expander = Expander([Path(d) for d in include_dirs], free_format)
     src = expander.load_file(p)
     return _compile(
-        src, expander.diagnostics, record_name_from_stem(p.stem), decimal_point_is_comma
+        src, expander.diagnostics, record_name_from_stem(p.stem), decimal_point_is_comma, warnings
     )
 
 
@@ -53,16 +59,23 @@ def compile_text(
     include_dirs: Sequence[StrPath] = (),
     free_format: bool | None = None,
     decimal_point_is_comma: bool = False,
+    warnings: list[Diagnostic] | None = None,
 ) -> tuple[Layout, ...]:
     """Like compile_copybook for copybook text; ``name`` labels diagnostics and names the record
     synthesised for text that starts below level 01."""
     expander = Expander([Path(d) for d in include_dirs], free_format)
     src = expander.load_text(text, name, None)
-    return _compile(src, expander.diagnostics, record_name_from_stem(name), decimal_point_is_comma)
+    return _compile(
+        src, expander.diagnostics, record_name_from_stem(name), decimal_point_is_comma, warnings
+    )
 
 
 def _compile(
-    src: SourceText, diagnostics: list[Diagnostic], root_name: str, comma: bool
+    src: SourceText,
+    diagnostics: list[Diagnostic],
+    root_name: str,
+    comma: bool,
+    warnings: list[Diagnostic] | None,
 ) -> tuple[Layout, ...]:
     diagnostics = list(diagnostics)
     tokens = tokenize(src, diagnostics)
@@ -70,6 +83,15 @@ def _compile(
     diagnostics += parse_diags
     layouts, build_diags = build_layouts(entries, src, root_name, decimal_point_is_comma=comma)
     diagnostics += build_diags
+    found = sorted(
+        (d for d in diagnostics if d.severity == "warning"), key=lambda d: (d.file, d.line)
+    )
+    diagnostics = [d for d in diagnostics if d.severity != "warning"]
+    if warnings is not None:
+        warnings.extend(found)
+    else:
+        for w in found:
+            _log.warning("%s", w)
     if not layouts and not diagnostics:
         end = tokens[-1].pos
         diagnostics.append(src.diagnostic(end, "no data description entries in the copybook"))
