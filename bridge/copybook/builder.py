@@ -6,8 +6,10 @@ Sizes and alignment follow IBM Enterprise COBOL (Language Reference, "USAGE clau
   byte algorithm says, not on a doubleword; COMP-2 aligns on 8, COMP-1/POINTER/INDEX on 4 (31-bit).
 - BINARY/COMP/COMP-4 sizes come from the PICTURE digits (2/4/8 bytes), as with TRUNC(STD/OPT);
   GnuCOBOL's binary-size options do not apply.
-- A REDEFINES below level 01 larger than what it redefines is rejected (IBM only warns, and the
-  resulting storage is not a layout we can state); at level 01 each record is its own Layout.
+- A REDEFINES below level 01 larger than what it redefines is accepted with a warning, as IBM
+  does (IGYDS1154-W) and other decoders do: the redefined and redefining items share their start,
+  the pair takes the size of the larger, the next item starts after it, and the group's length
+  grows by the difference. At level 01 each record is its own Layout.
 Slack bytes before a SYNCHRONIZED item are counted in the group that directly holds the item (or
 the outermost group that starts with it); IBM's worked examples agree, and record lengths are the
 same either way. Tables get slack at the end of each occurrence so that every occurrence aligns.
@@ -113,6 +115,9 @@ class Builder:
             pos = Position("", 0, 0)
         self.diagnostics.append(self.src.diagnostic(pos, message))
 
+    def warning(self, pos: Position, message: str) -> None:
+        self.diagnostics.append(replace(self.src.diagnostic(pos, message), severity="warning"))
+
     # -- records and nesting ---------------------------------------------------------------
 
     def build(self, entries: list[Entry], root_name: str) -> list[Layout]:
@@ -189,7 +194,7 @@ class Builder:
     # -- one record ------------------------------------------------------------------------
 
     def _record(self, root: _Node, renames: list[Entry], earlier: list[_Node]) -> Layout | None:
-        before = len(self.diagnostics)
+        before = self._errors()
         if root.entry.redefines is not None:
             ref = root.entry.redefines
             if not any(r.name == ref.names[0] for r in earlier):
@@ -203,7 +208,7 @@ class Builder:
         self._check_occurs(root)
         self._mark_variable(root)
         extra = [self._renames(root, e) for e in renames]
-        if len(self.diagnostics) > before:
+        if self._errors() > before:
             return None
         root_field = self._freeze(root)
         if extra:
@@ -223,6 +228,9 @@ class Builder:
             min_length=self._min_total(root),
             source=root.entry.pos.file,
         )
+
+    def _errors(self) -> int:
+        return sum(d.severity != "warning" for d in self.diagnostics)
 
     def _check_entries(self, root: _Node) -> None:
         for node in root.walk():
@@ -401,6 +409,7 @@ class Builder:
                         "bytes before a REDEFINES",
                     )
                 self._place(child, start)
+                cur = max(cur, child.offset + child.total)  # a larger REDEFINES extends the pair
                 continue
             cur += -cur % self._lead_align(child)  # slack bytes before a SYNCHRONIZED item
             self._place(child, cur)
@@ -418,10 +427,12 @@ class Builder:
             ref = node.entry.redefines
             pos = ref.pos if ref else node.entry.pos
             if node.total > target.total:
-                self.error(
+                end = node.offset + node.total
+                self.warning(
                     pos,
                     f"{node.name} ({node.total} bytes) is larger than {target.name} "
-                    f"({target.total} bytes); only a level-01 REDEFINES may be larger",
+                    f"({target.total} bytes) that it redefines (IBM IGYDS1154-W): both start at "
+                    f"offset {target.offset}, the next item at {end}",
                 )
             for n in (node, target):
                 if any(d.entry.occurs and d.entry.occurs.depending_on for d in n.walk()):
