@@ -44,6 +44,13 @@ def add_copybook_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="as SPECIAL-NAMES DECIMAL-POINT IS COMMA: swap . and , in PICTUREs and literals",
     )
+    p.add_argument(
+        "--dialect",
+        choices=("ibm", "gnucobol", "microfocus"),
+        default="ibm",
+        help="the compiler the copybook was written for: ibm (default, Enterprise COBOL), "
+        "gnucobol or microfocus (38 digits, their binary sizes, COMP-0; docs/decoding.md)",
+    )
     p.set_defaults(free_format=None)
 
 
@@ -57,6 +64,7 @@ def load_layouts(args: argparse.Namespace, command: str) -> tuple[Layout, ...]:
             free_format=args.free_format,
             decimal_point_is_comma=args.decimal_point_is_comma,
             warnings=warnings,
+            dialect=args.dialect,
         )
     except CopybookNotFoundError as exc:
         print(f"bridge {command}: {exc}", file=sys.stderr)

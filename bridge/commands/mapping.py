@@ -54,6 +54,12 @@ def register(subparsers: Any) -> None:
         default=[],
         help="look for COPY members in DIR (repeatable)",
     )
+    init.add_argument(
+        "--dialect",
+        choices=("ibm", "gnucobol", "microfocus"),
+        default="ibm",
+        help="the compiler the copybook was written for (default ibm; see bridge layout --help)",
+    )
     init.add_argument("--case", choices=CASE_STYLES, default="camel", help="target name style")
     init.add_argument("--name", help="mapping name (default: the copybook's file name)")
     init.add_argument(
@@ -95,7 +101,9 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 def run_init(args: argparse.Namespace) -> int:
     try:
-        layouts = compile_copybook(args.copybook, include_dirs=args.include_dirs)
+        layouts = compile_copybook(
+            args.copybook, include_dirs=args.include_dirs, dialect=args.dialect
+        )
     except CopybookNotFoundError as exc:
         print(f"bridge mapping init: {exc}", file=sys.stderr)
         return RET_NOT_FOUND

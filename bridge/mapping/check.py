@@ -576,5 +576,10 @@ def load_checked(path: str | Path) -> tuple[MappingDoc, tuple[Layout, ...], list
         raise MappingNotFoundError(
             f"copybook not found: {mapping.copybook_path} (named at /copybook/path)"
         )
-    layouts = compile_copybook(mapping.copybook_path, include_dirs=mapping.include_dirs)
+    layouts = compile_copybook(
+        mapping.copybook_path,
+        include_dirs=mapping.include_dirs,
+        dialect=mapping.copybook.dialect,
+        warnings=[],  # accepted leniencies: `bridge layout` shows them; events carry the dialect
+    )
     return mapping, layouts, check_mapping(mapping, layouts)
