@@ -8,15 +8,11 @@ import sys
 from bridge.copybook.compiler import compile_copybook
 from bridge.copybook.layout import Layout
 from bridge.errors import CopybookError, CopybookNotFoundError, Diagnostic
-from bridge.exitcodes import RET_COPYBOOK_INVALID, RET_NOT_FOUND
+from bridge.exitcodes import RET_COPYBOOK_INVALID, RET_NOT_FOUND, CommandFailed
 
-
-class CommandFailed(Exception):  # noqa: N818  (carries an exit code to the CLI, not an error)
-    """Stop a subcommand with an exit code after its message was printed."""
-
-    def __init__(self, status: int) -> None:
-        super().__init__(status)
-        self.status = status
+# CommandFailed lives in bridge.exitcodes (the CLI catches it without importing this module);
+# the subcommands keep importing it from here.
+__all__ = ["CommandFailed", "add_copybook_arguments", "load_layouts", "pick_record"]
 
 
 def add_copybook_arguments(p: argparse.ArgumentParser) -> None:
