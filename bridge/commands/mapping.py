@@ -14,7 +14,7 @@ from typing import Any
 from bridge.copybook.compiler import compile_copybook
 from bridge.copybook.layout import Layout
 from bridge.decode.multi import MultiLayoutError, resolve_field
-from bridge.errors import CopybookError, CopybookNotFoundError
+from bridge.errors import CopybookError, CopybookNotFoundError, Diagnostic
 from bridge.exitcodes import RET_COPYBOOK_INVALID, RET_NOT_FOUND, RET_OK, RET_USAGE
 from bridge.mapping.check import errors, load_checked
 from bridge.mapping.init import CASE_STYLES, default_mapping, default_multi_mapping
@@ -101,9 +101,12 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 def run_init(args: argparse.Namespace) -> int:
     try:
+        warnings: list[Diagnostic] = []
         layouts = compile_copybook(
-            args.copybook, include_dirs=args.include_dirs, dialect=args.dialect
+            args.copybook, include_dirs=args.include_dirs, dialect=args.dialect, warnings=warnings
         )
+        for w in warnings:
+            print(w, file=sys.stderr)
     except CopybookNotFoundError as exc:
         print(f"bridge mapping init: {exc}", file=sys.stderr)
         return RET_NOT_FOUND

@@ -198,3 +198,19 @@ def test_mapping_records_the_dialect(tmp_path: Path, capsys: pytest.CaptureFixtu
     capsys.readouterr()
     assert main(["mapping", "check", str(mapping)]) != 0
     assert "binary items hold at most 18 digits" in capsys.readouterr()[1]
+
+
+def test_mapping_check_reports_what_the_compiler_accepted_with_a_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cpy = tmp_path / "signs.cpy"
+    cpy.write_text(fixed("01 R.\n   05 U PIC 9(3) SIGN LEADING SEPARATE.") + "\n")
+    argv = ["mapping", "init", str(cpy), "--dialect", "microfocus", "--relative-to", str(tmp_path)]
+    assert main(argv) == 0
+    out, err = capsys.readouterr()
+    assert f"{cpy}:2:25: warning: SIGN on U" in err
+    mapping = tmp_path / "signs.json"
+    mapping.write_text(out)
+    assert main(["mapping", "check", str(mapping)]) == 0
+    err = capsys.readouterr()[1]
+    assert f"warning: /copybook/path: {cpy}:2:25: SIGN on U, whose PICTURE has no S" in err
