@@ -22,6 +22,7 @@ from bridge.decode.multi import (
     Case,
     MultiLayoutDecoder,
     case_value,
+    discriminator_at,
     resolve_case,
     resolve_field,
 )
@@ -131,6 +132,12 @@ def register(subparsers: Any) -> None:
         "unique name)",
     )
     multi.add_argument(
+        "--discriminator-at",
+        metavar="OFFSET:LENGTH",
+        help="a discriminator outside the copybook: LENGTH bytes at OFFSET from the start of "
+        "each record's --record-prefix (an IMS segment prefix, a transmission header), as text",
+    )
+    multi.add_argument(
         "--trim-discriminator",
         action="store_true",
         help="compare values without trailing spaces and low-values (X'00')",
@@ -172,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
     args.copybook = args.inputs[0]
     layouts = load_layouts(args, "decode")
     options = _options(args)
-    multi = bool(args.discriminator or args.when)  # the cases choose; no record to pick
+    multi = bool(args.discriminator or args.discriminator_at or args.when)  # cases choose
     layout = (
         layouts[0] if multi and args.record is None else pick_record(layouts, args.record, "decode")
     )
@@ -223,7 +230,7 @@ def _batches(
     options: DecodeOptions,
     frame_args: dict[str, Any],
 ) -> Iterator[Batch]:
-    if args.discriminator or args.when:
+    if args.discriminator or args.discriminator_at or args.when:
         return _multi(args, layouts, options).decode_file(path, args.framing, **frame_args)
     if args.reference:
         return _reference(layout, path, args.framing, frame_args, options)
@@ -233,11 +240,17 @@ def _batches(
 def _multi(
     args: argparse.Namespace, layouts: tuple[Layout, ...], options: DecodeOptions
 ) -> MultiLayoutDecoder:
-    if not (args.discriminator and args.when):
+    if not ((args.discriminator or args.discriminator_at) and args.when):
         print("bridge decode: --discriminator and --when go together", file=sys.stderr)
         raise CommandFailed(RET_USAGE)
+    if args.discriminator and args.discriminator_at:
+        print("bridge decode: --discriminator or --discriminator-at, not both", file=sys.stderr)
+        raise CommandFailed(RET_USAGE)
     try:
-        field = resolve_field(layouts, args.discriminator)
+        if args.discriminator_at:
+            field = discriminator_at(args.discriminator_at, args.record_prefix)
+        else:
+            field = resolve_field(layouts, args.discriminator)
         cases: dict[str | bytes, Case] = {}
         for item in args.when:
             value, sep, target = item.partition("=")

@@ -10,7 +10,9 @@ A case's value is text (compared with the discriminator's decoded value) or byte
 ``x'C3'`` (compared with its raw bytes: a type byte followed by X'00' padding is no text).
 With ``trimmed``, both sides lose trailing spaces and low-values before they are compared.
 Case targets and the discriminator may be named by path or by a unique short name; a name that
-does not resolve lists the candidates.
+does not resolve lists the candidates. A discriminator outside the copybook's records (in a
+per-record prefix: an IMS segment prefix, a transmission header) is given by place instead,
+``OFFSET:LENGTH`` from the start of the prefix (:func:`discriminator_at`), read as text.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bridge.codepages import space_byte
-from bridge.copybook.layout import Field, Layout
+from bridge.copybook.layout import Category, Field, Layout, Usage
 from bridge.decode.framing import RecordSpan, frame, mapped
 from bridge.decode.native import Batch, NativeDecoder
 from bridge.decode.reference import decode_value
@@ -33,6 +35,7 @@ __all__ = [
     "MultiLayoutDecoder",
     "MultiLayoutError",
     "case_value",
+    "discriminator_at",
     "resolve_case",
     "resolve_field",
 ]
@@ -126,6 +129,26 @@ def resolve_case(layouts: tuple[Layout, ...], target: str) -> Case:
     )
 
 
+def discriminator_at(spec: str, prefix: int = 0) -> Field:
+    """``OFFSET:LENGTH`` bytes from the start of each record's prefix (or of the record, when
+    there is none) as a text item; its offset is relative to the record's data (negative: in the
+    prefix)."""
+    start, sep, length = spec.partition(":")
+    if not (sep and start.isdigit() and length.isdigit() and int(length) > 0):
+        raise MultiLayoutError(f"discriminator at {spec}: expected OFFSET:LENGTH (bytes)")
+    at, n = int(start), int(length)
+    return Field(
+        path=f"@{at}:{n}",
+        name=f"@{at}:{n}",
+        level=1,
+        offset=at - prefix,
+        length=n,
+        usage=Usage.DISPLAY,
+        category=Category.ALPHANUMERIC,
+        picture=f"X({n})",
+    )
+
+
 def case_value(text: str) -> str | bytes:
     """A ``--when`` value: ``x'C3'`` (hex, any case of x) is bytes, anything else text."""
     if len(text) >= 3 and text[0] in "xX" and text[1] == text[-1] and text[1] in "'\"":
@@ -157,6 +180,7 @@ class MultiLayoutDecoder:
         self._pad = bytes([space_byte(self.options.codepage), 0])
         self._decoders: dict[str, NativeDecoder] = {}
         self._raw_decoders: dict[bytes, NativeDecoder] = {}
+        self._prefix = 0  # the record prefix of the file being decoded
         by_case: dict[Case, NativeDecoder] = {}
         for value, case in cases.items():
             if case not in by_case:
@@ -191,25 +215,34 @@ class MultiLayoutDecoder:
         decoders = [*self._decoders.values(), *self._raw_decoders.values()]
         return max(d.layout.record_length for d in decoders)
 
-    def choose(self, record: bytes | memoryview) -> tuple[NativeDecoder | None, str | None]:
+    def raw(self, record: bytes | memoryview, prefix: bytes = b"") -> bytes:
+        """The discriminator's bytes; ``prefix`` is the record's prefix, for one placed in it."""
+        d = self.discriminator
+        if d.offset >= 0:
+            return bytes(record[d.offset : d.offset + d.length])
+        at = len(prefix) + d.offset
+        return (prefix + bytes(record[: max(0, at + d.length - len(prefix))]))[at : at + d.length]
+
+    def choose(
+        self, record: bytes | memoryview, prefix: bytes = b""
+    ) -> tuple[NativeDecoder | None, str | None]:
         """The decoder ``record``'s discriminator selects, and the value it was chosen by (as
         text; hex for raw bytes that select nothing and do not decode)."""
         if self._raw_decoders:
-            d = self.discriminator
-            raw = bytes(record[d.offset : d.offset + d.length])
+            raw = self.raw(record, prefix)
             found = self._raw_decoders.get(raw.rstrip(self._pad) if self.trimmed else raw)
             if found is not None:
                 return found, f"x'{raw.hex().upper()}'"
-        code = self.code(record)
+        code = self.code(record, prefix)
         if code is None:
             return None, None
         key = code.rstrip(" \x00") if self.trimmed else code
         return self._decoders.get(key), code
 
-    def code(self, record: bytes | memoryview) -> str | None:
+    def code(self, record: bytes | memoryview, prefix: bytes = b"") -> str | None:
         """The discriminator's value in ``record``, as text; None when it does not decode."""
         d = self.discriminator
-        raw = bytes(record[d.offset : d.offset + d.length])
+        raw = self.raw(record, prefix)
         if len(raw) < d.length:
             return None
         try:
@@ -226,6 +259,7 @@ class MultiLayoutDecoder:
             # Every record is framed (and a short line padded) to the longest case; each case
             # then reads only its own layout's bytes.
             frame_args["record_length"] = self.record_length
+        self._prefix = int(frame_args.get("record_prefix", 0))
         with mapped(path) as view:
             chunk: list[RecordSpan] = []
             for span in frame(view, framing, codepage=self.options.codepage, **frame_args):
@@ -241,9 +275,10 @@ class MultiLayoutDecoder:
         results: dict[int, RecordResult] = {}
         for span in spans:
             data = span.data(mm)
-            decoder, code = self.choose(data)
+            prefix = bytes(mm[span.offset - self._prefix : span.offset]) if self._prefix else b""
+            decoder, code = self.choose(data, prefix)
             if decoder is None:
-                results[span.number] = self._unknown(span, data, code)
+                results[span.number] = self._unknown(span, data, code, prefix)
                 continue
             groups.setdefault(id(decoder), (decoder, []))[1].append(span)
         layouts: dict[int, Layout] = {}
@@ -265,10 +300,10 @@ class MultiLayoutDecoder:
         )
 
     def _unknown(
-        self, span: RecordSpan, data: bytes | memoryview, code: str | None
+        self, span: RecordSpan, data: bytes | memoryview, code: str | None, prefix: bytes
     ) -> RecordResult:
         d = self.discriminator
-        raw = bytes(data[d.offset : d.offset + d.length])
+        raw = self.raw(data, prefix)
         shown = "does not decode" if code is None else f"is {code!r}"
         if code is not None and self._raw_decoders:
             shown += f" (x'{raw.hex().upper()}')"

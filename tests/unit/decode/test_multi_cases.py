@@ -113,3 +113,46 @@ def test_cli_hex_when_and_trim(tmp_path: Path, capsysbinary: pytest.CaptureFixtu
     assert docs[1]["ORDER-NO"] == 7
     assert code == 1 and "3 records read = 2 valid + 1 rejected" in err_bytes.decode()
     assert "known: 'O', x'C3' (trimmed)" in err_bytes.decode()
+
+
+def test_discriminator_in_a_record_prefix(
+    tmp_path: Path, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    # An IMS-unload-like file: a 4-byte segment prefix ("SG" + segment code) before each record.
+    cpy = tmp_path / "TYPES.cpy"
+    cpy.write_text(COPYBOOK)
+    data = tmp_path / "prefixed.dat"
+    prefixes = ["SGC1", "SGO2", "SGX9"]
+    records = [CLIENT, ORDER, OTHER]
+    data.write_bytes(
+        b"".join(p.encode("cp037") + r for p, r in zip(prefixes, records, strict=True))
+    )
+    errors = tmp_path / "rejects.jsonl"
+    argv = ["decode", str(cpy), str(data), "--record-prefix", "4", "--errors", str(errors)]
+    code = main(
+        [*argv, "--discriminator-at", "2:1", "--when", "C=REC-CLIENT", "--when", "O=REC-ORDER"]
+    )
+    out = capsysbinary.readouterr().out.decode().splitlines()
+    assert code == 1
+    assert json.loads(out[0])["CLIENT-HEADER"] == {"CLIENT-ID": 42}
+    assert json.loads(out[1]) == {"REC-KIND": "O", "ORDER-NO": 7}
+    reject = json.loads(errors.read_text())
+    assert reject["reasons"][0]["rule"] == "unknown-record-type"
+    assert reject["reasons"][0]["raw"] == "e7"  # 'X', at byte 20 + 2 of the file
+    assert reject["reasons"][0]["offset"] == 22
+    # A place that straddles the prefix and the record: the segment code and REC-KIND's byte.
+    code = main(
+        [
+            *argv,
+            "--discriminator-at",
+            "3:2",
+            "--when",
+            "x'F1C3'=REC-CLIENT",
+            "--when",
+            "x'F2D6'=REC-ORDER",
+        ]
+    )
+    out = capsysbinary.readouterr().out.decode().splitlines()
+    assert code == 1 and json.loads(out[1])["ORDER-NO"] == 7
+    code = main([*argv, "--discriminator-at", "2", "--when", "C=REC-CLIENT"])
+    assert code == 2 and "expected OFFSET:LENGTH" in capsysbinary.readouterr().err.decode()
