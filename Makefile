@@ -33,7 +33,7 @@ lint: install
 
 typecheck: install
 	$(BIN)/mypy --strict bridge
-	$(BIN)/mypy --strict --ignore-missing-imports tests $(wildcard bench/*.py scripts/*.py)
+	$(BIN)/mypy --strict --ignore-missing-imports tests $(wildcard bench/*.py scripts/*.py examples/*.py)
 	# A script without a .py suffix is its own __main__: check it on its own.
 	$(BIN)/mypy --strict --ignore-missing-imports scripts/services
 
@@ -43,9 +43,11 @@ test-unit: install
 test-integration: install services-up
 	$(PYTEST) tests/integration
 
-# kill -9 of bridge replay at random instants, then a rerun, 100 times: exactly once every time.
+# kill -9 of bridge replay at random instants, then a rerun, 100 times: exactly once every time;
+# kill -9 of bridge cache, 50 times: no key ever goes back, the last run catches up exactly.
 soak: install services-up
 	BRIDGE_SOAK_TRIALS=100 $(PYTEST) -x tests/integration/test_replay_crash.py
+	BRIDGE_CACHE_SOAK_TRIALS=50 $(PYTEST) -x tests/integration/test_cache.py -k kill_9
 
 fuzz: install
 	scripts/fuzz --seconds 60
@@ -60,6 +62,7 @@ bench: install services-up
 	$(BIN)/python bench/decode_bench.py
 	$(BIN)/python bench/validate_bench.py
 	$(BIN)/python bench/mapping_bench.py
+	eval "$$(scripts/services env)" && $(BIN)/python bench/cache_bench.py
 	eval "$$(scripts/services env)" && $(BIN)/python bench/replay_bench.py
 
 clean:

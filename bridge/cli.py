@@ -26,6 +26,8 @@ COMMANDS: dict[str, str] = {
     "schema": "print the record JSON Schema of a mapping",
     "replay": "publish a record file to Kafka exactly once (events, audits, summary)",
     "audit": "the audit queue: verify its chains",
+    "cache": "materialize the events topics into Redis (latest state per key)",
+    "consume": "print a topic's committed messages, validated against their schemas",
 }
 
 

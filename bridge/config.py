@@ -16,6 +16,8 @@ url = "${BRIDGE_REDIS_URL}"
 
 [replay]
 chunk_records = 20000        # records per Kafka transaction
+
+[cache]                      # bridge cache's own table: bridge/sinks/cache_config.py
 ```
 
 ``${NAME}`` in any string is replaced by the environment variable NAME (``$$`` is a literal
@@ -168,10 +170,10 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] | Non
 
 
 def _build(source: str, doc: dict[str, Any], env: Mapping[str, str]) -> Config:
-    unknown = set(doc) - {"kafka", "topics", "redis", "replay"}
+    unknown = set(doc) - {"kafka", "topics", "redis", "replay", "cache"}
     if unknown:
         raise ConfigError(
-            source, sorted(unknown)[0], "unknown table (known: kafka, topics, redis, replay)"
+            source, sorted(unknown)[0], "unknown table (known: kafka, topics, redis, replay, cache)"
         )
     kafka = _table(source, doc, "kafka")
     props: dict[str, str] = {}

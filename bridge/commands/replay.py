@@ -10,6 +10,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from bridge.commands.cache import fill_cache
 from bridge.config import ConfigError, load_config
 from bridge.errors import CopybookError, CopybookNotFoundError
 from bridge.exitcodes import RET_CONNECT, RET_COPYBOOK_INVALID, RET_NOT_FOUND, RET_USAGE
@@ -29,6 +30,10 @@ publishes nothing.
 The broker and topic names come from --config (default bridge.toml when present), else from
 BRIDGE_KAFKA_BOOTSTRAP and the default names bridge.<mapping>.events|audit|control|progress
 and bridge.schemas.
+
+With --cache, the events are then materialized into Redis (as `bridge cache` does, in the
+[cache] group) until Redis holds the file's last events: a hand run leaves Kafka and Redis
+consistent.
 
 Exit codes: 0 every record published (or the file was complete already), 1 some records
 rejected (in the audit topic), 2 an unfinished run of the file with another mapping version,
@@ -72,6 +77,11 @@ def register(subparsers: Any) -> None:
         "--json",
         action="store_true",
         help="one JSON summary on stdout, nothing else (the default when stdout is no terminal)",
+    )
+    p.add_argument(
+        "--cache",
+        action="store_true",
+        help="then materialize the events into Redis until it holds the file's last ones",
     )
     p.set_defaults(func=run)
 
@@ -142,6 +152,10 @@ def run(args: argparse.Namespace) -> int:
             print(_report(summary), file=sys.stderr)
     else:
         print(_report(summary))
+    if args.cache and summary.outcome != "dry-run":
+        status = fill_cache(args.config, runtime.mapping, summary.progress.offsets, args.timeout)
+        if status != 0:
+            return status
     return summary.exit_code
 
 

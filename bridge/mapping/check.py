@@ -313,6 +313,13 @@ def _check_keys(mapping: MappingDoc, items: dict[str, Field]) -> list[Problem]:
                         severity="warning",
                     )
                 )
+    cache_fields = {
+        "/cache/version": mapping.cache.version,
+        "/cache/deleted/source": mapping.cache.deleted,
+    }
+    for pointer, source in cache_fields.items():
+        if source is not None and mapping.field_spec(source) is None:
+            problems.append(Problem(pointer, "a cache field must be a mapped field", source))
     return problems
 
 

@@ -141,6 +141,15 @@ class Keys:
 
 
 @dataclass(frozen=True)
+class CacheSpec:
+    """How the Redis cache versions and deletes this mapping's records (source paths)."""
+
+    version: str | None = None
+    deleted: str | None = None
+    deleted_values: tuple[Scalar | bool, ...] = ()
+
+
+@dataclass(frozen=True)
 class PiiKeySource:
     env: str | None = None
     file: str | None = None
@@ -224,6 +233,7 @@ class MappingDoc:
     tables: tuple[TableSpec, ...] = ()
     drops: tuple[Drop, ...] = ()
     keys: Keys = Keys()
+    cache: CacheSpec = CacheSpec()
     discriminator: Discriminator | None = None
     pii_key: PiiKeySource | None = None
     description: str | None = None
@@ -346,6 +356,7 @@ def parse_mapping(document: Mapping[str, Any], base_dir: Path = Path(".")) -> Ma
     keys = doc.get("keys", {})
     pii_key = doc.get("pii_key")
     disc = doc.get("discriminator")
+    cache = doc.get("cache", {})
     return MappingDoc(
         name=doc["name"],
         version=doc["version"],
@@ -380,6 +391,11 @@ def parse_mapping(document: Mapping[str, Any], base_dir: Path = Path(".")) -> Ma
             redis=tuple(keys.get("redis", ())),
             redis_prefix=keys.get("redis_prefix", ""),
             separator=keys.get("separator", "|"),
+        ),
+        cache=CacheSpec(
+            version=cache.get("version"),
+            deleted=cache.get("deleted", {}).get("source"),
+            deleted_values=tuple(cache.get("deleted", {}).get("values", ())),
         ),
         discriminator=(
             Discriminator(
