@@ -28,6 +28,8 @@ COMMANDS: dict[str, str] = {
     "audit": "the audit queue: verify its chains",
     "cache": "materialize the events topics into Redis (latest state per key)",
     "consume": "print a topic's committed messages, validated against their schemas",
+    "daemon": "the long-running service: publish the files dropped into inboxes",
+    "check": "exit 0 when the daemon of a configuration is ready, 1 when not",
 }
 
 
