@@ -156,13 +156,13 @@ def test_dropped_files_end_in_their_folders_with_receipts_agreeing_with_topics_a
         assert daemon.get("/healthz")[0] == 200
     finally:
         assert daemon.stop() == 0
-    check = subprocess.run(
+    after = subprocess.run(
         [sys.executable, "-m", "bridge", "check", "--config", str(setup.config("a"))],
         capture_output=True,
         cwd=ROOT,
         check=False,
     )
-    assert check.returncode == 1  # nobody answers any more
+    assert after.returncode == 1  # nobody answers any more
 
 
 def test_sighup_with_a_broken_configuration_keeps_the_old_one(setup: Setup) -> None:
@@ -213,7 +213,7 @@ def test_sigterm_during_a_file_exits_cleanly_and_the_restart_completes_it(
 
 
 def test_kill_9_mid_file_then_restart_publishes_exactly_once(setup: Setup, tmp_path: Path) -> None:
-    """A short form (3 trials; scripts/daemon_soak.py runs more)."""
+    """A short form (3 trials; make soak runs 50)."""
     inbox = setup.inboxes[0][0]
     rng = random.Random()
     trials = int(os.environ.get("BRIDGE_DAEMON_KILL_TRIALS", "3"))
@@ -224,12 +224,12 @@ def test_kill_9_mid_file_then_restart_publishes_exactly_once(setup: Setup, tmp_p
         daemon = setup.start()
         daemon.wait_ready()
         drop(inbox, name, data)
-        wait_for(lambda n=name: (inbox / ".claims" / "a" / n).exists(), 60, "never claimed")
+        wait_for((inbox / ".claims" / "a" / name).exists, 60, "never claimed")
         time.sleep(rng.uniform(0.0, 1.5))
         daemon.kill()
         restarted = setup.start()
         try:
-            wait_for(lambda n=name: (inbox / "processed" / f"{n}.receipt.json").exists(), 180, name)
+            wait_for((inbox / "processed" / f"{name}.receipt.json").exists, 180, name)
         finally:
             assert restarted.stop() == 0
         check_file_once(setup.published(), tmp_path / name)
