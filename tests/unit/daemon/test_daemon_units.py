@@ -181,3 +181,18 @@ def test_a_failed_file_moves_with_its_reason(tmp_path: Path) -> None:
     assert path.read_text() == "cannot be read: Permission denied\n"
     assert (inbox.failed / "bad.dat").read_bytes() == b"?"
     assert not claimed.exists()
+
+
+def test_the_sample_configuration_in_deploy_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BRIDGE_KAFKA_BOOTSTRAP", "kafka:9092")
+    monkeypatch.setenv("BRIDGE_REDIS_URL", "redis://redis:6379/0")
+    text = (ROOT / "deploy" / "bridge.toml").read_text()
+    text = text.replace("/srv/landing/accounts", str(tmp_path))
+    text = text.replace("/opt/bridge/schemas/acctmast.mapping.json", str(MAPPING))
+    config = tmp_path / "bridge.toml"
+    config.write_text(text)
+    settings = load_settings(config)
+    assert settings.inboxes[0].path == tmp_path.resolve()
+    assert settings.config.kafka.bootstrap == "kafka:9092"
