@@ -66,6 +66,7 @@ class Daemon:
         self.scanner = Scanner(settings.daemon.settle)
         self.metrics = Metrics()
         self.wake = threading.Event()
+        self.stopping = threading.Event()  # set with draining: ends a cache catch-up early
         self.draining = False
         self.reload_requested = False
         self.retry_at: dict[Path, float] = {}
@@ -140,6 +141,7 @@ class Daemon:
             os._exit(RET_INTERRUPTED)  # the second signal: at once (the transactions keep it safe)
         self.draining = True
         self.readiness.draining = True
+        self.stopping.set()
         self.wake.set()
         bound = self.settings.daemon.drain_timeout
         timer = threading.Timer(bound, lambda: os._exit(RET_INTERRUPTED))
@@ -234,6 +236,15 @@ class Daemon:
         gauge.inc()
         try:
             self._replay(work)
+        except Exception as exc:
+            # Not the file's fault as far as we know (a bug, a disk, a file moved under us):
+            # it stays where it is and is tried again later, the other files go on.
+            self.retry_at[self.claims.folder(inbox) / work.name] = time.time() + RETRY_SECONDS
+            log.exception(
+                "unexpected %s; the file stays claimed and is tried again",
+                type(exc).__name__,
+                extra=_context(inbox, work.name),
+            )
         finally:
             gauge.dec()
 
@@ -342,7 +353,12 @@ class Daemon:
                 rules={inbox.runtime.mapping.name: rules_for(inbox.runtime.mapping)},
                 batch=cfg.batch,
             )  # fmt: skip
-            reached = catch_up(materializer, targets, timeout=self.settings.daemon.cache_timeout)
+            reached = catch_up(
+                materializer,
+                targets,
+                timeout=self.settings.daemon.cache_timeout,
+                stop=self.stopping,
+            )
         except Exception as exc:  # Kafka holds the events; the next file catches the cache up
             log.warning("cache not fed: %s", type(exc).__name__, extra=_context(inbox, ""))
             return {"holds_last_events": False, "error": type(exc).__name__}
