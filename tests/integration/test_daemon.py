@@ -289,3 +289,36 @@ def test_a_dead_daemons_claim_is_taken_over(setup: Setup, tmp_path: Path) -> Non
         )
     finally:
         assert daemon.stop() == 0
+
+
+def test_a_daemon_killed_mid_file_leaves_it_to_the_other_after_the_takeover_time(
+    setup: Setup, tmp_path: Path
+) -> None:
+    inbox = setup.inboxes[0][0]
+    daemons = {"a": setup.start("a"), "b": setup.start("b")}
+    try:
+        for d in daemons.values():
+            d.wait_ready()
+        data = sample_records(13, 12_000)
+        (tmp_path / "big.src").write_bytes(data)
+        drop(inbox, "big.dat", data)
+        holder: list[str] = []
+
+        def claimed() -> bool:
+            holder[:] = [n for n in daemons if (inbox / ".claims" / n / "big.dat").exists()]
+            return bool(holder)
+
+        wait_for(claimed, 60, "never claimed")
+        time.sleep(0.3)
+        daemons[holder[0]].kill()
+        killed_at = time.monotonic()
+        wait_for((inbox / "processed" / "big.dat.receipt.json").exists, 120, "not taken over")
+        other = "b" if holder[0] == "a" else "a"
+        done = receipt(inbox, "big.dat")
+        assert done["daemon"] == other
+        assert time.monotonic() - killed_at > 3  # [daemon] takeover is 5 s
+        check_file_once(setup.published(), tmp_path / "big.src")
+    finally:
+        for d in daemons.values():
+            if d.proc.poll() is None:
+                assert d.stop() == 0

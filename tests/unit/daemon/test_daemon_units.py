@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import time
 from pathlib import Path
 
@@ -13,6 +14,7 @@ import pytest
 from bridge.config import ConfigError
 from bridge.daemon import receipts
 from bridge.daemon.claims import Claims
+from bridge.daemon.health import sd_notify
 from bridge.daemon.inbox import Arrival, Scanner, fair_order
 from bridge.daemon.settings import Inbox, http_settings, load_settings
 
@@ -196,3 +198,16 @@ def test_the_sample_configuration_in_deploy_loads(
     settings = load_settings(config)
     assert settings.inboxes[0].path == tmp_path.resolve()
     assert settings.config.kafka.bootstrap == "kafka:9092"
+
+
+def test_sd_notify_writes_to_systemds_socket(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    address = tmp_path / "notify"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as server:
+        server.bind(str(address))
+        monkeypatch.setenv("NOTIFY_SOCKET", str(address))
+        sd_notify("READY=1")
+        assert server.recv(100) == b"READY=1"
+    monkeypatch.delenv("NOTIFY_SOCKET")
+    sd_notify("READY=1")  # no socket: nothing to do, no error
