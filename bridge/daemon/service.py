@@ -350,6 +350,11 @@ class Daemon:
         targets = {(topic, int(p)): int(span[1]) + 1 for p, span in offsets.items()}
         if not targets:
             return {"holds_last_events": True, "applied": 0}
+        if not self.readiness.reachable.get("redis", True):
+            # The materializer would wait for Redis and hold every other file back; the next
+            # file's catch-up (or a `bridge cache`) applies these events from Kafka later.
+            log.warning("Redis unreachable: the cache catches up later", extra=_context(inbox, ""))
+            return {"holds_last_events": False, "skipped": "Redis unreachable"}
         cfg = load_cache_config(self.config_path)
         try:
             store = CacheStore(connect(cfg.redis_url, timeout=cfg.redis_timeout), cfg.namespace)
