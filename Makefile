@@ -66,6 +66,7 @@ bench: install services-up
 	$(BIN)/python bench/mapping_bench.py
 	eval "$$(scripts/services env)" && $(BIN)/python bench/cache_bench.py
 	eval "$$(scripts/services env)" && $(BIN)/python bench/replay_bench.py
+	eval "$$(scripts/services env)" && $(BIN)/python bench/daemon_bench.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info bridge/_bridge_native*.so bridge/_bridge_native.c
