@@ -43,7 +43,12 @@ class Scanner:
     def __init__(self, settle: float) -> None:
         self.settle = settle
         self._seen: dict[Path, tuple[int, int, float]] = {}  # path -> size, mtime_ns, since
-        self.pending = 0  # files seen but not yet complete, at the last scan
+        self._pending: dict[Path, int] = {}  # per inbox: files seen but not complete yet
+
+    @property
+    def pending(self) -> int:
+        """Files seen but not yet complete at each inbox's last scan (worth an early look)."""
+        return sum(self._pending.values())
 
     def ready(self, inbox: Inbox, now: float | None = None) -> list[Arrival]:
         now = time.time() if now is None else now
@@ -89,7 +94,7 @@ class Scanner:
                 continue
             arrived = trigger_mtime if trigger_mtime is not None else st.st_mtime
             out.append(Arrival(inbox, name, arrived, st.st_size))
-        self.pending = pending
+        self._pending[inbox.path] = pending
         self._forget(inbox.path, names)
         out.sort(key=lambda a: (a.arrived, a.name))
         return out

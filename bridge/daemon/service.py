@@ -71,6 +71,7 @@ class Daemon:
         self.draining = False
         self.reload_requested = False
         self.retry_at: dict[Path, float] = {}
+        self.turn = 0  # the inbox served first in the next pass
         self.readiness = Readiness(self._probes(), self.metrics)
         self.http = HealthServer(
             settings.http.host, settings.http.port, self.readiness, self.metrics
@@ -198,29 +199,42 @@ class Daemon:
     # -- files -----------------------------------------------------------------------------
 
     def _one_pass(self) -> bool:
-        """Every file this daemon holds, then the complete ones of all inboxes, fairly; True
-        when a file was worked on."""
+        """Every file this daemon holds, then one complete file (inboxes take turns, each in
+        arrival order; the next pass rescans, so a file arriving in a quiet inbox waits for
+        one file at most); True when a file was worked on."""
         did = False
         for inbox in self.settings.inboxes:
-            self.claims.take_over(inbox)
-            for name in self.claims.held(inbox):
+            try:
+                self.claims.take_over(inbox)
+                held = self.claims.held(inbox)
+            except OSError as exc:
+                log.warning("inbox unreadable: %s", exc.strerror, extra=_context(inbox, ""))
+                continue
+            for name in held:
                 if self.draining:
                     return did
                 path = self.claims.folder(inbox) / name
                 if self.retry_at.get(path, 0) > time.time():
                     continue
-                mtime = os.lstat(path).st_mtime
+                try:
+                    mtime = os.lstat(path).st_mtime
+                except FileNotFoundError:
+                    continue  # taken over by another daemon meanwhile
                 self._process(_Work(inbox, name, mtime))
                 did = True
-        ready = [self.scanner.ready(inbox) for inbox in self.settings.inboxes]
-        for inbox, arrivals in zip(self.settings.inboxes, ready, strict=True):
+        inboxes = self.settings.inboxes
+        turn = self.turn % len(inboxes)
+        order = [*inboxes[turn:], *inboxes[:turn]]
+        ready = [self.scanner.ready(inbox) for inbox in order]
+        for inbox, arrivals in zip(order, ready, strict=True):
             self.metrics.files.labels(inbox.profile, "waiting").set(len(arrivals))
         for arrival in fair_order(ready):
             if self.draining:
                 return did
             if self._claim(arrival):
+                self.turn = inboxes.index(arrival.inbox) + 1
                 self._process(_Work(arrival.inbox, arrival.name, arrival.arrived))
-                did = True
+                return True
         return did
 
     def _claim(self, a: Arrival) -> bool:
