@@ -44,8 +44,10 @@ test-integration: install services-up
 	$(PYTEST) tests/integration
 
 # kill -9 of bridge replay at random instants, then a rerun, 100 times: exactly once every time;
-# kill -9 of bridge cache, 50 times: no key ever goes back, the last run catches up exactly.
+# kill -9 of bridge cache, 50 times: no key ever goes back, the last run catches up exactly;
+# kill -9 of bridge daemon mid-file, then a restart, 50 times: every file exactly once.
 soak: install services-up
+	BRIDGE_DAEMON_KILL_TRIALS=50 $(PYTEST) -x tests/integration/test_daemon.py -k kill_9
 	BRIDGE_SOAK_TRIALS=100 $(PYTEST) -x tests/integration/test_replay_crash.py
 	BRIDGE_CACHE_SOAK_TRIALS=50 $(PYTEST) -x tests/integration/test_cache.py -k kill_9
 
@@ -64,6 +66,7 @@ bench: install services-up
 	$(BIN)/python bench/mapping_bench.py
 	eval "$$(scripts/services env)" && $(BIN)/python bench/cache_bench.py
 	eval "$$(scripts/services env)" && $(BIN)/python bench/replay_bench.py
+	eval "$$(scripts/services env)" && $(BIN)/python bench/daemon_bench.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info bridge/_bridge_native*.so bridge/_bridge_native.c

@@ -1,4 +1,10 @@
-"""The ``bridge`` command line: arguments, then one call into the stage that does the work."""
+"""The ``bridge`` command line: arguments, then one call into the stage that does the work.
+
+Start-up imports only what the chosen subcommand needs: ``bridge --version`` and ``bridge --help``
+import no subcommand module at all (they list the one-line helps below), and ``bridge layout``
+does not load the C core, jsonschema, Kafka or Redis clients. A new subcommand adds its module
+name and the same one-line help its ``register`` gives (tests/unit/test_cli.py checks both).
+"""
 
 from __future__ import annotations
 
@@ -10,23 +16,26 @@ import sys
 from collections.abc import Sequence
 
 from bridge import __version__
-from bridge.commands._common import CommandFailed
-from bridge.exitcodes import RET_BROKEN_PIPE, RET_INTERRUPTED, RET_USAGE
+from bridge.exitcodes import RET_BROKEN_PIPE, RET_INTERRUPTED, RET_USAGE, CommandFailed
 
-# Subcommand modules under bridge/commands, in the order --help lists them.
-COMMANDS: tuple[str, ...] = (
-    "layout",
-    "decode",
-    "mapping",
-    "schema",
-    "replay",
-    "audit",
-    "cache",
-    "consume",
-)
+# Subcommand modules under bridge/commands, in the order --help lists them, with their help.
+COMMANDS: dict[str, str] = {
+    "layout": "compile a copybook and show its record layout",
+    "decode": "decode a record file to JSON Lines",
+    "mapping": "write a default mapping for a copybook, or check a mapping",
+    "schema": "print the record JSON Schema of a mapping",
+    "replay": "publish a record file to Kafka exactly once (events, audits, summary)",
+    "audit": "the audit queue: verify its chains",
+    "cache": "materialize the events topics into Redis (latest state per key)",
+    "consume": "print a topic's committed messages, validated against their schemas",
+    "daemon": "the long-running service: publish the files dropped into inboxes",
+    "check": "exit 0 when the daemon of a configuration is ready, 1 when not",
+}
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only ``command``'s module is imported to register its full arguments (all of
+    them when ``command`` is ``"*"``), the others are listed by name and help."""
     parser = argparse.ArgumentParser(
         prog="bridge",
         description="Decode COBOL/VSAM record files with their copybooks into validated JSON "
@@ -37,21 +46,36 @@ def build_parser() -> argparse.ArgumentParser:
         "-v", "--verbose", action="count", default=0, help="more logging (repeat for debug)"
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMANDS:
-        importlib.import_module(f"bridge.commands.{name}").register(sub)
+    for name, summary in COMMANDS.items():
+        if command in (name, "*"):
+            importlib.import_module(f"bridge.commands.{name}").register(sub)
+        else:
+            sub.add_parser(name, help=summary, add_help=False)
     return parser
 
 
+def chosen_command(argv: Sequence[str]) -> str | None:
+    """The subcommand named in ``argv``: the first word that is not an option (the top-level
+    options take no values)."""
+    for arg in argv:
+        if arg == "--":
+            return None
+        if not arg.startswith("-"):
+            return arg if arg in COMMANDS else None
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(chosen_command(argv))
     args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return RET_USAGE
     logging.basicConfig(
         level=logging.WARNING - 10 * min(args.verbose, 2),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    if args.command is None:
-        parser.print_help(sys.stderr)
-        return RET_USAGE
     try:
         status: int = args.func(args)
     except CommandFailed as exc:

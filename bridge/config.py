@@ -170,10 +170,13 @@ def load_config(path: str | Path | None = None, environ: Mapping[str, str] | Non
 
 
 def _build(source: str, doc: dict[str, Any], env: Mapping[str, str]) -> Config:
-    unknown = set(doc) - {"kafka", "topics", "redis", "replay", "cache"}
+    # [cache] is read by bridge/sinks/cache_config.py, [[inbox]], [http] and [daemon] by
+    # bridge/daemon/settings.py.
+    known = {"kafka", "topics", "redis", "replay", "cache", "inbox", "http", "daemon"}
+    unknown = set(doc) - known
     if unknown:
         raise ConfigError(
-            source, sorted(unknown)[0], "unknown table (known: kafka, topics, redis, replay, cache)"
+            source, sorted(unknown)[0], f"unknown table (known: {', '.join(sorted(known))})"
         )
     kafka = _table(source, doc, "kafka")
     props: dict[str, str] = {}

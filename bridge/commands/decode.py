@@ -18,7 +18,14 @@ from bridge.commands._common import (
 )
 from bridge.copybook.layout import Layout
 from bridge.decode.framing import FRAMINGS, FramingError, frame, mapped
-from bridge.decode.multi import Case, MultiLayoutDecoder, resolve_case, resolve_field
+from bridge.decode.multi import (
+    Case,
+    MultiLayoutDecoder,
+    case_value,
+    discriminator_at,
+    resolve_case,
+    resolve_field,
+)
 from bridge.decode.native import Batch, NativeDecoder
 from bridge.decode.reference import decode_record, decode_value
 from bridge.decode.verdict import DecodeOptions, RecordResult
@@ -45,7 +52,9 @@ rejected. Records are numbered from 0.
 
 Multi-layout files: --discriminator names a field at a fixed place (e.g. REC-TYPE, read from
 the raw bytes of every record); each --when VALUE=TARGET sends records whose discriminator is
-VALUE to TARGET, a level-01 record of the copybook or the path of a REDEFINES alternative. A
+VALUE to TARGET, a level-01 record of the copybook, a REDEFINES alternative or the item it
+redefines (by path, or by name when unique). VALUE x'C300' compares the raw bytes (a type byte
+and X'00' padding); --trim-discriminator drops trailing spaces and low-values from both sides. A
 record whose value has no --when is rejected (unknown-record-type).
 
 Text files (--framing lines, COBOL LINE SEQUENTIAL): one record per line, ended by LF or CR LF;
@@ -114,7 +123,25 @@ def register(subparsers: Any) -> None:
     )
     multi = p.add_argument_group("multi-layout files")
     multi.add_argument("--discriminator", metavar="FIELD")
-    multi.add_argument("--when", action="append", default=[], metavar="VALUE=TARGET")
+    multi.add_argument(
+        "--when",
+        action="append",
+        default=[],
+        metavar="VALUE=TARGET",
+        help="VALUE as text, or x'C3' for raw bytes; TARGET a record, a REDEFINES item (path or "
+        "unique name)",
+    )
+    multi.add_argument(
+        "--discriminator-at",
+        metavar="OFFSET:LENGTH",
+        help="a discriminator outside the copybook: LENGTH bytes at OFFSET from the start of "
+        "each record's --record-prefix (an IMS segment prefix, a transmission header), as text",
+    )
+    multi.add_argument(
+        "--trim-discriminator",
+        action="store_true",
+        help="compare values without trailing spaces and low-values (X'00')",
+    )
     out = p.add_argument_group("output")
     out.add_argument("--skip", type=int, default=0, metavar="N", help="skip the first N records")
     out.add_argument("--limit", type=int, metavar="N", help="stop after N records")
@@ -152,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
     args.copybook = args.inputs[0]
     layouts = load_layouts(args, "decode")
     options = _options(args)
-    multi = bool(args.discriminator or args.when)  # the cases choose; no record to pick
+    multi = bool(args.discriminator or args.discriminator_at or args.when)  # cases choose
     layout = (
         layouts[0] if multi and args.record is None else pick_record(layouts, args.record, "decode")
     )
@@ -203,7 +230,7 @@ def _batches(
     options: DecodeOptions,
     frame_args: dict[str, Any],
 ) -> Iterator[Batch]:
-    if args.discriminator or args.when:
+    if args.discriminator or args.discriminator_at or args.when:
         return _multi(args, layouts, options).decode_file(path, args.framing, **frame_args)
     if args.reference:
         return _reference(layout, path, args.framing, frame_args, options)
@@ -213,22 +240,28 @@ def _batches(
 def _multi(
     args: argparse.Namespace, layouts: tuple[Layout, ...], options: DecodeOptions
 ) -> MultiLayoutDecoder:
-    if not (args.discriminator and args.when):
+    if not ((args.discriminator or args.discriminator_at) and args.when):
         print("bridge decode: --discriminator and --when go together", file=sys.stderr)
         raise CommandFailed(RET_USAGE)
+    if args.discriminator and args.discriminator_at:
+        print("bridge decode: --discriminator or --discriminator-at, not both", file=sys.stderr)
+        raise CommandFailed(RET_USAGE)
     try:
-        field = resolve_field(layouts, args.discriminator)
-        cases: dict[str, Case] = {}
+        if args.discriminator_at:
+            field = discriminator_at(args.discriminator_at, args.record_prefix)
+        else:
+            field = resolve_field(layouts, args.discriminator)
+        cases: dict[str | bytes, Case] = {}
         for item in args.when:
             value, sep, target = item.partition("=")
             if not sep:
                 print(f"bridge decode: --when {item}: expected VALUE=TARGET", file=sys.stderr)
                 raise CommandFailed(RET_USAGE)
-            cases[value] = resolve_case(layouts, target)
+            cases[case_value(value)] = resolve_case(layouts, target)
+        return MultiLayoutDecoder(field, cases, options, trimmed=args.trim_discriminator)
     except BridgeError as exc:
         print(f"bridge decode: {exc}", file=sys.stderr)
         raise CommandFailed(RET_USAGE) from exc
-    return MultiLayoutDecoder(field, cases, options)
 
 
 def _reference(

@@ -14,7 +14,7 @@ from typing import Any
 from bridge.copybook.compiler import compile_copybook
 from bridge.copybook.layout import Layout
 from bridge.decode.multi import MultiLayoutError, resolve_field
-from bridge.errors import CopybookError, CopybookNotFoundError
+from bridge.errors import CopybookError, CopybookNotFoundError, Diagnostic
 from bridge.exitcodes import RET_COPYBOOK_INVALID, RET_NOT_FOUND, RET_OK, RET_USAGE
 from bridge.mapping.check import errors, load_checked
 from bridge.mapping.init import CASE_STYLES, default_mapping, default_multi_mapping
@@ -53,6 +53,12 @@ def register(subparsers: Any) -> None:
         action="append",
         default=[],
         help="look for COPY members in DIR (repeatable)",
+    )
+    init.add_argument(
+        "--dialect",
+        choices=("ibm", "gnucobol", "microfocus"),
+        default="ibm",
+        help="the compiler the copybook was written for (default ibm; see bridge layout --help)",
     )
     init.add_argument("--case", choices=CASE_STYLES, default="camel", help="target name style")
     init.add_argument("--name", help="mapping name (default: the copybook's file name)")
@@ -95,7 +101,12 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 def run_init(args: argparse.Namespace) -> int:
     try:
-        layouts = compile_copybook(args.copybook, include_dirs=args.include_dirs)
+        warnings: list[Diagnostic] = []
+        layouts = compile_copybook(
+            args.copybook, include_dirs=args.include_dirs, dialect=args.dialect, warnings=warnings
+        )
+        for w in warnings:
+            print(w, file=sys.stderr)
     except CopybookNotFoundError as exc:
         print(f"bridge mapping init: {exc}", file=sys.stderr)
         return RET_NOT_FOUND

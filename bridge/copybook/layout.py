@@ -203,6 +203,7 @@ class Layout:
     record_length: int  # with every ODO table at its maximum
     min_length: int  # with every ODO table at its minimum
     source: str = field(default="", compare=False)  # the copybook file, for messages only
+    dialect: str = "ibm"  # the compiler dialect the copybook was read in (copybook/dialect.py)
 
     @property
     def name(self) -> str:
@@ -244,11 +245,13 @@ class Layout:
 
         Cached: events carry it per record, and the layout is immutable.
         """
-        canonical = {
+        canonical: dict[str, Any] = {
             "record_length": self.record_length,
             "min_length": self.min_length,
             "fields": [f.to_json() for f in self.fields()],
         }
+        if self.dialect != "ibm":  # IBM layouts keep the fingerprints they always had
+            canonical["dialect"] = self.dialect
         text = json.dumps(canonical, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 
@@ -259,5 +262,6 @@ class Layout:
             "min_length": self.min_length,
             "max_length": self.max_length,
             "fingerprint": self.fingerprint,
+            "dialect": self.dialect,
             "fields": [f.to_json() for f in self.fields()],
         }

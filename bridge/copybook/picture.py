@@ -67,7 +67,14 @@ def _expand(text: str) -> list[tuple[str, int]]:
     return out
 
 
-def analyze(text: str, *, decimal_point_is_comma: bool = False) -> Picture:
+def analyze(
+    text: str,
+    *,
+    decimal_point_is_comma: bool = False,
+    max_digits: int = MAX_DIGITS,
+    edited_sign: bool = False,
+) -> Picture:
+    """``max_digits`` and ``edited_sign`` (an S before numeric editing) follow the dialect."""
     text = text.upper()
     if not text:
         raise PictureError("empty PICTURE string", 0)
@@ -78,7 +85,7 @@ def analyze(text: str, *, decimal_point_is_comma: bool = False) -> Picture:
     point = "," if decimal_point_is_comma else "."
 
     if kinds <= {"9", "S", "V", "P"}:
-        return _numeric(text, symbols)
+        return _numeric(text, symbols, max_digits)
     if kinds <= {"N", "B", "0", "/"} and "N" in kinds:
         return Picture(text, Category.NATIONAL, len(symbols))
     if kinds <= {"G", "B"} and "G" in kinds:
@@ -88,10 +95,12 @@ def analyze(text: str, *, decimal_point_is_comma: bool = False) -> Picture:
         return Picture(text, category, len(symbols))
     if kinds <= {"A", "X", "9", "B", "0", "/"} and kinds & {"A", "X"}:
         return Picture(text, Category.ALPHANUMERIC_EDITED, len(symbols))
+    if edited_sign and symbols[0][0] == "S":
+        symbols = symbols[1:]  # Micro Focus, GnuCOBOL: no position, the editing shows the sign
     return _numeric_edited(text, symbols, point)
 
 
-def _numeric(text: str, symbols: list[tuple[str, int]]) -> Picture:
+def _numeric(text: str, symbols: list[tuple[str, int]], max_digits: int) -> Picture:
     seq = [s for s, _ in symbols]
     for k, (s, i) in enumerate(symbols):
         if s == "S" and k != 0:
@@ -104,8 +113,8 @@ def _numeric(text: str, symbols: list[tuple[str, int]]) -> Picture:
     digits = body.count("9")
     if digits == 0:
         raise PictureError("a numeric PICTURE needs at least one 9", 0)
-    if digits > MAX_DIGITS:
-        raise PictureError(f"more than {MAX_DIGITS} digits", 0)
+    if digits > max_digits:
+        raise PictureError(f"more than {max_digits} digits", 0)
     core = [s for s in body if s != "V"]
     first9, last9 = core.index("9"), len(core) - 1 - core[::-1].index("9")
     leading_p, trailing_p = first9, len(core) - 1 - last9

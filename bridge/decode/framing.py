@@ -10,6 +10,9 @@ Framings:
 - ``fixed``: records of ``record_length`` bytes back to back (z/OS RECFM=F/FB unloaded).
 - ``rdw`` / ``rdw-le``: each record starts with a 4-byte RDW: a 2-byte length (big- or
   little-endian; including the RDW unless ``rdw_includes_header=False``), then 2 zero bytes.
+  Some PC transfer tools write ``rdw-le`` the other way round: 2 zero bytes, then the
+  little-endian length. ``rdw-le`` reads both: the first RDW tells which (its length is never
+  0), and every later RDW must be the same.
 - ``vb``: blocks, each with a 4-byte BDW (2-byte length including the BDW and 2 zero bytes, or
   with the high bit set an extended 4-byte length) holding RDW records (RECFM=VB).
 - ``vbs``: like ``vb``, but the RDW's third byte is a segment code (0 complete, 1 first,
@@ -237,17 +240,33 @@ def _text_mode_hint(data: memoryview, step: int) -> str | None:
 # --- RDW, VB, VBS ----------------------------------------------------------------------------
 
 
+def rdw_length_last(first: bytes) -> bool:
+    """True when an ``rdw-le`` file's first RDW holds its length in bytes 2-3 (bytes 0-1 zero)."""
+    return len(first) >= 4 and first[0] == 0 and first[1] == 0 and (first[2] or first[3]) != 0
+
+
 def _rdw(
     data: memoryview, start: int, end: int, *, little: bool, inclusive: bool
 ) -> Iterator[list[tuple[int, int]]]:
     at = start
     number = 0
+    last = little and rdw_length_last(bytes(data[start : start + 4]))
     while at < end:
         if end - at < 4:
             raise FramingError(at, f"record {number}: the file ends inside its RDW")
-        length = int.from_bytes(data[at : at + 2], "little" if little else "big")
-        total = length if inclusive else length + 4
-        if data[at + 2] or data[at + 3]:
+        if last:
+            length = int.from_bytes(data[at + 2 : at + 4], "little")
+            total = length if inclusive else length + 4
+            if data[at] or data[at + 1]:
+                raise FramingError(
+                    at,
+                    f"record {number}: RDW {bytes(data[at : at + 4]).hex()} has non-zero "
+                    "bytes 0-1, and the file's first RDW had its length in bytes 2-3",
+                )
+        else:
+            length = int.from_bytes(data[at : at + 2], "little" if little else "big")
+            total = length if inclusive else length + 4
+        if not last and (data[at + 2] or data[at + 3]):
             raise FramingError(
                 at,
                 f"record {number}: RDW {bytes(data[at : at + 4]).hex()} has non-zero bytes 2-3",

@@ -30,7 +30,14 @@ from bridge._native import ffi, lib
 from bridge.codepages import decode_table, space_byte
 from bridge.copybook.layout import Field, Layout, Usage
 from bridge.decode.encoder import EditedPicture
-from bridge.decode.framing import FRAMINGS, FramingError, RecordSpan, frame, long_line_error
+from bridge.decode.framing import (
+    FRAMINGS,
+    FramingError,
+    RecordSpan,
+    frame,
+    long_line_error,
+    rdw_length_last,
+)
 from bridge.decode.plan import REASONS, Plan, compile_plan
 from bridge.decode.verdict import (
     DecodeOptions,
@@ -497,6 +504,10 @@ class _FileWalk:
     # -- rdw, rdw-le, vb ----------------------------------------------------------------
 
     def described(self, kind: int, *, inclusive: bool) -> Iterator[Batch]:
+        if kind == _native.FRAME_RDW_LE:
+            self.fh.seek(self.skip_header)
+            if rdw_length_last(self.fh.read(4)):
+                kind = _native.FRAME_RDW_LE_HIGH  # the variant the first RDW shows, for the file
         cap = self.batch_records
         offsets = array("Q", bytes(8 * cap))
         lengths = array("I", bytes(4 * cap))
@@ -565,9 +576,18 @@ class _FileWalk:
             d = head[:4]
             if self.end - at < 4:
                 raise FramingError(at, f"record {number}: the file ends inside its RDW")
-            length = int.from_bytes(d[:2], "little" if kind == _native.FRAME_RDW_LE else "big")
+            if kind == _native.FRAME_RDW_LE_HIGH:
+                length = int.from_bytes(d[2:4], "little")
+                if d[0] or d[1]:
+                    raise FramingError(
+                        at,
+                        f"record {number}: RDW {d.hex()} has non-zero bytes 0-1, and the "
+                        "file's first RDW had its length in bytes 2-3",
+                    )
+            else:
+                length = int.from_bytes(d[:2], "little" if kind == _native.FRAME_RDW_LE else "big")
             total = length if inclusive else length + 4
-            if d[2] or d[3]:
+            if kind != _native.FRAME_RDW_LE_HIGH and (d[2] or d[3]):
                 raise FramingError(
                     at,
                     f"record {number}: RDW {d.hex()} has non-zero bytes 2-3",

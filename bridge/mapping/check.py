@@ -18,6 +18,7 @@ from pathlib import Path
 from bridge.codepages import UnknownCodepageError, decode_table
 from bridge.copybook.compiler import compile_copybook
 from bridge.copybook.layout import Category, Field, Layout, Usage
+from bridge.errors import Diagnostic
 from bridge.mapping.model import (
     CASE_PROPERTY,
     FieldSpec,
@@ -593,5 +594,16 @@ def load_checked(path: str | Path) -> tuple[MappingDoc, tuple[Layout, ...], list
         raise MappingNotFoundError(
             f"copybook not found: {mapping.copybook_path} (named at /copybook/path)"
         )
-    layouts = compile_copybook(mapping.copybook_path, include_dirs=mapping.include_dirs)
-    return mapping, layouts, check_mapping(mapping, layouts)
+    found: list[Diagnostic] = []
+    layouts = compile_copybook(
+        mapping.copybook_path,
+        include_dirs=mapping.include_dirs,
+        dialect=mapping.copybook.dialect,
+        warnings=found,
+    )
+    # What the compiler accepted with a warning is a warning of the mapping's copybook too.
+    read_as = [
+        Problem("/copybook/path", f"{d.file}:{d.line}:{d.column}: {d.message}", severity="warning")
+        for d in found
+    ]
+    return mapping, layouts, read_as + check_mapping(mapping, layouts)

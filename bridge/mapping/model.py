@@ -115,6 +115,7 @@ class CopybookRef:
     fingerprint: str
     include_dirs: tuple[str, ...] = ()
     record: str | None = None
+    dialect: str = "ibm"  # the compiler dialect the copybook is read in (copybook/dialect.py)
 
 
 @dataclass(frozen=True)
@@ -365,6 +366,7 @@ def parse_mapping(document: Mapping[str, Any], base_dir: Path = Path(".")) -> Ma
             fingerprint=cb["fingerprint"],
             include_dirs=tuple(cb.get("include_dirs", ())),
             record=cb.get("record"),
+            dialect=cb.get("dialect", "ibm"),
         ),
         framing=Framing(
             type=src["framing"]["type"],
