@@ -225,10 +225,11 @@ def test_kill_9_mid_file_then_restart_publishes_exactly_once(setup: Setup, tmp_p
         daemon.wait_ready()
         drop(inbox, name, data)
         wait_for((inbox / ".claims" / "a" / name).exists, 60, "never claimed")
-        time.sleep(rng.uniform(0.0, 1.5))
+        time.sleep(rng.uniform(0.3, 3.0))  # before, during or after the transactions
         daemon.kill()
         restarted = setup.start()
         try:
+            restarted.wait_ready()  # a daemon signalled while importing dies of the signal
             wait_for((inbox / "processed" / f"{name}.receipt.json").exists, 180, name)
         finally:
             assert restarted.stop() == 0
