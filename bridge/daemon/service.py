@@ -12,7 +12,10 @@ clear readiness, stop the threads, close the HTTP server.
 
 from __future__ import annotations
 
+import ctypes
 import gc
+import glob
+import json
 import logging
 import os
 import signal
@@ -263,9 +266,11 @@ class Daemon:
         finally:
             gauge.dec()
             # A replay leaves a few MB in reference cycles (batches, clients' callbacks): freed
-            # here, between files, rather than whenever the oldest generation fills, so the
-            # daemon's RSS stays flat across files.
+            # here, between files, rather than whenever the oldest generation fills; and glibc
+            # gives the freed pages of the file's Kafka clients back, so the RSS of a daemon
+            # that ran for days reflects what it holds.
             gc.collect()
+            _release_free_memory()
 
     def _replay(self, work: _Work) -> None:
         inbox, name = work.inbox, work.name
@@ -321,11 +326,15 @@ class Daemon:
         self.retry_at.pop(claimed, None)
         replayed = time.time()
         self.metrics.stage_seconds.labels(profile, "replay").observe(replayed - started)
-        cache = self._feed_cache(inbox, summary) if summary.outcome == "published" else None
+        complete_before = summary.outcome == "already-complete"
+        duplicate = complete_before and not _earlier_life(inbox, name, summary)
+        cache = None if duplicate else self._feed_cache(inbox, summary)
         ended = time.time()
         if cache is not None:
             self.metrics.stage_seconds.labels(profile, "cache").observe(ended - replayed)
-        receipt = _receipt(self.settings.daemon.name, work, summary, started, replayed, ended)
+        receipt = _receipt(
+            self.settings.daemon.name, work, summary, duplicate, started, replayed, ended
+        )
         if cache is not None:
             receipt["cache"] = cache
         status = summary.exit_code
@@ -339,7 +348,7 @@ class Daemon:
             )
             self._failed(work, why, receipt)
             return
-        outcome = "duplicate" if summary.outcome == "already-complete" else "processed"
+        outcome = "duplicate" if duplicate else "processed"
         path = receipts.finish(inbox, claimed, receipt)
         self.metrics.file_done(profile, outcome, receipt)
         self.metrics.stage_seconds.labels(profile, "file").observe(time.time() - work.claimed)
@@ -372,8 +381,11 @@ class Daemon:
         cfg = load_cache_config(self.config_path)
         try:
             store = CacheStore(connect(cfg.redis_url, timeout=cfg.redis_timeout), cfg.namespace)
+            # Static membership: a restarted daemon (same name) takes its place in the cache's
+            # group at once, where a new member would wait out the dead one's session (45 s).
+            kafka = {**cfg.kafka, "group.instance.id": f"bridge-daemon-{self.settings.daemon.name}"}
             materializer = Materializer(
-                cfg.kafka, [topic], store, group=cfg.group,
+                kafka, [topic], store, group=cfg.group,
                 rules={inbox.runtime.mapping.name: rules_for(inbox.runtime.mapping)},
                 batch=cfg.batch,
             )  # fmt: skip
@@ -393,6 +405,21 @@ class Daemon:
         return {"holds_last_events": reached, "applied": stats.applied, "stale": stats.stale}
 
 
+def _release_free_memory() -> None:
+    if _MALLOC_TRIM is not None:
+        _MALLOC_TRIM(0)
+
+
+def _malloc_trim() -> Any:
+    try:
+        return ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc: nothing to trim
+        return None
+
+
+_MALLOC_TRIM = _malloc_trim()
+
+
 def _context(inbox: Inbox, name: str) -> dict[str, Any]:
     return {"inbox": str(inbox.path), "profile": inbox.profile, "file": name}
 
@@ -401,8 +428,35 @@ def _iso(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _earlier_life(inbox: Inbox, name: str, summary: Summary) -> bool:
+    """Whether a complete run found in Kafka is this very arrival's, finished by a daemon that
+    died before its receipt (the run's file was ``NAME`` in this inbox's claims, and no
+    receipt of that content and name was written beside a processed file): not a duplicate."""
+    ran_as = Path(summary.progress.file.path)
+    if ran_as.name != name or ran_as.parent.parent != inbox.claims:
+        return False
+    sha = summary.progress.file.sha256
+    for receipt in inbox.processed.glob(f"{glob.escape(name)}*.receipt.json"):
+        done_as = receipt.name.removesuffix(".receipt.json")
+        if done_as != name and not done_as.startswith(f"{name}."):
+            continue
+        try:
+            same = json.loads(receipt.read_text()).get("sha256") == sha
+        except (OSError, ValueError):
+            continue
+        if same and os.path.lexists(inbox.processed / done_as):
+            return False  # published and received before: this arrival is a second copy
+    return True
+
+
 def _receipt(
-    daemon: str, work: _Work, summary: Summary, started: float, replayed: float, ended: float
+    daemon: str,
+    work: _Work,
+    summary: Summary,
+    duplicate: bool,
+    started: float,
+    replayed: float,
+    ended: float,
 ) -> dict[str, Any]:
     doc = summary.document()
     p = summary.progress
@@ -414,8 +468,10 @@ def _receipt(
         "daemon": daemon,
         "sha256": p.file.sha256,
         "size": p.file.size,
-        "outcome": "duplicate" if summary.outcome == "already-complete" else "published",
-        "duplicate": summary.outcome == "already-complete",
+        "outcome": "duplicate" if duplicate else "published",
+        "duplicate": duplicate,
+        # published by an earlier life of a daemon that died before writing this receipt
+        "completed_before": summary.outcome == "already-complete" and not duplicate,
         "exit_code": summary.exit_code,
         "run": p.run,
         "mapping": p.mapping,
@@ -427,9 +483,7 @@ def _receipt(
         "topics": doc.get("topics"),
         "offsets": p.offsets,
         "chain": doc["chain"],
-        "first_published": {"started": p.started, "ended": p.updated}
-        if summary.outcome == "already-complete"
-        else None,
+        "first_published": {"started": p.started, "ended": p.updated} if duplicate else None,
         "arrived": _iso(work.arrived),
         "claimed": _iso(work.claimed),
         "finished": _iso(ended),

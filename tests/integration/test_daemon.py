@@ -27,7 +27,7 @@ from tests.integration.daemon_support import (
     unique,
     wait_for,
 )
-from tests.integration.replay_support import ROOT, SAMPLE, rdw_copy
+from tests.integration.replay_support import ROOT, SAMPLE, rdw_copy, run_replay
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -225,13 +225,15 @@ def test_kill_9_mid_file_then_restart_publishes_exactly_once(setup: Setup, tmp_p
         daemon.wait_ready()
         drop(inbox, name, data)
         wait_for((inbox / ".claims" / "a" / name).exists, 60, "never claimed")
-        time.sleep(rng.uniform(0.0, 1.5))
+        time.sleep(rng.uniform(0.3, 3.0))  # before, during or after the transactions
         daemon.kill()
         restarted = setup.start()
         try:
+            restarted.wait_ready()  # a daemon signalled while importing dies of the signal
             wait_for((inbox / "processed" / f"{name}.receipt.json").exists, 180, name)
         finally:
             assert restarted.stop() == 0
+        assert not receipt(inbox, name)["duplicate"]  # even when killed before its receipt
         check_file_once(setup.published(), tmp_path / name)
 
 
@@ -322,3 +324,25 @@ def test_a_daemon_killed_mid_file_leaves_it_to_the_other_after_the_takeover_time
         for d in daemons.values():
             if d.proc.poll() is None:
                 assert d.stop() == 0
+
+
+def test_a_file_published_by_a_daemon_that_died_before_its_receipt_is_no_duplicate(
+    setup: Setup,
+) -> None:
+    inbox = setup.inboxes[0][0]
+    own = inbox / ".claims" / "a"
+    own.mkdir(parents=True)
+    (own / "late.dat").write_bytes(sample_records(17, 300))
+    done = run_replay(own / "late.dat", setup.topics)  # the earlier life got this far
+    assert done.returncode in (0, 1), done.stderr
+    daemon = setup.start()
+    try:
+        wait_for((inbox / "processed" / "late.dat.receipt.json").exists, 60, "late")
+        late = receipt(inbox, "late.dat")
+        assert not late["duplicate"] and late["completed_before"]
+        assert late["published_now"] == 0 and late["counts"]["read"] == 300
+        drop(inbox, "copy.dat", sample_records(17, 300))  # the same content again: a duplicate
+        wait_for((inbox / "processed" / "copy.dat.receipt.json").exists, 60, "copy")
+        assert receipt(inbox, "copy.dat")["duplicate"]
+    finally:
+        assert daemon.stop() == 0
