@@ -14,7 +14,7 @@ from bridge.commands._common import CommandFailed
 from bridge.exitcodes import RET_BROKEN_PIPE, RET_INTERRUPTED, RET_USAGE
 
 # Subcommand modules under bridge/commands, in the order --help lists them.
-COMMANDS: tuple[str, ...] = ("layout", "decode", "mapping", "schema")
+COMMANDS: tuple[str, ...] = ("layout", "decode", "mapping", "schema", "audit")
 
 
 def build_parser() -> argparse.ArgumentParser:
