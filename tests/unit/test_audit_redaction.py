@@ -15,7 +15,7 @@ import hmac
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
@@ -23,8 +23,10 @@ from nacl.public import PrivateKey
 
 from bridge.cli import main
 from bridge.copybook.compiler import compile_copybook
+from bridge.mapping.apply import Mapper
 from bridge.mapping.audit import audit_schema
 from bridge.mapping.model import MappingError
+from bridge.mapping.redact import Redaction, layout_spans
 from bridge.mapping.runtime import Runtime
 from bridge.mapping.sealing import SealError, open_sealed
 from bridge.records import Event, Rejected, judge_file
@@ -370,3 +372,73 @@ def test_hexdump_help_says_it_shows_data_in_clear(capsys: pytest.CaptureFixture[
         main(["decode", "--help"])
     help_text = " ".join(capsys.readouterr().out.split())
     assert "IN CLEAR, PII included" in help_text
+
+
+SHAPES_COPYBOOK = """\
+       01  REC.
+           05  REC-ID        PIC 9(4).
+           05  PERSON        OCCURS 2 TIMES.
+               10  PNAME     PIC X(5).
+               10  PHONES    PIC X(4) OCCURS 3 TIMES.
+           05  SECRET        PIC X(6).
+           05  SECRET-N      REDEFINES SECRET PIC 9(6).
+           05  ITEM-COUNT    PIC 9(1).
+           05  ITEM          PIC X(2) OCCURS 0 TO 3 TIMES
+                             DEPENDING ON ITEM-COUNT.
+           05  TAIL-NOTE     PIC X(3).
+"""
+
+
+def test_ranges_of_tables_redefines_and_items_an_odo_table_moves(tmp_path: Path) -> None:
+    copybook = tmp_path / "shapes.cpy"
+    copybook.write_text(SHAPES_COPYBOOK)
+    [layout] = compile_copybook(copybook)
+    protected = frozenset({"REC.PERSON.PHONES", "REC.SECRET", "REC.TAIL-NOTE"})
+    spans = [(s.path, s.offset, s.length) for s in layout_spans(layout, protected)]
+    phones = [
+        (f"REC.PERSON[{i}].PHONES[{j}]", 4 + 17 * i + 5 + 4 * j, 4)
+        for i in range(2)
+        for j in range(3)
+    ]
+    # TAIL-NOTE moves with ITEM-COUNT: from the ODO table's start to the longest record's end.
+    assert spans == [*phones, ("REC.SECRET", 38, 6), ("REC.TAIL-NOTE", 45, 9)]
+    # A dropped group: one range per element, none for what is inside it.
+    spans = [(s.path, s.offset, s.length) for s in layout_spans(layout, frozenset({"REC.PERSON"}))]
+    assert spans == [("REC.PERSON[0]", 4, 17), ("REC.PERSON[1]", 21, 17)]
+
+
+def test_a_reason_on_a_redefines_of_a_pii_field_is_redacted(tmp_path: Path) -> None:
+    """SECRET is pii, its numeric view SECRET-N is not: a reason on SECRET-N is on SECRET's
+    bytes, so it is redacted; one on REC-ID is not. A spanned record's range lies in pieces."""
+    copybook = tmp_path / "shapes.cpy"
+    copybook.write_text(SHAPES_COPYBOOK)
+    [layout] = compile_copybook(copybook)
+    protected = frozenset({"REC.SECRET"})
+    plan = Redaction({None: layout_spans(layout, protected)}, protected, cast(Mapper, None))
+    raw = bytes(range(0x40, 0x40 + 54))
+    reasons = [
+        {"check": "decode", "path": "REC.SECRET-N", "pointer": None, "rule": "bad-zone",
+         "expected": None, "actual": None, "offset": 1038, "length": 6,
+         "raw": raw[38:44].hex(), "message": f"bad zone in {raw[38:44].hex()}"},
+        {"check": "decode", "path": "REC.REC-ID", "pointer": None, "rule": "bad-zone",
+         "expected": None, "actual": None, "offset": 1000, "length": 4,
+         "raw": raw[:4].hex(), "message": "bad zone"},
+    ]  # fmt: skip
+    segments = ((1000, 40), (2000, 14))  # SECRET straddles the two pieces
+    document = {"stage": "decode", "source": {"sha256": "0" * 64}, "record": {"number": 0}}
+    out = plan.apply(document, raw, reasons, case=None, offset=1000, segments=segments)
+    [secret_n, rec_id] = out["reasons"]
+    assert (secret_n["raw"], secret_n["message"]) == (
+        None,
+        "REC.SECRET-N: bad-zone failed; the value is redacted",
+    )
+    assert secret_n["redacted"] == {"hmac_sha256": None, "of": None, "key_id": None}
+    assert rec_id == reasons[1]
+    [secret] = out["redaction"]["ranges"]
+    assert secret == {
+        "path": "REC.SECRET",
+        "offset": 38,
+        "length": 6,
+        "file": [{"offset": 1038, "length": 2}, {"offset": 2000, "length": 4}],
+    }
+    assert base64.b64decode(out["record"]["raw_base64"]) == raw[:38] + bytes(6) + raw[44:]
