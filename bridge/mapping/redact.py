@@ -114,8 +114,17 @@ def file_pieces(offset: int, length: int, record_offset: int, segments: Segments
     return out
 
 
-def _overlap(at: int, n: int, piece: Mapping[str, int]) -> bool:
-    return piece["offset"] < at + n and at < piece["offset"] + piece["length"]
+def in_record(file_offset: int, record_offset: int, segments: Segments) -> int | None:
+    """Where a byte of the file lies in a record (the pieces of a spanned one joined); None
+    when it is in none of its pieces."""
+    if not segments:
+        return file_offset - record_offset
+    start = 0
+    for at, n in segments:
+        if at <= file_offset < at + n:
+            return start + file_offset - at
+        start += n
+    return None
 
 
 @dataclass(frozen=True)
@@ -163,11 +172,10 @@ class Redaction:
                     }
                 )
             record["raw_base64"] = base64.b64encode(bytes(clear)).decode("ascii")
-        hidden = [p for r in ranges for p in r["file"]]
-        if withheld is not None:
-            hidden.append(withheld)
+        hidden = [(r["offset"], r["offset"] + r["length"]) for r in ranges]
         document["reasons"] = [
-            self._reason(r, case) if self._protects(r, case, hidden) else dict(r) for r in reasons
+            self._reason(r, case) if self._protects(r, case, hidden, offset, segments) else dict(r)
+            for r in reasons
         ]
         document["redaction"] = {
             "filler": f"{FILLER:02x}",
@@ -192,12 +200,20 @@ class Redaction:
         return document
 
     def _protects(
-        self, reason: Mapping[str, Any], case: str | None, hidden: list[dict[str, int]]
+        self,
+        reason: Mapping[str, Any],
+        case: str | None,
+        hidden: list[tuple[int, int]],
+        offset: int,
+        segments: Segments,
     ) -> bool:
+        """Whether a reason is on protected bytes (``hidden``: redacted [start, end) in the
+        record), a protected field's path, or a protected field's event pointer."""
         if reason.get("check") == "framing":
             return False  # offsets, lengths and descriptor bytes: no field's value
         at, n = reason.get("offset"), reason.get("length")
-        if at is not None and n and any(_overlap(at, n, h) for h in hidden):
+        start = None if at is None else in_record(at, offset, segments)
+        if start is not None and n and any(lo < start + n and start < hi for lo, hi in hidden):
             return True
         path = reason.get("path")
         if path and _under(path, self.protected):

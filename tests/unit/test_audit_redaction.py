@@ -442,3 +442,26 @@ def test_a_reason_on_a_redefines_of_a_pii_field_is_redacted(tmp_path: Path) -> N
         "file": [{"offset": 1038, "length": 2}, {"offset": 2000, "length": 4}],
     }
     assert base64.b64decode(out["record"]["raw_base64"]) == raw[:38] + bytes(6) + raw[44:]
+
+
+def test_a_reason_starting_in_one_piece_is_redacted_by_bytes_in_the_next(tmp_path: Path) -> None:
+    """A spanned record's reason overlaps a redacted range by record bytes, not file bytes:
+    here it starts in the first piece, and SECRET lies wholly in the second."""
+    copybook = tmp_path / "shapes.cpy"
+    copybook.write_text(SHAPES_COPYBOOK)
+    [layout] = compile_copybook(copybook)
+    protected = frozenset({"REC.SECRET"})
+    plan = Redaction({None: layout_spans(layout, protected)}, protected, cast(Mapper, None))
+    raw = bytes(range(0x40, 0x40 + 54))
+    reason = {
+        "check": "schema", "path": "REC.WIDE", "pointer": None, "rule": "type",
+        "expected": None, "actual": "xyz", "offset": 1030, "length": 12,
+        "raw": raw[30:42].hex(), "message": "xyz",
+    }  # fmt: skip
+    document = {"stage": "decode", "source": {"sha256": "0" * 64}, "record": {"number": 0}}
+    out = plan.apply(
+        document, raw, [reason], case=None, offset=1000, segments=((1000, 38), (2000, 16))
+    )
+    [redacted] = out["reasons"]
+    assert (redacted["raw"], redacted["actual"]) == (None, None)
+    assert [r["file"] for r in out["redaction"]["ranges"]] == [[{"offset": 2000, "length": 6}]]
