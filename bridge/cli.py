@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "decode": "decode a record file to JSON Lines",
     "mapping": "write a default mapping for a copybook, or check a mapping",
     "schema": "print the record JSON Schema of a mapping",
+    "audit": "open sealed audit documents",
 }
 
 

@@ -47,6 +47,7 @@ from bridge.mapping.emit import (
 from bridge.mapping.model import MappingDoc
 from bridge.mapping.native import ValidatingDecoder, native_validation
 from bridge.mapping.reasons import Violation
+from bridge.mapping.redact import redaction_plan
 from bridge.mapping.runtime import Runtime
 from bridge.mapping.validate import locate
 
@@ -131,6 +132,7 @@ def audit_context(runtime: Runtime, path: str | Path) -> AuditContext:
         mapping_version=mapping.version,
         schema_id=runtime.schema_id,
         pii_key_id=mapping.pii_key.key_id if mapping.pii_key else None,
+        redaction=redaction_plan(runtime),
     )
 
 

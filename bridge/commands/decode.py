@@ -41,7 +41,7 @@ from bridge.exitcodes import (
 from bridge.mapping.audit import AuditContext, audit_json
 from bridge.mapping.model import MappingError, MappingNotFoundError
 from bridge.mapping.runtime import Runtime
-from bridge.records import Rejected, framing_audit, judge_file
+from bridge.records import Rejected, audit_context, framing_audit, judge_file
 
 HELP = """\
 Decode FILE with the record layout of COPYBOOK. Valid records go to stdout as JSON Lines (one
@@ -147,7 +147,11 @@ def register(subparsers: Any) -> None:
     out.add_argument("--limit", type=int, metavar="N", help="stop after N records")
     out.add_argument("--errors", metavar="FILE", help="rejected records here, not to stderr")
     out.add_argument(
-        "--hexdump", type=int, metavar="N", help="show record N in hex with field boundaries"
+        "--hexdump",
+        type=int,
+        metavar="N",
+        help="show record N in hex with field boundaries; a debugging view that shows every "
+        "byte and value IN CLEAR, PII included (no mapping, no redaction)",
     )
     out.add_argument(
         "--reference",
@@ -378,11 +382,16 @@ def _run_mapping(args: argparse.Namespace, path: Path) -> int:
         return RET_COPYBOOK_INVALID
     for warning in runtime.warnings:
         print(f"bridge decode: warning: {warning}", file=sys.stderr)
+    try:  # the audit keys (docs/audit.md) are read before the first record
+        context = audit_context(runtime, path)
+    except MappingError as exc:
+        print(f"bridge decode: {args.mapping} is invalid:\n{exc}", file=sys.stderr)
+        return RET_COPYBOOK_INVALID
     sink = _Sink(args)
     stop = None if args.limit is None else args.skip + args.limit
     fatal = False
     try:
-        for outcome in judge_file(runtime, path):
+        for outcome in judge_file(runtime, path, context):
             if outcome.record < args.skip:
                 continue
             if stop is not None and outcome.record >= stop:

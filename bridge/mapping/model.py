@@ -148,6 +148,14 @@ class PiiKeySource:
 
 
 @dataclass(frozen=True)
+class AuditPolicy:
+    """What the audit documents of a mapping with protected fields withhold (docs/audit.md)."""
+
+    redact_dropped: bool = False  # dropped fields are redacted like PII
+    seal_key: PiiKeySource | None = None  # the operator's public key: a sealed copy of the record
+
+
+@dataclass(frozen=True)
 class PiiPolicy:
     policy: PiiPolicyKind
     keep_last: int = 0
@@ -226,6 +234,7 @@ class MappingDoc:
     keys: Keys = Keys()
     discriminator: Discriminator | None = None
     pii_key: PiiKeySource | None = None
+    audit: AuditPolicy = AuditPolicy()
     description: str | None = None
     base_dir: Path = field(default=Path("."), compare=False)
     document: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -345,6 +354,8 @@ def parse_mapping(document: Mapping[str, Any], base_dir: Path = Path(".")) -> Ma
     src = doc["source"]
     keys = doc.get("keys", {})
     pii_key = doc.get("pii_key")
+    audit = doc.get("audit", {})
+    seal_key = audit.get("seal_key")
     disc = doc.get("discriminator")
     return MappingDoc(
         name=doc["name"],
@@ -401,6 +412,14 @@ def parse_mapping(document: Mapping[str, Any], base_dir: Path = Path(".")) -> Ma
             PiiKeySource(pii_key.get("env"), pii_key.get("file"), pii_key.get("key_id"))
             if pii_key
             else None
+        ),
+        audit=AuditPolicy(
+            redact_dropped=audit.get("redact_dropped", False),
+            seal_key=(
+                PiiKeySource(seal_key.get("env"), seal_key.get("file"), seal_key.get("key_id"))
+                if seal_key
+                else None
+            ),
         ),
         base_dir=base_dir,
         document=document,
