@@ -16,6 +16,7 @@ from bridge.commands._common import (
     load_layouts,
     pick_record,
 )
+from bridge.commands._output import OutputFile, refuse_inputs, refuse_stdout_input
 from bridge.copybook.layout import Layout
 from bridge.decode.framing import FRAMINGS, FramingError, frame, mapped
 from bridge.decode.multi import Case, MultiLayoutDecoder, resolve_case, resolve_field
@@ -52,9 +53,10 @@ Text files (--framing lines, COBOL LINE SEQUENTIAL): one record per line, ended 
 a line shorter than the record is padded with spaces of the code page, a longer one stops the
 run as a framing error. Use --codepage latin-1 (or ascii) for them.
 
-Exit codes: 0 every record valid, 1 some records rejected, 3 the copybook is invalid, 4 a file
-was not found, 5 the file cannot be framed (the error names the byte offset; the records before
-it were written).
+Exit codes: 0 every record valid, 1 some records rejected, 2 usage error, 3 the copybook is
+invalid, 4 a file was not found, 5 the file cannot be framed (the error names the byte offset;
+the records before it were written), 70 internal error (a bug; BRIDGE_DEBUG=1 shows the
+traceback), 74 an output cannot be written (full device, missing directory).
 """
 
 
@@ -118,7 +120,12 @@ def register(subparsers: Any) -> None:
     out = p.add_argument_group("output")
     out.add_argument("--skip", type=int, default=0, metavar="N", help="skip the first N records")
     out.add_argument("--limit", type=int, metavar="N", help="stop after N records")
-    out.add_argument("--errors", metavar="FILE", help="rejected records here, not to stderr")
+    out.add_argument(
+        "--errors",
+        metavar="FILE",
+        help="rejected records here, not to stderr; never one of the inputs; an existing FILE "
+        "is replaced when the run ends (written beside it, then renamed), kept if the run dies",
+    )
     out.add_argument(
         "--hexdump", type=int, metavar="N", help="show record N in hex with field boundaries"
     )
@@ -257,15 +264,19 @@ def _single(res: RecordResult) -> Batch:
 
 
 class _Sink:
-    """Where records go: valid ones to stdout, audit documents to stderr or --errors."""
+    """Where records go: valid ones to stdout, audit documents to stderr or --errors (an
+    OutputFile: never an input, replaced only when the run ends)."""
 
-    def __init__(self, args: argparse.Namespace) -> None:
+    def __init__(self, args: argparse.Namespace, inputs: tuple[str | Path | None, ...]) -> None:
         self.out = sys.stdout.buffer
         self.tally = Tally()
-        self._file: IO[str] | None = None
-        self.errs: IO[str] = sys.stderr
+        self._file: OutputFile | None = None
+        self.errs: IO[str] | OutputFile = sys.stderr
+        refuse_stdout_input("decode", inputs)
         if args.errors:
-            self._file = self.errs = Path(args.errors).open("w", encoding="utf-8")  # noqa: SIM115
+            refuse_inputs("decode", args.errors, "--errors", inputs)
+            self._file = self.errs = OutputFile("decode", args.errors)
+            self._file.check()
 
     def reject(self, audit: dict[str, Any]) -> None:
         self.tally.read += 1
@@ -275,16 +286,21 @@ class _Sink:
     def close(self) -> None:
         self.out.flush()
         if self._file is not None:
-            self._file.close()
+            self._file.commit()
         t = self.tally
         print(
             f"bridge decode: {t.read} records read = {t.valid} valid + {t.rejected} rejected",
             file=sys.stderr,
         )
 
+    def abandon(self) -> None:
+        """The run died: leave an existing --errors file as it was."""
+        if self._file is not None:
+            self._file.discard()
+
 
 def _write(batches: Iterator[Batch], args: argparse.Namespace, path: Path, layout: Layout) -> int:
-    sink = _Sink(args)
+    sink = _Sink(args, (path, args.copybook))
     context = AuditContext.for_file(path, layout_name=layout.name, fingerprint=layout.fingerprint)
     stop = None if args.limit is None else args.skip + args.limit
     done_to, number = args.skip_header, 0
@@ -330,6 +346,9 @@ def _write(batches: Iterator[Batch], args: argparse.Namespace, path: Path, layou
         sink.reject(framing_audit(context, exc, path, done_to, number))
         sink.close()
         return RET_FATAL_DATA
+    except BaseException:
+        sink.abandon()
+        raise
     sink.close()
     return RET_INVALID_RECORDS if sink.tally.rejected else RET_OK
 
@@ -345,7 +364,8 @@ def _run_mapping(args: argparse.Namespace, path: Path) -> int:
         return RET_COPYBOOK_INVALID
     for warning in runtime.warnings:
         print(f"bridge decode: warning: {warning}", file=sys.stderr)
-    sink = _Sink(args)
+    inputs = (path, args.mapping, runtime.mapping.copybook_path)
+    sink = _Sink(args, inputs)
     stop = None if args.limit is None else args.skip + args.limit
     fatal = False
     try:
@@ -361,8 +381,10 @@ def _run_mapping(args: argparse.Namespace, path: Path) -> int:
             sink.tally.read += 1
             sink.tally.valid += 1
             sink.out.write(outcome.document + b"\n")
-    finally:
-        sink.close()
+    except BaseException:
+        sink.abandon()
+        raise
+    sink.close()
     if fatal:
         return RET_FATAL_DATA
     return RET_INVALID_RECORDS if sink.tally.rejected else RET_OK
