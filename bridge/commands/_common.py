@@ -19,6 +19,29 @@ class CommandFailed(Exception):  # noqa: N818  (carries an exit code to the CLI,
         self.status = status
 
 
+def non_negative(text: str) -> int:
+    """An argparse type: a whole number, 0 or more (a count or a byte length)."""
+    value = _whole(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is negative (0 or more)")
+    return value
+
+
+def positive(text: str) -> int:
+    """An argparse type: a whole number, 1 or more (a record length)."""
+    value = _whole(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not positive (1 or more)")
+    return value
+
+
+def _whole(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
 def add_copybook_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "-I",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -14,15 +15,25 @@ from bridge.commands._common import (
     CommandFailed,
     add_copybook_arguments,
     load_layouts,
+    non_negative,
     pick_record,
+    positive,
 )
 from bridge.commands._output import OutputFile, refuse_inputs, refuse_stdout_input
 from bridge.copybook.layout import Layout
-from bridge.decode.framing import FRAMINGS, FramingError, frame, mapped
+from bridge.decode.framing import FRAMINGS, FileChangedError, FramingError, frame, mapped
 from bridge.decode.multi import Case, MultiLayoutDecoder, resolve_case, resolve_field
 from bridge.decode.native import Batch, NativeDecoder
+from bridge.decode.plan import PlanError, check_redefines
 from bridge.decode.reference import decode_record, decode_value
-from bridge.decode.verdict import DecodeOptions, RecordResult
+from bridge.decode.verdict import (
+    DecodeOptions,
+    DecodeOptionsError,
+    FieldError,
+    Reason,
+    RecordResult,
+    relocate,
+)
 from bridge.errors import BridgeError, CopybookError, CopybookNotFoundError
 from bridge.exitcodes import (
     RET_COPYBOOK_INVALID,
@@ -81,32 +92,35 @@ def register(subparsers: Any) -> None:
     )
     add_copybook_arguments(p)
     p.add_argument("--record", metavar="NAME", help="the level-01 record to use (default: first)")
-    p.add_argument(
-        "--codepage", default="cp037", choices=CODEPAGES, metavar="CP", help="default cp037"
-    )
+    p.add_argument("--codepage", choices=CODEPAGES, metavar="CP", help="default cp037")
     frm = p.add_argument_group("framing")
     frm.add_argument(
         "--framing",
-        default="fixed",
         choices=FRAMINGS,
         help="how records sit in the file (default fixed; lines: one record per text line)",
     )
-    frm.add_argument("--record-length", type=int, metavar="N", help="LRECL (default: layout's)")
+    frm.add_argument(
+        "--record-length", type=positive, metavar="N", help="LRECL (default: layout's)"
+    )
     frm.add_argument(
         "--rdw-excludes-header",
         action="store_true",
         help="RDW lengths do not count the 4-byte RDW itself",
     )
-    frm.add_argument("--skip-header", type=int, default=0, metavar="BYTES")
-    frm.add_argument("--skip-trailer", type=int, default=0, metavar="BYTES")
+    frm.add_argument("--skip-header", type=non_negative, default=0, metavar="BYTES")
+    frm.add_argument("--skip-trailer", type=non_negative, default=0, metavar="BYTES")
     frm.add_argument(
-        "--record-prefix", type=int, default=0, metavar="BYTES", help="bytes before each record"
+        "--record-prefix",
+        type=non_negative,
+        default=0,
+        metavar="BYTES",
+        help="bytes before each record",
     )
     val = p.add_argument_group("values")
-    val.add_argument("--trim", default="right", choices=("right", "both", "none"))
+    val.add_argument("--trim", choices=("right", "both", "none"), help="default right")
     val.add_argument("--decimals-as-strings", action="store_true")
-    val.add_argument("--float", dest="float_format", default="hfp", choices=("hfp", "ieee"))
-    val.add_argument("--trunc", default="std", choices=("std", "bin"))
+    val.add_argument("--float", dest="float_format", choices=("hfp", "ieee"), help="default hfp")
+    val.add_argument("--trunc", choices=("std", "bin"), help="default std")
     val.add_argument(
         "--redefines",
         action="append",
@@ -117,9 +131,17 @@ def register(subparsers: Any) -> None:
     multi = p.add_argument_group("multi-layout files")
     multi.add_argument("--discriminator", metavar="FIELD")
     multi.add_argument("--when", action="append", default=[], metavar="VALUE=TARGET")
+    frm.add_argument(
+        "--strict-length",
+        action="store_true",
+        help="reject a record longer than its layout (record-too-long, naming the extra "
+        "bytes); by default it is decoded, its extra bytes are not, and the last line counts it",
+    )
     out = p.add_argument_group("output")
-    out.add_argument("--skip", type=int, default=0, metavar="N", help="skip the first N records")
-    out.add_argument("--limit", type=int, metavar="N", help="stop after N records")
+    out.add_argument(
+        "--skip", type=non_negative, default=0, metavar="N", help="skip the first N records"
+    )
+    out.add_argument("--limit", type=non_negative, metavar="N", help="stop after N records")
     out.add_argument(
         "--errors",
         metavar="FILE",
@@ -127,7 +149,10 @@ def register(subparsers: Any) -> None:
         "is replaced when the run ends (written beside it, then renamed), kept if the run dies",
     )
     out.add_argument(
-        "--hexdump", type=int, metavar="N", help="show record N in hex with field boundaries"
+        "--hexdump",
+        type=non_negative,
+        metavar="N",
+        help="show record N in hex with field boundaries",
     )
     out.add_argument(
         "--reference",
@@ -137,11 +162,45 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=run)
 
 
+# Options of a copybook run that a mapping run takes from its mapping document instead.
+_COPYBOOK_OPTIONS = {
+    "include_dirs": "-I",
+    "free_format": "--free/--fixed",
+    "decimal_point_is_comma": "--decimal-point-is-comma",
+    "record": "--record",
+    "codepage": "--codepage",
+    "framing": "--framing",
+    "record_length": "--record-length",
+    "rdw_excludes_header": "--rdw-excludes-header",
+    "skip_header": "--skip-header",
+    "skip_trailer": "--skip-trailer",
+    "record_prefix": "--record-prefix",
+    "trim": "--trim",
+    "decimals_as_strings": "--decimals-as-strings",
+    "float_format": "--float",
+    "trunc": "--trunc",
+    "redefines": "--redefines",
+    "discriminator": "--discriminator",
+    "when": "--when",
+    "hexdump": "--hexdump",
+    "reference": "--reference",
+    "strict_length": "--strict-length",
+}
+_DEFAULTS = {
+    "codepage": "cp037",
+    "framing": "fixed",
+    "trim": "right",
+    "float_format": "hfp",
+    "trunc": "std",
+}
+
+
 @dataclass
 class Tally:
     read: int = 0
     valid: int = 0
     rejected: int = 0
+    longer: int = 0  # valid records longer than their layout (the bytes past it not decoded)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -155,14 +214,35 @@ def run(args: argparse.Namespace) -> int:
         print(f"bridge decode: {path}: no such file", file=sys.stderr)
         return RET_NOT_FOUND
     if args.mapping:
+        ignored = [
+            opt
+            for dest, opt in _COPYBOOK_OPTIONS.items()
+            if getattr(args, dest) or (dest == "free_format" and args.free_format is not None)
+        ]
+        if ignored:
+            print(
+                f"bridge decode: {', '.join(ignored)}: not with --mapping (the mapping document "
+                "says how its file is framed and decoded)",
+                file=sys.stderr,
+            )
+            return RET_USAGE
         return _run_mapping(args, path)
     args.copybook = args.inputs[0]
+    for dest, default in _DEFAULTS.items():
+        if getattr(args, dest) is None:
+            setattr(args, dest, default)
     layouts = load_layouts(args, "decode")
     options = _options(args)
     multi = bool(args.discriminator or args.when)  # the cases choose; no record to pick
     layout = (
         layouts[0] if multi and args.record is None else pick_record(layouts, args.record, "decode")
     )
+    if not multi:
+        try:
+            check_redefines(layout, options.redefines)
+        except DecodeOptionsError as exc:
+            print(f"bridge decode: --{exc}", file=sys.stderr)
+            raise CommandFailed(RET_USAGE) from exc
     frame_args: dict[str, Any] = {
         "record_length": args.record_length,
         "rdw_includes_header": not args.rdw_excludes_header,
@@ -177,7 +257,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"bridge decode: {path}: {exc}", file=sys.stderr)
             return RET_FATAL_DATA
     batches = _batches(args, layouts, layout, path, options, frame_args)
-    return _write(batches, args, path, layout)
+    limit = max(lay.record_length for lay in layouts) if multi else layout.record_length
+    return _write(batches, args, path, layout, limit)
 
 
 def _options(args: argparse.Namespace) -> DecodeOptions:
@@ -211,10 +292,31 @@ def _batches(
     frame_args: dict[str, Any],
 ) -> Iterator[Batch]:
     if args.discriminator or args.when:
-        return _multi(args, layouts, options).decode_file(path, args.framing, **frame_args)
+        try:
+            multi = _multi(args, layouts, options)
+        except PlanError as exc:
+            print(
+                f"bridge decode: {args.copybook}: the native decoder cannot walk a case's "
+                f"layout ({exc}), and multi-layout files are decoded natively only",
+                file=sys.stderr,
+            )
+            raise CommandFailed(RET_COPYBOOK_INVALID) from exc
+        except DecodeOptionsError as exc:
+            print(f"bridge decode: --{exc}", file=sys.stderr)
+            raise CommandFailed(RET_USAGE) from exc
+        return multi.decode_file(path, args.framing, **frame_args)
     if args.reference:
         return _reference(layout, path, args.framing, frame_args, options)
-    return NativeDecoder(layout, options).decode_file(path, args.framing, **frame_args)
+    try:
+        native = NativeDecoder(layout, options)
+    except PlanError as exc:
+        print(
+            f"bridge decode: warning: {args.copybook}: the native decoder cannot walk "
+            f"{layout.name} ({exc}); decoding with the reference decoder (slower, same results)",
+            file=sys.stderr,
+        )
+        return _reference(layout, path, args.framing, frame_args, options)
+    return native.decode_file(path, args.framing, **frame_args)
 
 
 def _multi(
@@ -230,6 +332,9 @@ def _multi(
             value, sep, target = item.partition("=")
             if not sep:
                 print(f"bridge decode: --when {item}: expected VALUE=TARGET", file=sys.stderr)
+                raise CommandFailed(RET_USAGE)
+            if value in cases:
+                print(f"bridge decode: --when {value}=... is given twice", file=sys.stderr)
                 raise CommandFailed(RET_USAGE)
             cases[value] = resolve_case(layouts, target)
     except BridgeError as exc:
@@ -288,8 +393,15 @@ class _Sink:
         if self._file is not None:
             self._file.commit()
         t = self.tally
+        longer = (
+            f" ({t.longer} of them longer than their layout: the bytes past it not decoded; "
+            "--strict-length rejects them)"
+            if t.longer
+            else ""
+        )
         print(
-            f"bridge decode: {t.read} records read = {t.valid} valid + {t.rejected} rejected",
+            f"bridge decode: {t.read} records read = {t.valid} valid + {t.rejected} rejected"
+            + longer,
             file=sys.stderr,
         )
 
@@ -299,13 +411,19 @@ class _Sink:
             self._file.discard()
 
 
-def _write(batches: Iterator[Batch], args: argparse.Namespace, path: Path, layout: Layout) -> int:
+def _write(
+    batches: Iterator[Batch], args: argparse.Namespace, path: Path, layout: Layout, limit: int
+) -> int:
+    """Write the batches' records; ``limit`` is the longest record a layout describes: a
+    longer record's extra bytes are not decoded, so it is counted (or, --strict-length,
+    rejected with the extra length)."""
     sink = _Sink(args, (path, args.copybook))
+    strict = args.strict_length
     context = AuditContext.for_file(path, layout_name=layout.name, fingerprint=layout.fingerprint)
     stop = None if args.limit is None else args.skip + args.limit
     done_to, number = args.skip_header, 0
     try:
-        with mapped(path) as mm:
+        with path.open("rb") as fh:
             for batch in batches:
                 first, count = batch.first_record, batch.count
                 if count:
@@ -317,7 +435,11 @@ def _write(batches: Iterator[Batch], args: argparse.Namespace, path: Path, layou
                     if stop is not None and first >= stop:
                         break
                     continue
-                if lo == 0 and hi == count and not batch.errors:
+                lengths = batch.lengths
+                longer = count and max(lengths) > limit
+                if longer and not strict:
+                    sink.tally.longer += sum(1 for n in lengths[lo:hi] if n > limit)
+                if lo == 0 and hi == count and not batch.errors and not (longer and strict):
                     sink.out.write(batch.jsonl)  # the fast path: the C output as it is
                     sink.tally.read += count
                     sink.tally.valid += count
@@ -325,6 +447,8 @@ def _write(batches: Iterator[Batch], args: argparse.Namespace, path: Path, layou
                 docs = batch.documents()
                 for i in range(lo, hi):
                     bad = batch.errors.get(i)
+                    if strict and lengths[i] > limit:
+                        bad = (*(bad or ()), _too_long(fh, batch, i, limit, layout))
                     if bad is None:
                         sink.tally.read += 1
                         sink.tally.valid += 1
@@ -335,7 +459,7 @@ def _write(batches: Iterator[Batch], args: argparse.Namespace, path: Path, layou
                             stage="decode",
                             record_number=first + i,
                             offset=batch.offsets[i],
-                            raw=batch.raw(i, mm),
+                            raw=_raw(fh, batch, i),
                             reasons=bad,
                             segments=batch.segments.get(i, ()),
                             layout=batch.layouts.get(i),
@@ -351,6 +475,36 @@ def _write(batches: Iterator[Batch], args: argparse.Namespace, path: Path, layou
         raise
     sink.close()
     return RET_INVALID_RECORDS if sink.tally.rejected else RET_OK
+
+
+def _too_long(fh: IO[bytes], batch: Batch, index: int, limit: int, layout: Layout) -> FieldError:
+    """--strict-length: the reason a record longer than its layout is rejected, at the bytes
+    past the layout (in the piece that holds them, for a spanned record)."""
+    length, offset = batch.lengths[index], batch.offsets[index]
+    extra = length - limit
+    error = FieldError(
+        path=batch.layouts.get(index, layout).name,
+        offset=offset + limit,
+        length=extra,
+        raw=_raw(fh, batch, index)[limit:],
+        reason=Reason.RECORD_TOO_LONG,
+        message=f"the record has {length} bytes, {extra} more than its layout's {limit}",
+    )
+    segments = batch.segments.get(index, ())
+    return relocate((error,), offset, segments)[0] if segments else error
+
+
+def _raw(fh: IO[bytes], batch: Batch, index: int) -> bytes:
+    """A rejected record's bytes, read (not mapped: a file cut short meanwhile is an error
+    naming the offset, not SIGBUS), a spanned record's pieces joined."""
+    pieces = batch.segments.get(index) or ((batch.offsets[index], batch.lengths[index]),)
+    raw = b""
+    for at, n in pieces:
+        piece = os.pread(fh.fileno(), n, at)
+        if len(piece) < n:
+            raise FileChangedError(at + len(piece))
+        raw += piece
+    return raw
 
 
 def _run_mapping(args: argparse.Namespace, path: Path) -> int:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bridge.copybook.layout import Field, Layout
-from bridge.decode.framing import RecordSpan, frame, mapped
+from bridge.decode.framing import FramingError, RecordSpan, frame, mapped
 from bridge.decode.native import Batch, NativeDecoder
 from bridge.decode.reference import decode_value
 from bridge.decode.verdict import DecodeOptions, FieldError, Reason, RecordResult, in_file
@@ -132,15 +132,21 @@ class MultiLayoutDecoder:
             # Every record is framed (and a short line padded) to the longest case; each case
             # then reads only its own layout's bytes.
             frame_args["record_length"] = self.record_length
+        error: FramingError | None = None
         with mapped(path) as view:
             chunk: list[RecordSpan] = []
-            for span in frame(view, framing, codepage=self.options.codepage, **frame_args):
-                chunk.append(span)
-                if len(chunk) == CHUNK_RECORDS:
-                    yield self._decode_chunk(view, chunk)
-                    chunk = []
+            try:
+                for span in frame(view, framing, codepage=self.options.codepage, **frame_args):
+                    chunk.append(span)
+                    if len(chunk) == CHUNK_RECORDS:
+                        yield self._decode_chunk(view, chunk)
+                        chunk = []
+            except FramingError as exc:  # the records before it are decoded first
+                error = exc.with_traceback(None)
             if chunk:
                 yield self._decode_chunk(view, chunk)
+        if error is not None:
+            raise error
 
     def _decode_chunk(self, mm: memoryview, spans: list[RecordSpan]) -> Batch:
         groups: dict[int, tuple[NativeDecoder, list[RecordSpan]]] = {}

@@ -30,7 +30,14 @@ from bridge._native import ffi, lib
 from bridge.codepages import decode_table, space_byte
 from bridge.copybook.layout import Field, Layout, Usage
 from bridge.decode.encoder import EditedPicture
-from bridge.decode.framing import FRAMINGS, FramingError, RecordSpan, frame, long_line_error
+from bridge.decode.framing import (
+    FRAMINGS,
+    FileChangedError,
+    FramingError,
+    RecordSpan,
+    frame,
+    long_line_error,
+)
 from bridge.decode.plan import REASONS, Plan, compile_plan
 from bridge.decode.verdict import (
     DecodeOptions,
@@ -417,14 +424,24 @@ class _FileWalk:
     def __exit__(self, *exc: object) -> None:
         self.fh.close()
 
-    def window(self, pos: int, length: int) -> tuple[int, mmap.mmap]:
-        """An mmap from ``pos`` (rounded down to the granularity) of about ``length`` bytes."""
+    def window(self, pos: int, length: int) -> tuple[int, bytearray]:
+        """The bytes from ``pos`` (rounded down to the granularity) of about ``length`` bytes.
+
+        Read, not mapped: a file cut short while it is read (another process truncating it)
+        is then a short read and a FramingError naming the offset, where a mapped page past
+        the new end would kill the process with SIGBUS.
+        """
         start = pos - pos % mmap.ALLOCATIONGRANULARITY
         stop = min(self.end, start + max(length, pos - start + 1))
-        mm = mmap.mmap(self.fh.fileno(), stop - start, access=mmap.ACCESS_READ, offset=start)
-        if hasattr(mmap, "MADV_SEQUENTIAL"):
-            mm.madvise(mmap.MADV_SEQUENTIAL)
-        return start, mm
+        buf = bytearray(stop - start)
+        got = 0
+        with memoryview(buf) as view:
+            while got < len(buf):
+                n = os.preadv(self.fh.fileno(), [view[got:]], start + got)
+                if n == 0:
+                    raise FileChangedError(start + got)
+                got += n
+        return start, buf
 
     def batches(
         self, data: Any, offsets: array[int], lengths: array[int], base: int
@@ -457,7 +474,7 @@ class _FileWalk:
             try:
                 whole = (start + len(mm) - pos) // step
                 if whole == 0:  # a record larger than the window
-                    mm.close()
+                    _close(mm)
                     start, mm = self.window(pos, step)
                     whole = 1
                 yield from self.fixed_window(
@@ -468,7 +485,7 @@ class _FileWalk:
             pos += whole * step
 
     def fixed_window(
-        self, mm: mmap.mmap, at: int, whole: int, *, lrecl: int, step: int, base: int
+        self, mm: bytearray, at: int, whole: int, *, lrecl: int, step: int, base: int
     ) -> Iterator[Batch]:
         for first in range(0, whole, self.batch_records):
             n = min(self.batch_records, whole - first)
@@ -789,7 +806,7 @@ class _LineFrames:
         self._padded: Any = ffi.new("size_t *")
 
     def frame(
-        self, mm: mmap.mmap, at: int, *, final: bool, space: int
+        self, mm: bytearray, at: int, *, final: bool, space: int
     ) -> tuple[int, int, int, int]:
         """Lines from ``at`` in ``mm``: (records, where to go on, status, short lines)."""
         f = self._f
@@ -811,10 +828,11 @@ def _buffer(mm: mmap.mmap) -> Any:
     return mm
 
 
-def _close(mm: mmap.mmap) -> None:
+def _close(mm: mmap.mmap | bytearray) -> None:
     """Unmap now, or (while an exception's traceback still holds views of it) when freed."""
-    with contextlib.suppress(BufferError):
-        mm.close()
+    if isinstance(mm, mmap.mmap):
+        with contextlib.suppress(BufferError):
+            mm.close()
 
 
 def _message(decoder: NativeDecoder, e: Any, reason: Reason, raw: bytes, rec_start: int) -> str:

@@ -11,7 +11,7 @@ its own. Each op keeps a path template (``REC.T[{}].ITEM``) for error messages.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +27,18 @@ __all__ = ["REASONS", "Plan", "PlanOp", "compile_plan"]
 
 # C reason codes -> Reason, in the contract's order (BRIDGE_R_* are 1-based).
 REASONS: tuple[Reason, ...] = tuple(Reason)
+
+
+def check_redefines(layout: Layout, chosen: Mapping[str, str]) -> None:
+    """Each ORIGINAL=ALTERNATIVE choice names an item and an alternative that redefines it."""
+    for original, alternative in chosen.items():
+        try:
+            alt = layout.field(alternative)
+            layout.field(original)
+        except KeyError as exc:
+            raise DecodeOptionsError(f"redefines: no item {exc.args[0]}") from None
+        if alt.redefines != original:
+            raise DecodeOptionsError(f"redefines: {alternative} does not redefine {original}")
 
 
 class PlanError(DecodeOptionsError):
@@ -125,14 +137,7 @@ class _Builder:
         self._check_redefines()
 
     def _check_redefines(self) -> None:
-        for original, alternative in self.chosen.items():
-            try:
-                alt = self.layout.field(alternative)
-                self.layout.field(original)
-            except KeyError as exc:
-                raise DecodeOptionsError(f"redefines: no item {exc.args[0]}") from None
-            if alt.redefines != original:
-                raise DecodeOptionsError(f"redefines: {alternative} does not redefine {original}")
+        check_redefines(self.layout, self.chosen)
 
     # -- which items appear ---------------------------------------------------------------
 

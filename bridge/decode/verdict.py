@@ -49,6 +49,9 @@ class Reason(enum.StrEnum):
     # Multi-layout files only: the discriminator names no known record type. Last, because
     # the native core numbers the reasons above in this order and never reports this one.
     UNKNOWN_RECORD_TYPE = "unknown-record-type"
+    # Never reported by the native core either: a record longer than its layout, rejected
+    # only on request (bridge decode --strict-length).
+    RECORD_TOO_LONG = "record-too-long"
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from bridge.cli import main
+from bridge.copybook.compiler import compile_copybook
 from bridge.exitcodes import (
+    RET_FATAL_DATA,
     RET_INTERNAL,
     RET_INVALID_RECORDS,
     RET_IO_ERROR,
@@ -189,3 +191,250 @@ def test_good_run_still_ok(files: tuple[Path, Path], capsys: pytest.CaptureFixtu
     cpy, data = files
     data.write_bytes(GOOD)
     assert main(["decode", str(cpy), str(data)]) == RET_OK
+
+
+# -- crashes become messages and named exit codes --------------------------------------------
+
+MULTI = """\
+       01  HEADER-REC.
+           05  REC-TYPE        PIC X.
+           05  RUN-DATE        PIC 9(8).
+       01  DETAIL-REC.
+           05  REC-TYPE        PIC X.
+           05  ACCT-ID         PIC 9(8).
+"""
+
+
+def _rdw(text: str) -> bytes:
+    return (len(text) + 4).to_bytes(2, "big") + b"\0\0" + text.encode("cp037")
+
+
+@pytest.fixture
+def multi(tmp_path: Path) -> tuple[Path, Path]:
+    cpy = tmp_path / "multi.cpy"
+    cpy.write_text(MULTI)
+    data = tmp_path / "multi.rdw"
+    data.write_bytes(_rdw("H20200101") + _rdw("D12345678") + b"\0\x05\0\0")  # cut short
+    return cpy, data
+
+
+WHEN = [
+    "--discriminator",
+    "HEADER-REC.REC-TYPE",
+    "--when",
+    "H=HEADER-REC",
+    "--when",
+    "D=DETAIL-REC",
+]
+
+
+@pytest.mark.parametrize("framing", ["rdw", "rdw-le"])
+def test_discriminator_framing_error_keeps_the_records_before_it(
+    multi: tuple[Path, Path], framing: str, capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    cpy, data = multi
+    code = main(["decode", str(cpy), str(data), "--framing", framing, *WHEN])
+    out, err = capsysbinary.readouterr()
+    assert code == RET_FATAL_DATA
+    assert b"Traceback" not in err and b"BufferError" not in err
+    if framing == "rdw":  # two records frame before the cut one
+        assert len(out.splitlines()) == 2
+        assert b"offset 26: record 2: RDW says 5 bytes" in err
+        assert b"3 records read = 2 valid + 1 rejected" in err
+    else:  # little-endian lengths: the first RDW is already wrong
+        assert out == b""
+        assert b"offset 0: record 0" in err
+        assert b"1 records read = 0 valid + 1 rejected" in err
+
+
+def test_hexdump_of_an_unframeable_file(
+    multi: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    cpy, data = multi
+    argv = ["decode", str(cpy), str(data), "--record", "HEADER-REC", "--framing", "rdw-le"]
+    assert main([*argv, "--hexdump", "0"]) == RET_FATAL_DATA
+    err = capsys.readouterr().err
+    assert "offset 0: record 0: RDW says" in err and "BufferError" not in err
+
+
+NESTED_ODO = """\
+       01  REC.
+           05  N        PIC 9.
+           05  T        OCCURS 0 TO 3 DEPENDING ON N.
+               10  M    PIC 9.
+               10  U    OCCURS 0 TO 3 DEPENDING ON M.
+                   15  V    PIC X.
+"""
+
+
+def test_nested_odo_falls_back_to_the_reference_decoder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cpy = tmp_path / "nested.cpy"
+    cpy.write_text(NESTED_ODO)
+    data = tmp_path / "nested.dat"
+    data.write_bytes("21A2BC10".encode("cp037"))
+    assert main(["decode", str(cpy), str(data), "--framing", "odo"]) == RET_OK
+    out, err = capsys.readouterr()
+    assert "ODO count inside a table" in err and "reference decoder" in err
+    docs = [json.loads(line) for line in out.splitlines()]
+    assert docs == [
+        {"N": 2, "T": [{"M": 1, "U": [{"V": "A"}]}, {"M": 2, "U": [{"V": "B"}, {"V": "C"}]}]},
+        {"N": 1, "T": [{"M": 0, "U": []}]},
+    ]
+
+
+@pytest.mark.parametrize(
+    "picture",
+    [
+        "05  A  PIC 9P(120).",  # P scaling over 100 positions
+        "05  A  PIC Z(70)9.",  # an edited picture over 64 bytes
+        "05  G1 OCCURS 2. 10 G2 OCCURS 2. 15 G3 OCCURS 2. 20 G4 OCCURS 2. 25 G5 OCCURS 2. "
+        "30 G6 OCCURS 2. 35 G7 OCCURS 2. 40 G8 OCCURS 2. 45 G9 OCCURS 2. 49 X PIC X.",
+    ],
+)
+def test_layouts_the_native_plan_refuses_are_decoded_by_the_reference(
+    tmp_path: Path, picture: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cpy = tmp_path / "limit.cpy"
+    lines = [p if p.endswith(".") else p + "." for p in picture.split(". ")]
+    cpy.write_text("       01  REC.\n" + "".join(f"           {p}\n" for p in lines))
+    data = tmp_path / "limit.dat"
+    (layout,) = compile_copybook(cpy)
+    data.write_bytes(b"\xf0" * layout.record_length)
+    code = main(["decode", str(cpy), str(data)])
+    err = capsys.readouterr().err
+    assert code in (RET_OK, RET_INVALID_RECORDS)
+    assert "reference decoder" in err and "1 records read" in err
+
+
+def test_unknown_redefines_item(
+    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    cpy, data = files
+    assert main(["decode", str(cpy), str(data), "--redefines", "A=NOPE"]) == RET_USAGE
+    assert "--redefines: no item NOPE" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--record-prefix", "-3"),
+        ("--skip-header", "-1"),
+        ("--skip-trailer", "-1"),
+        ("--record-length", "-8"),
+        ("--record-length", "0"),
+        ("--limit", "-1"),
+        ("--skip", "-2"),
+        ("--hexdump", "-1"),
+    ],
+)
+def test_negative_or_zero_options_are_usage_errors(
+    files: tuple[Path, Path], option: str, value: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cpy, data = files
+    with pytest.raises(SystemExit) as info:
+        main(["decode", str(cpy), str(data), f"{option}={value}"])
+    assert info.value.code == RET_USAGE
+    assert f"argument {option}: {value} is" in capsys.readouterr().err
+
+
+def test_duplicate_when_is_a_usage_error(
+    multi: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    cpy, data = multi
+    argv = ["decode", str(cpy), str(data), "--framing", "rdw"]
+    argv += ["--discriminator", "HEADER-REC.REC-TYPE", "--when", "H=HEADER-REC"]
+    assert main([*argv, "--when", "H=DETAIL-REC"]) == RET_USAGE
+    assert "--when H=... is given twice" in capsys.readouterr().err
+
+
+def test_options_a_mapping_overrides_are_refused(
+    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, data = files
+    root = Path(__file__).resolve().parents[2]
+    argv = ["decode", "--mapping", str(root / "schemas/acctmast.mapping.json"), str(data)]
+    argv += ["--framing", "vb", "--codepage", "cp500", "--hexdump", "2", "--reference", "--fixed"]
+    assert main(argv) == RET_USAGE
+    err = capsys.readouterr().err
+    for option in ("--framing", "--codepage", "--hexdump", "--reference", "--free/--fixed"):
+        assert option in err
+
+
+TRUNCATE_WHILE_READING = """
+import sys
+from pathlib import Path
+from bridge.cli import main
+from bridge.decode import native
+
+path = Path(sys.argv[2])
+native.NativeDecoder.decode_file.__kwdefaults__["window_bytes"] = 8192
+decode_batch = native.NativeDecoder.decode_batch
+
+def truncating(self, *args, **kwargs):
+    batch = decode_batch(self, *args, **kwargs)
+    if kwargs["first_record"] > 0:  # another process cuts the file in the middle of the run
+        with path.open("r+b") as fh:
+            fh.truncate(len(sys.argv[3]) * 1500)
+    return batch
+
+native.NativeDecoder.decode_batch = truncating
+sys.exit(main(["decode", sys.argv[1], sys.argv[2]]))
+"""
+
+
+def test_file_truncated_while_read_is_a_framing_error_not_sigbus(
+    files: tuple[Path, Path],
+) -> None:
+    cpy, data = files
+    data.write_bytes(GOOD * 4000)  # 32,000 bytes: four 8 KiB windows
+    done = subprocess.run(
+        [sys.executable, "-c", TRUNCATE_WHILE_READING, str(cpy), str(data), "x" * len(GOOD)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == RET_FATAL_DATA, done.stderr
+    assert "offset 16384: file changed while reading" in done.stderr
+    assert done.stdout.count("\n") == 2048  # the two windows read before the cut
+    assert "2049 records read = 2048 valid + 1 rejected" in done.stderr
+
+
+# -- records longer than their layout ---------------------------------------------------------
+
+
+def test_longer_records_are_counted_by_default_and_rejected_when_strict(
+    files: tuple[Path, Path], capsysbinary: pytest.CaptureFixture[bytes]
+) -> None:
+    cpy, data = files
+    rdw = data.with_name("long.rdw")
+    rdw.write_bytes(_rdw("ABCD1234") + _rdw("ABCD1234XY") + _rdw("ABCD1234"))
+    argv = ["decode", str(cpy), str(rdw), "--framing", "rdw"]
+    assert main(argv) == RET_OK
+    out, err = capsysbinary.readouterr()
+    assert len(out.splitlines()) == 3
+    assert b"3 records read = 3 valid + 0 rejected (1 of them longer than their layout" in err
+    assert main([*argv, "--strict-length"]) == RET_INVALID_RECORDS
+    out, err = capsysbinary.readouterr()
+    assert len(out.splitlines()) == 2
+    audit = json.loads(err.splitlines()[0])
+    assert audit["record"]["number"] == 1
+    (reason,) = audit["reasons"]
+    assert reason["rule"] == "record-too-long"
+    assert (reason["offset"], reason["length"], reason["raw"]) == (24, 2, "e7e8")
+    assert "2 more than its layout's 8" in reason["message"]
+    assert b"3 records read = 2 valid + 1 rejected\n" in err
+
+
+def test_record_length_beyond_the_layout_is_counted(
+    files: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    cpy, data = files
+    data.write_bytes(GOOD + b"\x40\x40" + GOOD + b"\x40\x40")
+    assert main(["decode", str(cpy), str(data), "--record-length", "10"]) == RET_OK
+    assert "2 of them longer than their layout" in capsys.readouterr().err
+    code = main(["decode", str(cpy), str(data), "--record-length", "10", "--strict-length"])
+    assert code == RET_INVALID_RECORDS
+    assert "0 valid + 2 rejected" in capsys.readouterr().err
