@@ -43,6 +43,7 @@ from bridge.exitcodes import (
     RET_OK,
     RET_USAGE,
 )
+from bridge.inputs import input_problem
 from bridge.mapping.audit import AuditContext, audit_json
 from bridge.mapping.model import MappingError, MappingNotFoundError
 from bridge.mapping.runtime import Runtime
@@ -210,8 +211,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"bridge decode: expected {shape}", file=sys.stderr)
         return RET_USAGE
     path = Path(args.inputs[-1])
-    if not path.is_file():
-        print(f"bridge decode: {path}: no such file", file=sys.stderr)
+    problem = input_problem(path)
+    if problem is not None:
+        print(f"bridge decode: {path}: {problem}", file=sys.stderr)
         return RET_NOT_FOUND
     if args.mapping:
         ignored = [

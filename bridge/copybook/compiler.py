@@ -16,6 +16,7 @@ from bridge.copybook.parser import parse
 from bridge.copybook.source import Expander, SourceText
 from bridge.copybook.tokens import tokenize
 from bridge.errors import CopybookError, CopybookNotFoundError, Diagnostic
+from bridge.inputs import input_problem
 
 __all__ = ["compile_copybook", "compile_text"]
 
@@ -37,8 +38,10 @@ def compile_copybook(
     CopybookError (with every Diagnostic) for an invalid copybook.
     """
     p = Path(path)
-    if not p.is_file():
-        raise CopybookNotFoundError(f"{p}: no such copybook")
+    problem = input_problem(p)
+    if problem is not None:
+        why = "no such copybook" if problem == "no such file" else problem
+        raise CopybookNotFoundError(f"{p}: {why}")
     expander = Expander([Path(d) for d in include_dirs], free_format)
     src = expander.load_file(p)
     return _compile(

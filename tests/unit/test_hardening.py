@@ -14,10 +14,12 @@ import pytest
 from bridge.cli import main
 from bridge.copybook.compiler import compile_copybook
 from bridge.exitcodes import (
+    RET_COPYBOOK_INVALID,
     RET_FATAL_DATA,
     RET_INTERNAL,
     RET_INVALID_RECORDS,
     RET_IO_ERROR,
+    RET_NOT_FOUND,
     RET_OK,
     RET_USAGE,
 )
@@ -438,3 +440,95 @@ def test_record_length_beyond_the_layout_is_counted(
     code = main(["decode", str(cpy), str(data), "--record-length", "10", "--strict-length"])
     assert code == RET_INVALID_RECORDS
     assert "0 valid + 2 rejected" in capsys.readouterr().err
+
+
+# -- hangs: pictures, COPY bombs, non-regular inputs -------------------------------------------
+
+
+def test_huge_picture_is_a_located_error_not_a_hang(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cpy = tmp_path / "huge.cpy"
+    cpy.write_text("       01  REC.\n           05  A  PIC X(999999999).\n")
+    assert main(["layout", str(cpy)]) == RET_COPYBOOK_INVALID
+    err = capsys.readouterr().err
+    assert f"{cpy}:2:" in err and "larger than IBM COBOL allows in one item (134,217,727)" in err
+
+
+def test_large_legal_picture_is_counted_not_expanded(tmp_path: Path) -> None:
+    cpy = tmp_path / "big.cpy"
+    cpy.write_text(
+        "       01  REC.\n           05  A  PIC X(134217727).\n           05  B PIC 9.\n"
+    )
+    (layout,) = compile_copybook(cpy)
+    assert layout.record_length == 134_217_728
+
+
+def _copy_chain(tmp_path: Path, name: str, levels: int, copies: int) -> Path:
+    for i in range(levels):
+        body = f"           COPY {name}{i + 1}.\n" * copies if i < levels - 1 else ""
+        (tmp_path / f"{name}{i}.cpy").write_text(body or "           05  F  PIC X.\n")
+    top = tmp_path / f"{name}-top.cpy"
+    top.write_text(f"       01  REC.\n           COPY {name}0.\n")
+    return top
+
+
+@pytest.mark.parametrize(
+    ("levels", "copies", "message"),
+    [
+        (26, 2, "COPY nesting deeper than 20 (at M20)"),  # 2**26 members: never finished
+        (16, 2, "more than 1000 COPY statements expanded"),
+        (30, 1, "COPY nesting deeper than 20 (at M20)"),  # said "copies itself"
+    ],
+)
+def test_copy_expansion_is_capped_with_a_located_error(
+    tmp_path: Path, levels: int, copies: int, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    top = _copy_chain(tmp_path, "M", levels, copies)
+    assert main(["layout", str(top)]) == RET_COPYBOOK_INVALID
+    err = capsys.readouterr().err
+    assert message in err and err.count("COPY") <= 3  # said once, where it happens
+    assert "copies itself" not in err
+
+
+@pytest.mark.parametrize("kind", ["fifo", "loop", "directory"])
+@pytest.mark.parametrize("role", ["copybook", "data", "mapping"])
+def test_non_regular_inputs_are_refused(
+    files: tuple[Path, Path], kind: str, role: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cpy, data = files
+    odd = data.with_name(f"odd-{kind}")
+    if kind == "fifo":
+        os.mkfifo(odd)
+    elif kind == "loop":
+        os.symlink(odd.with_name("other"), odd)
+        os.symlink(odd, odd.with_name("other"))
+    else:
+        odd.mkdir()
+    argv = {
+        "copybook": ["decode", str(odd), str(data)],
+        "data": ["decode", str(cpy), str(odd)],
+        "mapping": ["mapping", "check", str(odd)],
+    }[role]
+    assert main(argv) == RET_NOT_FOUND
+    err = capsys.readouterr().err
+    expected = {"fifo": "not a regular file (a FIFO)", "loop": "symlink loop"}
+    assert expected.get(kind, "a directory") in err and str(odd) in err
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "JSON nested too deeply"),
+        (b'{"name": "caf\xe9"}', "not UTF-8 text: byte offset 13 (line 1): X'E9'"),
+        (b'{"name": "a",\n "name": "b"}', 'key "name" given twice in one object'),
+    ],
+)
+def test_mapping_documents_that_no_reader_agrees_on(
+    tmp_path: Path, content: bytes, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    mapping = tmp_path / "m.json"
+    mapping.write_bytes(content)
+    assert main(["mapping", "check", str(mapping)]) == RET_COPYBOOK_INVALID
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
