@@ -7,7 +7,9 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -532,3 +534,107 @@ def test_mapping_documents_that_no_reader_agrees_on(
     assert main(["mapping", "check", str(mapping)]) == RET_COPYBOOK_INVALID
     err = capsys.readouterr().err
     assert message in err and "Traceback" not in err
+
+
+# -- mappings that check accepted and then lost data or crashed --------------------------------
+
+GROUPED = """\
+       01  REC.
+           05  G.
+               10  A  PIC X(4).
+               10  B  PIC 9(4).
+           05  C  PIC X(2).
+               88  C-YES  VALUE 'Y '.
+               88  C-NO   VALUE 'N '.
+"""
+
+
+@pytest.fixture
+def grouped(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    cpy = tmp_path / "grouped.cpy"
+    cpy.write_text(GROUPED)
+    assert main(["mapping", "init", str(cpy), "--relative-to", str(tmp_path)]) == RET_OK
+    mapping = tmp_path / "grouped.json"
+    mapping.write_text(capsys.readouterr().out)
+    assert main(["mapping", "check", str(mapping)]) == RET_OK
+    capsys.readouterr()
+    return mapping
+
+
+def _edit(mapping: Path, change: Callable[[dict[str, Any]], object]) -> None:
+    document = json.loads(mapping.read_text())
+    change(document)
+    mapping.write_text(json.dumps(document))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (
+            lambda d: d.setdefault("drop", []).append({"source": "REC.G"}),
+            "/drop/0/source [REC.G]: drops group REC.G, whose item(s) REC.G.A, REC.G.B are mapped",
+        ),
+        (
+            lambda d: d["fields"][2]["values"][0].update(source=[]),
+            "/fields/2/values/0/source [REC.C]: an empty list: no value would ever match",
+        ),
+        (
+            lambda d: d["fields"][0].update(null_values=["TOOLONG"]),
+            "/fields/0/null_values/0 [REC.G.A]: 'TOOLONG' is longer than PIC X(4)",
+        ),
+        (
+            lambda d: d["fields"][1].update(null_values=[-1, 12345, "1.5"]),
+            "/fields/1/null_values/0 [REC.G.B]: -1 cannot be held by PIC 9(4)",
+        ),
+        (
+            lambda d: d["source"]["framing"].update(record_length=10**15),
+            "/source/framing/record_length: record_length 1000000000000000 is larger than any",
+        ),
+        (
+            lambda d: d["copybook"].update(include_dirs=["no-such-dir"]),
+            "/copybook/include_dirs/0: no such directory",
+        ),
+        (
+            lambda d: d["fields"][0].update(maxLength=10**400),
+            "/fields/0/maxLength [REC.G.A]: maxLength is larger than any field can be",
+        ),
+        (
+            lambda d: d["fields"][0].update(target=".".join(["a"] * 5000)),
+            "/fields/0/target [REC.G.A]: target nests 5000 levels; at most 32",
+        ),
+    ],
+)
+@pytest.mark.parametrize("command", ["mapping check", "schema", "decode --mapping"])
+def test_mapping_refusals(
+    grouped: Path,
+    change: Callable[[dict[str, Any]], object],
+    message: str,
+    command: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _edit(grouped, change)
+    data = grouped.with_name("grouped.dat")
+    data.write_bytes("ABCD1234Y ".encode("cp037"))
+    argv = {
+        "mapping check": ["mapping", "check", str(grouped)],
+        "schema": ["schema", str(grouped)],
+        "decode --mapping": ["decode", "--mapping", str(grouped), str(data)],
+    }[command]
+    assert main(argv) == RET_COPYBOOK_INVALID
+    out, err = capsys.readouterr()
+    assert message in err and out == ""
+    if command == "mapping check" and "PIC 9(4)" in message:  # each value that cannot fit
+        assert "null_values/1 [REC.G.B]: 12345 cannot" in err
+        assert "null_values/2 [REC.G.B]: 1.5 cannot" in err
+
+
+def test_a_mapping_naming_a_system_file_does_not_echo_it(
+    grouped: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret = grouped.with_name("secret")
+    secret.write_text("hunter2:x:0:0:the first line\n")
+    _edit(grouped, lambda d: d["copybook"].update(path=str(secret)))
+    assert main(["mapping", "check", str(grouped)]) == RET_COPYBOOK_INVALID
+    err = capsys.readouterr().err
+    assert f"{secret}:1:1: does not compile as a copybook" in err
+    assert "hunter2" not in err
