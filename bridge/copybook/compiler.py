@@ -7,6 +7,7 @@ holding all of them, so a person fixes a copybook in one pass rather than one er
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from os import PathLike
 from pathlib import Path
 
@@ -45,7 +46,7 @@ def compile_copybook(
     expander = Expander([Path(d) for d in include_dirs], free_format)
     src = expander.load_file(p)
     return _compile(
-        src, expander.diagnostics, record_name_from_stem(p.stem), decimal_point_is_comma
+        src, expander.diagnostics, record_name_from_stem(p.stem), decimal_point_is_comma, str(p)
     )
 
 
@@ -61,11 +62,13 @@ def compile_text(
     synthesised for text that starts below level 01."""
     expander = Expander([Path(d) for d in include_dirs], free_format)
     src = expander.load_text(text, name, None)
-    return _compile(src, expander.diagnostics, record_name_from_stem(name), decimal_point_is_comma)
+    return _compile(
+        src, expander.diagnostics, record_name_from_stem(name), decimal_point_is_comma, name
+    )
 
 
 def _compile(
-    src: SourceText, diagnostics: list[Diagnostic], root_name: str, comma: bool
+    src: SourceText, diagnostics: list[Diagnostic], root_name: str, comma: bool, file: str
 ) -> tuple[Layout, ...]:
     diagnostics = list(diagnostics)
     tokens = tokenize(src, diagnostics)
@@ -75,7 +78,9 @@ def _compile(
     diagnostics += build_diags
     if not layouts and not diagnostics:
         end = tokens[-1].pos
-        diagnostics.append(src.diagnostic(end, "no data description entries in the copybook"))
+        empty = src.diagnostic(end, "no data description entries in the copybook")
+        # A file with no code at all has no position of its own: name the file.
+        diagnostics.append(empty if empty.file else replace(empty, file=file, line=1, column=1))
     if diagnostics:
         diagnostics.sort(key=lambda d: (d.file, d.line, d.column))
         raise CopybookError(diagnostics)

@@ -45,6 +45,7 @@ from bridge.decode.verdict import (
     Reason,
     RecordResult,
     Segments,
+    no_count_value,
     record_bytes,
     record_end,
     relocate,
@@ -315,8 +316,8 @@ class NativeDecoder:
         root = self.layout.root
         if root.is_group:
             _floats_in(doc, root)
-        elif root.name in doc:
-            doc[root.name] = _float_values(doc[root.name], root)
+        elif root.key in doc:
+            doc[root.key] = _float_values(doc[root.key], root)
         return doc
 
     def decode_file(
@@ -378,8 +379,8 @@ class NativeDecoder:
 def _floats_in(members: dict[str, Any], group: Field) -> None:
     """COMP-1/COMP-2 values parsed as Decimal back to float, in place."""
     for child in group.children:
-        if child.name in members:
-            members[child.name] = _float_values(members[child.name], child)
+        if child.key in members:
+            members[child.key] = _float_values(members[child.key], child)
 
 
 def _float_values(value: Any, f: Field) -> Any:
@@ -854,7 +855,8 @@ def _message(decoder: NativeDecoder, e: Any, reason: Reason, raw: bytes, rec_sta
         count = f.occurs.depending_on
         if i == 0:
             return f"count {count} was not decoded before the table"
-        shown = "did not decode" if i == 1 else f"is {int(e.value)}"
+        pic = decoder.layout.field(count).picture
+        shown = no_count_value(pic) if i == 1 else f"is {int(e.value)}"
         return f"count {count} {shown}; the table takes {f.occurs.min} to {f.occurs.max}"
     if reason is Reason.BLANK_NUMERIC:
         kind = "packed" if f.usage is Usage.COMP3 else "numeric"

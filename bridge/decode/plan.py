@@ -165,7 +165,7 @@ class _Builder:
         if root.is_group:
             self.members(root, template, 0)
         else:
-            self.item(root, template, _key(root.name, True), 0)
+            self.item(root, template, _key(root.key, True), 0)
         self.close(0, _native.OP_CLOSE_OBJ)
         for table, count in self.pending:
             if count not in self.count_ops:
@@ -179,9 +179,9 @@ class _Builder:
     def members(self, group: Field, template: str, tables: int) -> None:
         first = True
         for child in group.children:
-            path = f"{template}.{child.name}"
+            path = f"{template}.{child.key}"
             if self._shown(child):
-                self.item(child, path, _key(child.name, first), tables)
+                self.item(child, path, _key(child.key, first), tables)
                 first = False
             elif self._decodable(child):
                 self.hidden_counts(child, path, tables)
@@ -192,7 +192,7 @@ class _Builder:
             self.field_op(f, template, b"", tables, hidden=True)
         for child in f.children:
             if self._decodable(child):
-                self.hidden_counts(child, f"{template}.{child.name}", tables)
+                self.hidden_counts(child, f"{template}.{child.key}", tables)
 
     def item(self, f: Field, template: str, key: bytes, tables: int) -> None:
         if f.occurs is None:

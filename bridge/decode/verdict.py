@@ -106,6 +106,14 @@ class RecordResult:
         return record_bytes(buf, self.offset, self.length, self.segments)
 
 
+def no_count_value(picture: str | None) -> str:
+    """Why an ODO count has no value, in the words both decoders use (the reason's raw bytes
+    show which)."""
+    return (
+        f"did not decode (no PIC {picture} value: past its digits under TRUNC(STD), or bad bytes)"
+    )
+
+
 def record_bytes(buf: Any, offset: int, length: int, segments: Segments = ()) -> bytes:
     """A record's bytes in the file ``buf``; a spanned record's pieces joined, without the
     segment descriptors between them."""

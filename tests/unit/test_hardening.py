@@ -638,3 +638,63 @@ def test_a_mapping_naming_a_system_file_does_not_echo_it(
     err = capsys.readouterr().err
     assert f"{secret}:1:1: does not compile as a copybook" in err
     assert "hunter2" not in err
+
+
+# -- duplicate names in one group --------------------------------------------------------------
+
+DUPLICATES = """\
+       01  REC.
+           05  A  PIC X.
+           05  A  PIC X.
+           05  G.
+               10  B  PIC X.
+           05  G.
+               10  B  PIC 9.
+"""
+
+
+@pytest.mark.parametrize("decoder", [[], ["--reference"]])
+def test_duplicate_names_in_a_group_become_unique_keys(
+    tmp_path: Path, decoder: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    cpy = tmp_path / "dup.cpy"
+    cpy.write_text(DUPLICATES)
+    data = tmp_path / "dup.dat"
+    data.write_bytes("ABC1".encode("cp037") + "ABCx".encode("cp037"))
+    assert main(["decode", str(cpy), str(data), *decoder]) == RET_INVALID_RECORDS
+    out, err = capsys.readouterr()
+    assert out.splitlines() == ['{"A":"A","A#2":"B","G":{"B":"C"},"G#2":{"B":1}}']
+    (reason,) = json.loads(err.splitlines()[0])["reasons"]
+    assert reason["path"] == "REC.G#2.B"
+
+
+# -- messages that said too little --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["", "      * only a comment\n"])
+def test_empty_copybook_error_names_the_file(
+    tmp_path: Path, text: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cpy = tmp_path / "empty.cpy"
+    cpy.write_text(text)
+    assert main(["layout", str(cpy)]) == RET_COPYBOOK_INVALID
+    assert f"{cpy}:1:1: no data description entries" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("decoder", [[], ["--reference"]])
+def test_odo_count_past_its_picture_names_why(
+    tmp_path: Path, decoder: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    cpy = tmp_path / "odo.cpy"
+    cpy.write_text(
+        "       01  REC.\n           05  N  PIC 9(2) COMP.\n"
+        "           05  T  PIC X OCCURS 0 TO 5 DEPENDING ON N.\n"
+    )
+    data = tmp_path / "odo.dat"
+    data.write_bytes(b"\x00\x64ABCDE")  # 100 in a PIC 9(2) count
+    assert main(["decode", str(cpy), str(data), "--record-length", "7", *decoder]) == 1
+    reasons = json.loads(capsys.readouterr().err.splitlines()[0])["reasons"]
+    assert reasons[1]["message"] == (
+        "count REC.N did not decode (no PIC 9(2) value: past its digits under TRUNC(STD), "
+        "or bad bytes); the table takes 0 to 5"
+    )
