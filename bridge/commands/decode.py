@@ -65,6 +65,10 @@ Text files (--framing lines, COBOL LINE SEQUENTIAL): one record per line, ended 
 a line shorter than the record is padded with spaces of the code page, a longer one stops the
 run as a framing error. Use --codepage latin-1 (or ascii) for them.
 
+Audit documents hold each rejected record's raw bytes and values, clear PII included (they
+are not redacted yet): with --mapping, send them to --errors FILE rather than to stderr,
+which ends up in terminals and CI logs.
+
 Exit codes: 0 every record valid, 1 some records rejected, 2 usage error, 3 the copybook is
 invalid, 4 a file was not found, 5 the file cannot be framed (the error names the byte offset;
 the records before it were written), 70 internal error (a bug; BRIDGE_DEBUG=1 shows the
@@ -531,7 +535,10 @@ def _run_mapping(args: argparse.Namespace, path: Path) -> int:
             if stop is not None and outcome.record >= stop:
                 break
             if isinstance(outcome, Rejected):
-                fatal = fatal or outcome.stage == "framing"
+                if outcome.stage == "framing":  # the run stops: say why, as plain decode does
+                    fatal = True
+                    for reason in outcome.audit["reasons"]:
+                        print(f"bridge decode: {path}: {reason['message']}", file=sys.stderr)
                 sink.reject(outcome.audit)
                 continue
             sink.tally.read += 1

@@ -698,3 +698,39 @@ def test_odo_count_past_its_picture_names_why(
         "count REC.N did not decode (no PIC 9(2) value: past its digits under TRUNC(STD), "
         "or bad bytes); the table takes 0 to 5"
     )
+
+
+def test_framing_error_in_mapping_mode_says_why(
+    grouped: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = grouped.with_name("cut.dat")
+    data.write_bytes("ABCD1234Y ABCD".encode("cp037"))
+    assert main(["decode", "--mapping", str(grouped), str(data)]) == RET_FATAL_DATA
+    err = capsys.readouterr().err
+    assert f"bridge decode: {data}: offset 10: 14 bytes are not a multiple" in err
+    (reason,) = json.loads(next(x for x in err.splitlines() if x.startswith("{")))["reasons"]
+    assert (reason["offset"], reason["length"]) == (10, 4)  # from the error to the file's end
+
+
+def test_mapping_init_output_file_paths_relative_to_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cpy = tmp_path / "grouped.cpy"
+    cpy.write_text(GROUPED)
+    out = tmp_path / "maps" / "grouped.json"
+    out.parent.mkdir()
+    assert main(["mapping", "init", str(cpy), "-o", str(out)]) == RET_OK
+    assert json.loads(out.read_text())["copybook"]["path"] == "../grouped.cpy"
+    assert main(["mapping", "check", str(out)]) == RET_OK
+    assert main(["mapping", "init", str(cpy), "-o", str(cpy)]) == RET_USAGE
+    assert cpy.read_text() == GROUPED
+
+
+def test_mapping_init_warns_when_stdout_is_a_file_elsewhere(tmp_path: Path) -> None:
+    cpy = tmp_path / "grouped.cpy"
+    cpy.write_text(GROUPED)
+    (tmp_path / "maps").mkdir()
+    with (tmp_path / "maps" / "m.json").open("w") as out:
+        done = bridge("mapping", "init", str(cpy), stdout=out.fileno())
+    assert done.returncode == RET_OK
+    assert "warning: stdout is" in done.stderr and "use -o FILE" in done.stderr
