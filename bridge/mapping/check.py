@@ -18,6 +18,8 @@ from pathlib import Path
 from bridge.codepages import UnknownCodepageError, decode_table
 from bridge.copybook.compiler import compile_copybook
 from bridge.copybook.layout import Category, Field, Layout, Usage
+from bridge.decode.plan import PlanError, compile_plan
+from bridge.decode.verdict import DecodeOptions, DecodeOptionsError
 from bridge.errors import CopybookError
 from bridge.inputs import input_problem
 from bridge.mapping.model import (
@@ -319,6 +321,19 @@ def check_mapping(mapping: MappingDoc, layouts: Sequence[Layout]) -> list[Proble
     for sel in selections:
         plan = build_plan(mapping, sel.layout, dict(sel.redefines), sel.case)
         problems.extend(plan.problems)
+        try:  # the record stage decodes natively only: say so here, not as a crash mid-run
+            compile_plan(sel.layout, DecodeOptions(redefines=dict(sel.redefines)))
+        except PlanError as exc:
+            problems.append(
+                Problem(
+                    "/copybook",
+                    f"record {sel.layout.name} cannot be decoded natively ({exc}), and mappings "
+                    "run natively only (bridge decode COPYBOOK FILE decodes it with the "
+                    "reference decoder)",
+                )
+            )
+        except DecodeOptionsError:
+            pass  # a REDEFINES choice the checks above report
 
     unique = {(p.pointer, p.field, p.message): p for p in problems}
     return list(unique.values())

@@ -734,3 +734,22 @@ def test_mapping_init_warns_when_stdout_is_a_file_elsewhere(tmp_path: Path) -> N
         done = bridge("mapping", "init", str(cpy), stdout=out.fileno())
     assert done.returncode == RET_OK
     assert "warning: stdout is" in done.stderr and "use -o FILE" in done.stderr
+
+
+def test_a_mapping_over_a_layout_the_c_plan_refuses_is_invalid_not_a_crash(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cpy = tmp_path / "nested.cpy"
+    cpy.write_text(NESTED_ODO)
+    mapping = tmp_path / "nested.json"
+    assert main(["mapping", "init", str(cpy), "-o", str(mapping)]) == RET_OK
+    _edit(mapping, lambda d: d["source"].update(framing={"type": "odo"}))
+    data = tmp_path / "nested.dat"
+    data.write_bytes("21A2BC".encode("cp037"))
+    for argv in (
+        ["mapping", "check", str(mapping)],
+        ["decode", "--mapping", str(mapping), str(data)],
+    ):
+        assert main(argv) == RET_COPYBOOK_INVALID
+        err = capsys.readouterr().err
+        assert "record REC cannot be decoded natively (REC.T.M: an ODO count inside a table)" in err
