@@ -145,6 +145,7 @@ def _cases(made: dict[str, Path]) -> list[Case]:
     mappings = sorted(p.name for p in HOSTILE.glob("m-*.json"))
     mappings += [str(made[k]) for k in ("deep-json", "fifo", "loop", "directory")]
     cases: list[Case] = []
+    argv: tuple[str, ...]
     for cpy in copybooks:
         cases.append(Case(f"layout {cpy}", ("layout", cpy)))
         cases.append(Case(f"layout --json {cpy}", ("layout", cpy, "--json")))
@@ -192,7 +193,8 @@ def _cases(made: dict[str, Path]) -> list[Case]:
     for option, what, value in odd:
         argv = ("decode", "ok.cpy", "mixed-fixed.dat", f"{option}={value}")
         cases.append(Case(f"decode {option} {what}", argv))
-    for argv in (("layout", "ok.cpy"), ("decode", "ok.cpy", "ok-fixed.dat"), ("--help",)):
+    full: list[tuple[str, ...]] = [("layout", "ok.cpy"), ("decode", "ok.cpy", "ok-fixed.dat")]
+    for argv in [*full, ("--help",)]:
         cases.append(Case(f"{' '.join(argv)} > /dev/full", argv, stdout="/dev/full"))
     return cases
 
