@@ -383,6 +383,7 @@ class _Sink:
         self.tally = Tally()
         self._file: OutputFile | None = None
         self.errs: IO[str] | OutputFile = sys.stderr
+        self.longer_hint = "; --strict-length rejects them"
         refuse_stdout_input("decode", inputs)
         if args.errors:
             refuse_inputs("decode", args.errors, "--errors", inputs)
@@ -400,8 +401,8 @@ class _Sink:
             self._file.commit()
         t = self.tally
         longer = (
-            f" ({t.longer} of them longer than their layout: the bytes past it not decoded; "
-            "--strict-length rejects them)"
+            f" ({t.longer} of them longer than their layout: the bytes past it not decoded"
+            f"{self.longer_hint})"
             if t.longer
             else ""
         )
@@ -526,6 +527,10 @@ def _run_mapping(args: argparse.Namespace, path: Path) -> int:
         print(f"bridge decode: warning: {warning}", file=sys.stderr)
     inputs = (path, args.mapping, runtime.mapping.copybook_path)
     sink = _Sink(args, inputs)
+    disc = runtime.mapping.discriminator
+    cases = [c.name for c in disc.cases] if disc else [None]
+    limit = max(runtime.layout(case).record_length for case in cases)
+    sink.longer_hint = ""  # a mapping's records are not refused for their length (yet)
     stop = None if args.limit is None else args.skip + args.limit
     fatal = False
     try:
@@ -543,6 +548,7 @@ def _run_mapping(args: argparse.Namespace, path: Path) -> int:
                 continue
             sink.tally.read += 1
             sink.tally.valid += 1
+            sink.tally.longer += outcome.length > limit
             sink.out.write(outcome.document + b"\n")
     except BaseException:
         sink.abandon()

@@ -753,3 +753,19 @@ def test_a_mapping_over_a_layout_the_c_plan_refuses_is_invalid_not_a_crash(
         assert main(argv) == RET_COPYBOOK_INVALID
         err = capsys.readouterr().err
         assert "record REC cannot be decoded natively (REC.T.M: an ODO count inside a table)" in err
+
+
+def test_longer_records_are_counted_in_mapping_mode_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cpy = tmp_path / "rec.cpy"
+    cpy.write_text(COPYBOOK)
+    mapping = tmp_path / "rec.json"
+    assert main(["mapping", "init", str(cpy), "-o", str(mapping)]) == RET_OK
+    _edit(mapping, lambda d: d["source"].update(framing={"type": "rdw"}))
+    data = tmp_path / "long.rdw"
+    data.write_bytes(_rdw("ABCD1234") + _rdw("ABCD1234XY"))
+    capsys.readouterr()
+    assert main(["decode", "--mapping", str(mapping), str(data)]) == RET_OK
+    err = capsys.readouterr().err
+    assert "2 records read = 2 valid + 0 rejected (1 of them longer than their layout" in err
