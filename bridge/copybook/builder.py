@@ -283,6 +283,15 @@ class Builder:
             pic = analyze(e.picture, decimal_point_is_comma=self.comma)
         except PictureError as exc:
             pos = e.picture_pos
+            line = self.src.line_text(pos)
+            if pos.column + len(e.picture) - 1 == 72 and line[72:].strip():
+                # Fixed format ends the code at column 72: the picture went on past it.
+                self.error(
+                    pos,
+                    f"PICTURE cut at column 72 (fixed format ignores columns 73 on; {exc}): "
+                    "continue the entry on the next line, or use --free",
+                )
+                return
             self.error(Position(pos.file, pos.line, pos.column + exc.index), f"bad PICTURE: {exc}")
             return
         node.pic = pic

@@ -769,3 +769,14 @@ def test_longer_records_are_counted_in_mapping_mode_too(
     assert main(["decode", "--mapping", str(mapping), str(data)]) == RET_OK
     err = capsys.readouterr().err
     assert "2 records read = 2 valid + 0 rejected (1 of them longer than their layout" in err
+
+
+def test_picture_cut_at_column_72_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    line = "           05  A" + " " * 49 + "PIC X(1"  # the picture ends in column 72
+    assert len(line) == 72
+    cpy = tmp_path / "cut.cpy"
+    cpy.write_text(f"       01  REC.\n{line}0).\n")
+    assert main(["layout", str(cpy), "--fixed"]) == RET_COPYBOOK_INVALID
+    assert f"{cpy}:2:70: PICTURE cut at column 72" in capsys.readouterr().err
