@@ -62,7 +62,7 @@ def _runs(text: str) -> list[tuple[str, int, int]]:
             count = text[i + 1 : close] if close > 0 else ""
             if not out or out[-1][0] not in _REPEATABLE:
                 raise PictureError("a repetition count must follow a repeatable symbol", i)
-            if close < 0 or not count.isdigit() or int(count) == 0:
+            if close < 0 or not (count.isascii() and count.isdigit()) or int(count) == 0:
                 raise PictureError("a repetition count must be a positive integer in (...)", i)
             if int(count) > MAX_ITEM_POSITIONS:
                 raise PictureError(

@@ -275,7 +275,7 @@ def meta_problems(document: Any) -> list[Problem]:
 
 def _pointer_key(pointer: str) -> list[tuple[int, int | str]]:
     """Document order: /fields/3 before /fields/10."""
-    return [(0, int(t)) if t.isdigit() else (1, t) for t in pointer.split("/")[1:]]
+    return [(0, int(t)) if t.isascii() and t.isdigit() else (1, t) for t in pointer.split("/")[1:]]
 
 
 def _forbidden_keys(schema: Any) -> list[str]:

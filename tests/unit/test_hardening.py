@@ -780,3 +780,16 @@ def test_picture_cut_at_column_72_says_so(
     cpy.write_text(f"       01  REC.\n{line}0).\n")
     assert main(["layout", str(cpy), "--fixed"]) == RET_COPYBOOK_INVALID
     assert f"{cpy}:2:70: PICTURE cut at column 72" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "text", ["       0²  REC.\n", "       01  REC.\n           05  A PIC X(²).\n"]
+)
+def test_non_ascii_digits_are_not_numbers(
+    tmp_path: Path, text: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Found by tests/fuzz/fuzz_inputs.py: str.isdigit() accepts '²', int() does not."""
+    cpy = tmp_path / "sup.cpy"
+    cpy.write_text(text, encoding="latin-1")
+    assert main(["layout", str(cpy)]) == RET_COPYBOOK_INVALID
+    assert f"{cpy}:" in capsys.readouterr().err
