@@ -582,7 +582,7 @@ def framing_audit(
         size = fh.seek(0, 2)
         fh.seek(start)
         raw = fh.read(FRAMING_RAW_LIMIT)
-    reason = Violation("framing", "framing", str(exc), offset=at, length=size - start)
+    reason = Violation("framing", "framing", str(exc), offset=at, length=max(0, size - at))
     return context.record(
         stage="framing",
         record_number=number,

@@ -47,7 +47,7 @@ from bridge.decode.reference import record_extent
 from bridge.decode.verdict import DecodeOptions, RecordResult, relocate
 from bridge.errors import BridgeError
 
-__all__ = ["FRAMINGS", "FramingError", "RecordSpan", "frame", "long_line_error"]
+__all__ = ["FRAMINGS", "FileChangedError", "FramingError", "RecordSpan", "frame", "long_line_error"]
 
 FRAMINGS = ("fixed", "rdw", "rdw-le", "vb", "vbs", "odo", "lines")
 
@@ -64,6 +64,15 @@ class FramingError(BridgeError):
         self.hint = hint
         text = f"offset {offset}: {message}"
         super().__init__(f"{text} ({hint})" if hint else text)
+
+
+class FileChangedError(FramingError):
+    """The file got shorter while it was read (another process truncated or rewrote it)."""
+
+    def __init__(self, offset: int) -> None:
+        super().__init__(
+            offset, "file changed while reading (cut short by another process: run it again)"
+        )
 
 
 @dataclass(frozen=True)
@@ -107,8 +116,16 @@ def mapped(path: str | os.PathLike[str]) -> Iterator[memoryview]:
         if fh.seek(0, 2) == 0:
             yield memoryview(b"")
             return
-        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm, memoryview(mm) as view:
+        mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        view = memoryview(mm)
+        try:
             yield view
+        finally:
+            # A slice still alive (held by an exception's traceback) keeps the mapping until it
+            # goes: closing it now would raise BufferError in place of the real error.
+            with contextlib.suppress(BufferError):
+                view.release()
+                mm.close()
 
 
 def frame(

@@ -24,7 +24,7 @@ from typing import Any
 
 from bridge.codepages import space_byte
 from bridge.copybook.layout import Category, Field, Layout, Usage
-from bridge.decode.framing import RecordSpan, frame, mapped
+from bridge.decode.framing import FramingError, RecordSpan, frame, mapped
 from bridge.decode.native import Batch, NativeDecoder
 from bridge.decode.reference import decode_value
 from bridge.decode.verdict import DecodeOptions, FieldError, Reason, RecordResult, in_file
@@ -260,15 +260,21 @@ class MultiLayoutDecoder:
             # then reads only its own layout's bytes.
             frame_args["record_length"] = self.record_length
         self._prefix = int(frame_args.get("record_prefix", 0))
+        error: FramingError | None = None
         with mapped(path) as view:
             chunk: list[RecordSpan] = []
-            for span in frame(view, framing, codepage=self.options.codepage, **frame_args):
-                chunk.append(span)
-                if len(chunk) == CHUNK_RECORDS:
-                    yield self._decode_chunk(view, chunk)
-                    chunk = []
+            try:
+                for span in frame(view, framing, codepage=self.options.codepage, **frame_args):
+                    chunk.append(span)
+                    if len(chunk) == CHUNK_RECORDS:
+                        yield self._decode_chunk(view, chunk)
+                        chunk = []
+            except FramingError as exc:  # the records before it are decoded first
+                error = exc.with_traceback(None)
             if chunk:
                 yield self._decode_chunk(view, chunk)
+        if error is not None:
+            raise error
 
     def _decode_chunk(self, mm: memoryview, spans: list[RecordSpan]) -> Batch:
         groups: dict[int, tuple[NativeDecoder, list[RecordSpan]]] = {}

@@ -32,6 +32,7 @@ from bridge.copybook.layout import Field, Layout, Usage
 from bridge.decode.encoder import EditedPicture
 from bridge.decode.framing import (
     FRAMINGS,
+    FileChangedError,
     FramingError,
     RecordSpan,
     frame,
@@ -45,6 +46,7 @@ from bridge.decode.verdict import (
     Reason,
     RecordResult,
     Segments,
+    no_count_value,
     record_bytes,
     record_end,
     relocate,
@@ -315,8 +317,8 @@ class NativeDecoder:
         root = self.layout.root
         if root.is_group:
             _floats_in(doc, root)
-        elif root.name in doc:
-            doc[root.name] = _float_values(doc[root.name], root)
+        elif root.key in doc:
+            doc[root.key] = _float_values(doc[root.key], root)
         return doc
 
     def decode_file(
@@ -378,8 +380,8 @@ class NativeDecoder:
 def _floats_in(members: dict[str, Any], group: Field) -> None:
     """COMP-1/COMP-2 values parsed as Decimal back to float, in place."""
     for child in group.children:
-        if child.name in members:
-            members[child.name] = _float_values(members[child.name], child)
+        if child.key in members:
+            members[child.key] = _float_values(members[child.key], child)
 
 
 def _float_values(value: Any, f: Field) -> Any:
@@ -424,14 +426,24 @@ class _FileWalk:
     def __exit__(self, *exc: object) -> None:
         self.fh.close()
 
-    def window(self, pos: int, length: int) -> tuple[int, mmap.mmap]:
-        """An mmap from ``pos`` (rounded down to the granularity) of about ``length`` bytes."""
+    def window(self, pos: int, length: int) -> tuple[int, bytearray]:
+        """The bytes from ``pos`` (rounded down to the granularity) of about ``length`` bytes.
+
+        Read, not mapped: a file cut short while it is read (another process truncating it)
+        is then a short read and a FramingError naming the offset, where a mapped page past
+        the new end would kill the process with SIGBUS.
+        """
         start = pos - pos % mmap.ALLOCATIONGRANULARITY
         stop = min(self.end, start + max(length, pos - start + 1))
-        mm = mmap.mmap(self.fh.fileno(), stop - start, access=mmap.ACCESS_READ, offset=start)
-        if hasattr(mmap, "MADV_SEQUENTIAL"):
-            mm.madvise(mmap.MADV_SEQUENTIAL)
-        return start, mm
+        buf = bytearray(stop - start)
+        got = 0
+        with memoryview(buf) as view:
+            while got < len(buf):
+                n = os.preadv(self.fh.fileno(), [view[got:]], start + got)
+                if n == 0:
+                    raise FileChangedError(start + got)
+                got += n
+        return start, buf
 
     def batches(
         self, data: Any, offsets: array[int], lengths: array[int], base: int
@@ -464,7 +476,7 @@ class _FileWalk:
             try:
                 whole = (start + len(mm) - pos) // step
                 if whole == 0:  # a record larger than the window
-                    mm.close()
+                    _close(mm)
                     start, mm = self.window(pos, step)
                     whole = 1
                 yield from self.fixed_window(
@@ -475,7 +487,7 @@ class _FileWalk:
             pos += whole * step
 
     def fixed_window(
-        self, mm: mmap.mmap, at: int, whole: int, *, lrecl: int, step: int, base: int
+        self, mm: bytearray, at: int, whole: int, *, lrecl: int, step: int, base: int
     ) -> Iterator[Batch]:
         for first in range(0, whole, self.batch_records):
             n = min(self.batch_records, whole - first)
@@ -809,7 +821,7 @@ class _LineFrames:
         self._padded: Any = ffi.new("size_t *")
 
     def frame(
-        self, mm: mmap.mmap, at: int, *, final: bool, space: int
+        self, mm: bytearray, at: int, *, final: bool, space: int
     ) -> tuple[int, int, int, int]:
         """Lines from ``at`` in ``mm``: (records, where to go on, status, short lines)."""
         f = self._f
@@ -831,10 +843,11 @@ def _buffer(mm: mmap.mmap) -> Any:
     return mm
 
 
-def _close(mm: mmap.mmap) -> None:
+def _close(mm: mmap.mmap | bytearray) -> None:
     """Unmap now, or (while an exception's traceback still holds views of it) when freed."""
-    with contextlib.suppress(BufferError):
-        mm.close()
+    if isinstance(mm, mmap.mmap):
+        with contextlib.suppress(BufferError):
+            mm.close()
 
 
 def _message(decoder: NativeDecoder, e: Any, reason: Reason, raw: bytes, rec_start: int) -> str:
@@ -856,7 +869,8 @@ def _message(decoder: NativeDecoder, e: Any, reason: Reason, raw: bytes, rec_sta
         count = f.occurs.depending_on
         if i == 0:
             return f"count {count} was not decoded before the table"
-        shown = "did not decode" if i == 1 else f"is {int(e.value)}"
+        pic = decoder.layout.field(count).picture
+        shown = no_count_value(pic) if i == 1 else f"is {int(e.value)}"
         return f"count {count} {shown}; the table takes {f.occurs.min} to {f.occurs.max}"
     if reason is Reason.BLANK_NUMERIC:
         kind = "packed" if f.usage is Usage.COMP3 else "numeric"
