@@ -9,8 +9,8 @@ makes them (dates, amounts and names all different, so the converters' date memo
 A third file holds the repeated sample as RECFM=VBS, seven records in ten spanned over two
 segments, eight segments a block, read by the same mapping with vbs framing.
 
-For each file, records/s of the record stage (bridge.records.judge_file: decode, validate, map,
-keys) three ways: events written by C (bridge/mapping/emit.py, the default), the Python mapper
+For each file, records/s of the record stage (bridge.stage.records.judge_file: decode, validate,
+map, keys) three ways: events written by C (bridge/mapping/emit.py, the default), the Python mapper
 (Mapper.apply: compiled walk and per-field converters) and the reference walk
 (Mapper.apply_reference); and microseconds per record of the two Python mappers alone on the
 decoded documents. All three must give the same events and the same rejections. Best of R
@@ -42,7 +42,7 @@ from bridge.decode.encoder import encode_record
 from bridge.decode.native import NativeDecoder
 from bridge.mapping.apply import Applied, Mapper
 from bridge.mapping.runtime import Runtime
-from bridge.records import Event, judge_file
+from bridge.stage.records import Event, judge_file
 
 ROOT = Path(__file__).resolve().parents[1]
 MAPPING = ROOT / "schemas" / "acctmast.mapping.json"

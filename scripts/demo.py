@@ -56,7 +56,8 @@ from bridge.exitcodes import (
 from bridge.mapping.audit import audit_json
 from bridge.mapping.model import MappingNotFoundError, load_mapping
 from bridge.mapping.runtime import Runtime
-from bridge.records import Event, audit_context, judge_file
+from bridge.stage.judge import audit_context
+from bridge.stage.records import Event, judge_file
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "copybooks" / "samples" / "acctmast.dat"
@@ -129,7 +130,7 @@ def load(mapping_path: Path) -> Runtime:
 
 
 def judge(sample: Path, runtime: Runtime) -> Judged:
-    """Every record through the record stage (bridge/records.py): each becomes exactly one
+    """Every record through the record stage (bridge/stage/): each becomes exactly one
     event or one audit entry; the read-back in main checks that Kafka agrees."""
     if not sample.is_file():
         raise DemoError(RET_NOT_FOUND, f"{sample}: no such file (scripts/make_sample.py makes it)")

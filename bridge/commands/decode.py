@@ -34,7 +34,8 @@ from bridge.exitcodes import (
 from bridge.mapping.audit import AuditContext, audit_json
 from bridge.mapping.model import MappingError, MappingNotFoundError
 from bridge.mapping.runtime import Runtime
-from bridge.records import Rejected, framing_audit, judge_file
+from bridge.stage.batch import Checkpoint
+from bridge.stage.judge import framing_audit, judge_batches
 
 HELP = """\
 Decode FILE with the record layout of COPYBOOK. Valid records go to stdout as JSON Lines (one
@@ -346,26 +347,39 @@ def _run_mapping(args: argparse.Namespace, path: Path) -> int:
     for warning in runtime.warnings:
         print(f"bridge decode: warning: {warning}", file=sys.stderr)
     sink = _Sink(args)
-    stop = None if args.limit is None else args.skip + args.limit
+    skip = args.skip
+    stop = None if args.limit is None else skip + args.limit
     fatal = False
     try:
-        for outcome in judge_file(runtime, path):
-            if outcome.record < args.skip:
-                continue
-            if stop is not None and outcome.record >= stop:
+        for batch in judge_batches(runtime, path, start=_skipped(runtime, skip)):
+            events = batch.events
+            for i, number in enumerate(events.records):
+                if skip <= number and (stop is None or number < stop):
+                    sink.tally.read += 1
+                    sink.tally.valid += 1
+                    sink.out.write(events.document(i) + b"\n")
+            for rejected in batch.rejected:
+                if skip <= rejected.record and (stop is None or rejected.record < stop):
+                    fatal = fatal or rejected.stage == "framing"
+                    sink.reject(rejected.audit)
+            if stop is not None and batch.end.record >= stop:
                 break
-            if isinstance(outcome, Rejected):
-                fatal = fatal or outcome.stage == "framing"
-                sink.reject(outcome.audit)
-                continue
-            sink.tally.read += 1
-            sink.tally.valid += 1
-            sink.out.write(outcome.document + b"\n")
     finally:
         sink.close()
     if fatal:
         return RET_FATAL_DATA
     return RET_INVALID_RECORDS if sink.tally.rejected else RET_OK
+
+
+def _skipped(runtime: Runtime, skip: int) -> Checkpoint | None:
+    """Where record ``skip`` starts when the framing says so without reading the file (fixed
+    records); else None: the records before it are judged and not written."""
+    framing = runtime.mapping.framing
+    if skip <= 0 or framing.type != "fixed" or runtime.mapping.discriminator is not None:
+        return None
+    options = framing.frame_options()
+    step = (options["record_length"] or runtime.layout().record_length) + options["record_prefix"]
+    return Checkpoint(skip, framing.skip_header + skip * step)
 
 
 def _hexdump(

@@ -19,6 +19,8 @@ from __future__ import annotations
 import json
 import logging
 import struct
+import sys
+from array import array
 from collections.abc import Iterable, Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -38,6 +40,10 @@ __all__ = ["DiscriminatorDecoder", "EmitUnsupported", "EventDecoder", "event_dec
 log = logging.getLogger(__name__)
 
 lib = _native.lib
+ffi = _native.ffi
+_RECORD_BYTES = ffi.sizeof("bridge_record")
+assert _RECORD_BYTES == 24 and ffi.offsetof("bridge_record", "doc_length") == 8
+_LOW = 0 if sys.byteorder == "little" else 1  # doc_offset's low uint32 in the record
 
 _HEADER = struct.Struct("<BBBBBB2xIIIIIIIII")  # bridge_core.h, BRIDGE_EMIT_HEADER bytes
 _TRIMS = {
@@ -506,6 +512,29 @@ class EventDecoder(NativeDecoder):
             out.extend(batch.documents())
             done += batch.count
         return out
+
+    def event_buffer(
+        self, data: Any, offsets: Sequence[int], lengths: Sequence[int]
+    ) -> tuple[bytes, array[int], array[int]]:
+        """The events as C wrote them, in one buffer (each followed by a newline), with each
+        one's start and size in it."""
+        parts: list[bytes] = []
+        starts, sizes = array("Q"), array("I")
+        base = done = 0
+        while done < len(offsets):
+            batch = self.decode_batch(data, offsets[done:], lengths[done:])
+            if batch.errors:
+                raise EmitUnsupported(f"an event did not decode: {batch.errors}")
+            # bridge_record: uint64 doc_offset, uint32 doc_length, then three uint32 (24 bytes);
+            # the output buffer stays below 4 GiB, so doc_offset's high half is 0.
+            words = array("I")
+            words.frombytes(ffi.buffer(self._records, batch.count * _RECORD_BYTES))
+            starts.extend(base + at for at in words[_LOW::6])
+            sizes.extend(words[2::6])
+            parts.append(batch.jsonl.tobytes())
+            base += len(batch.jsonl)
+            done += batch.count
+        return b"".join(parts), starts, sizes
 
 
 class DiscriminatorDecoder(NativeDecoder):

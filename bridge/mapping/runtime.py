@@ -77,8 +77,9 @@ class Runtime:
         selections, _ = select_layouts(self.mapping, self.layouts)
         return {s.case: s.layout for s in selections}
 
-    def frame(self, buf: bytes | memoryview) -> Iterator[RecordSpan]:
-        """The records of a file's bytes, framed as the mapping says."""
+    def frame(self, buf: bytes | memoryview, **resume: Any) -> Iterator[RecordSpan]:
+        """The records of a file's bytes, framed as the mapping says (``resume``: frame's
+        start, first_number and block_end)."""
         selected = list(self._layouts.values())
         options = self.mapping.framing.frame_options()
         if options["record_length"] is None and self.mapping.framing.type == "lines":
@@ -91,6 +92,7 @@ class Runtime:
             layout=selected[0],
             codepage=self.mapping.code_page,
             **options,
+            **resume,
         )
 
     def decode_options(self, case: str | None = None) -> DecodeOptions:

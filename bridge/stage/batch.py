@@ -9,8 +9,8 @@ without judging, publishing or losing a record twice.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["Checkpoint", "EventBatch", "JudgedBatch", "RejectedRecord"]
@@ -45,6 +45,7 @@ class EventBatch:
     ``bridge decode --mapping`` writes it); it is record ``records[i]`` of the file, whose bytes
     start at ``offsets[i]`` and are ``lengths[i]`` long (a spanned record: its first piece's
     offset, its joined length). Keys are UTF-8 text, None when the mapping names no such key.
+    ``segments`` gives a spanned record's pieces (file offset, length) by event index.
     """
 
     buffer: bytes
@@ -56,6 +57,7 @@ class EventBatch:
     kafka_keys: Sequence[bytes | None]
     redis_keys: Sequence[bytes | None]
     cases: Sequence[str | None]
+    segments: Mapping[int, tuple[tuple[int, int], ...]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.records)
@@ -67,6 +69,13 @@ class EventBatch:
     def documents(self) -> Iterator[bytes]:
         for i in range(len(self.records)):
             yield self.document(i)
+
+    def end(self, i: int) -> int:
+        """The file offset just past event ``i``'s record (its last piece, when spanned)."""
+        pieces = self.segments.get(i)
+        if pieces:
+            return pieces[-1][0] + pieces[-1][1]
+        return self.offsets[i] + self.lengths[i]
 
 
 @dataclass(frozen=True)

@@ -1,24 +1,104 @@
-"""A file as judged batches, from a checkpoint: what the replay engine publishes from.
+"""The record stage: a file becomes judged batches, every record an event or an audit document.
 
-Provisional: batches are gathered from the per-record ``judge_file`` (bridge/records.py), and a
-start past the beginning judges the records before it and throws them away. The batch types
-(bridge/stage/batch.py) are the contract; framing from the checkpoint's offset and events
-straight from C buffers replace this body without changing them.
+``judge_batches`` frames and decodes a file as its mapping says, validates each decoded record
+and maps the valid ones, and yields :class:`~bridge.stage.batch.JudgedBatch` es in file order,
+with stable record numbers and byte offsets and the checkpoint after each batch. A batch's
+events come straight from C: one buffer of documents (the event plan's output, bridge/mapping/
+emit.py) and their keys (a keys-only event plan), no Python object per record. Starting from a
+checkpoint frames from its byte offset (and VB/VBS block), nothing before it judged. A framing
+failure ends the file with a ``framing`` audit document for the bytes that could not be framed,
+so the accounting (records in = events + audit entries) still holds for everything before it.
+
+Validation runs in C as records decode (bridge/mapping/native.py): a record the native checks
+reject becomes an audit document straight from C's verdict. A case whose schema the native
+checks or whose events the event plan do not cover (warned once) is validated or mapped in
+Python instead, record by record; validation is never skipped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from array import array
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
+from bridge.codepages import space_byte
+from bridge.copybook.layout import Layout
+from bridge.decode.framing import FramingError, RecordSpan, mapped
+from bridge.decode.native import Batch, NativeDecoder
+from bridge.decode.verdict import FieldError, RecordResult, Segments, in_file, record_bytes
+from bridge.mapping.apply import message_key
 from bridge.mapping.audit import AuditContext
+from bridge.mapping.emit import (
+    DiscriminatorDecoder,
+    EmitUnsupported,
+    EventDecoder,
+    event_decoder,
+)
+from bridge.mapping.model import MappingDoc
+from bridge.mapping.native import ValidatingDecoder, native_validation
+from bridge.mapping.reasons import Violation
 from bridge.mapping.runtime import Runtime
-from bridge.records import Event, Rejected, judge_file
+from bridge.mapping.validate import locate
 from bridge.stage.batch import Checkpoint, EventBatch, JudgedBatch, RejectedRecord
 
-__all__ = ["BATCH_RECORDS", "judge_batches"]
+__all__ = [
+    "BATCH_RECORDS",
+    "FRAMING_RAW_LIMIT",
+    "audit_context",
+    "framing_audit",
+    "judge_batches",
+]
 
-BATCH_RECORDS = 8192  # records judged per batch
+BATCH_RECORDS = 8192  # records judged per batch (at most)
+
+# The most bytes a framing audit document carries: enough to see what went wrong.
+FRAMING_RAW_LIMIT = 64 * 1024
+
+# A validating decoder, the record's index in its batch, and its broken rules (None: valid).
+_Verdict = tuple[ValidatingDecoder, int, list[tuple[int, ...]] | None]
+
+
+@dataclass(frozen=True)
+class _Mapped:
+    """A valid record's event made in Python (the fallback), with its keys."""
+
+    document: bytes
+    kafka_key: bytes | None
+    redis_key: bytes | None
+
+
+@dataclass(frozen=True)
+class _Published:
+    """A run of valid records' events written by C: document i is
+    ``buffer[starts[i]:starts[i] + sizes[i]]``."""
+
+    buffer: bytes
+    starts: Sequence[int]
+    sizes: Sequence[int]
+    kafka_keys: Sequence[bytes | None]
+    redis_keys: Sequence[bytes | None]
+
+    def one(self, i: int) -> _Mapped:
+        at = self.starts[i]
+        return _Mapped(self.buffer[at : at + self.sizes[i]], self.kafka_keys[i], self.redis_keys[i])
+
+
+def audit_context(runtime: Runtime, path: str | Path) -> AuditContext:
+    mapping = runtime.mapping
+    layout = runtime.layout(mapping.discriminator.cases[0].name if mapping.discriminator else None)
+    return AuditContext.for_file(
+        path,
+        layout_name=layout.name,
+        fingerprint=layout.fingerprint,
+        mapping_name=mapping.name,
+        mapping_version=mapping.version,
+        schema_id=runtime.schema_id,
+        pii_key_id=mapping.pii_key.key_id if mapping.pii_key else None,
+    )
 
 
 def judge_batches(
@@ -27,65 +107,589 @@ def judge_batches(
     *,
     start: Checkpoint | None = None,
     context: AuditContext | None = None,
-    batch_records: int = BATCH_RECORDS,
+    batch_records: int | None = None,
+    native_events: bool = True,
 ) -> Iterator[JudgedBatch]:
-    """The records of ``path`` from ``start`` on, ``batch_records`` at a time, in file order."""
-    start = start or Checkpoint()
-    batch_records = max(1, batch_records)
-    here = start
-    pending: list[Event | Rejected] = []
-    for outcome in judge_file(runtime, path, context):
-        if outcome.record < start.record:
-            continue
-        pending.append(outcome)
-        if len(pending) >= batch_records:
-            batch = _batch(here, pending)
-            yield batch
-            here, pending = batch.end, []
-    if pending:
-        yield _batch(here, pending)
+    """The records of ``path`` from ``start`` on (a checkpoint a batch ended with; None: the
+    beginning), at most ``batch_records`` a batch, in file order. ``native_events=False`` maps
+    every valid record with the Python mapper (the same events, for comparisons)."""
+    context = context or audit_context(runtime, path)
+    start = start if start is not None and start.record > 0 else None
+    limit = max(1, batch_records or BATCH_RECORDS)
+    stage = _Stage(runtime, context, path, native_events)
+    with mapped(path) as data:  # an empty file too: it is framed all the same
+        if runtime.mapping.discriminator is None:
+            yield from stage.single(data, start, limit)
+        else:
+            yield from stage.cases(data, start, limit)
 
 
-def _batch(start: Checkpoint, outcomes: list[Event | Rejected]) -> JudgedBatch:
-    events = [o for o in outcomes if isinstance(o, Event)]
-    rejected = [
-        RejectedRecord(o.record, o.offset, o.stage, o.audit)
-        for o in outcomes
-        if isinstance(o, Rejected)
-    ]
-    buffer = b"".join(e.document for e in events)
-    starts, at = [], 0
-    for e in events:
-        starts.append(at)
-        at += len(e.document)
-    last = outcomes[-1]
-    if isinstance(last, Rejected) and last.stage == "framing":
-        end = Checkpoint(last.record, last.offset)
-    else:
-        end = Checkpoint(last.record + 1, last.end if isinstance(last, Event) else _end(last))
-    return JudgedBatch(
-        start=start,
-        end=end,
-        events=EventBatch(
-            buffer=buffer,
-            starts=starts,
-            sizes=[len(e.document) for e in events],
-            records=[e.record for e in events],
-            offsets=[e.offset for e in events],
-            lengths=[e.length for e in events],
-            kafka_keys=[e.kafka_key.encode() if e.kafka_key is not None else None for e in events],
-            redis_keys=[e.redis_key.encode() if e.redis_key is not None else None for e in events],
-            cases=[e.case for e in events],
-        ),
-        rejected=rejected,
+class _Builder:
+    """One judged batch's outcomes, gathered in file order."""
+
+    def __init__(self, start: Checkpoint) -> None:
+        self.start = start
+        self.parts: list[bytes] = []
+        self.size = 0
+        self.starts = array("Q")
+        self.sizes = array("I")
+        self.records = array("Q")
+        self.offsets = array("Q")
+        self.lengths = array("I")
+        self.kafka: list[bytes | None] = []
+        self.redis: list[bytes | None] = []
+        self.cases: list[str | None] = []
+        self.segments: dict[int, Segments] = {}
+        self.rejected: list[RejectedRecord] = []
+
+    def published(
+        self,
+        events: _Published,
+        records: Sequence[int],
+        offsets: Sequence[int],
+        lengths: Sequence[int],
+        case: str | None,
+        segments: Mapping[int, Segments],
+    ) -> None:
+        """A run of C's events (the batch's first events: none may be there before them)."""
+        assert not self.records
+        self.parts.append(events.buffer)
+        self.size = len(events.buffer)
+        self.starts = _array("Q", events.starts)
+        self.sizes = _array("I", events.sizes)
+        self.records = _array("Q", records)
+        self.offsets = _array("Q", offsets)
+        self.lengths = _array("I", lengths)
+        self.kafka.extend(events.kafka_keys)
+        self.redis.extend(events.redis_keys)
+        self.cases.extend([case] * len(records))
+        self.segments.update(segments)
+
+    def add(
+        self,
+        outcome: _Mapped | RejectedRecord,
+        result: RecordResult | RecordSpan,
+        case: str | None,
+    ) -> None:
+        number = result.record if isinstance(result, RecordResult) else result.number
+        if isinstance(outcome, RejectedRecord):
+            self.rejected.append(outcome)
+            return
+        if result.segments:
+            self.segments[len(self.records)] = result.segments
+        self.parts.append(outcome.document)
+        self.starts.append(self.size)
+        self.sizes.append(len(outcome.document))
+        self.size += len(outcome.document)
+        self.records.append(number)
+        self.offsets.append(result.offset)
+        self.lengths.append(result.length)
+        self.kafka.append(outcome.kafka_key)
+        self.redis.append(outcome.redis_key)
+        self.cases.append(case)
+
+    def done(self, end: Checkpoint) -> JudgedBatch:
+        events = EventBatch(
+            buffer=b"".join(self.parts),
+            starts=self.starts,
+            sizes=self.sizes,
+            records=self.records,
+            offsets=self.offsets,
+            lengths=self.lengths,
+            kafka_keys=self.kafka,
+            redis_keys=self.redis,
+            cases=self.cases,
+            segments=self.segments,
+        )
+        return JudgedBatch(start=self.start, end=end, events=events, rejected=self.rejected)
+
+
+class _Stage:
+    """One run of the record stage over one file."""
+
+    def __init__(
+        self, runtime: Runtime, context: AuditContext, path: str | Path, native_events: bool
+    ) -> None:
+        self.runtime = runtime
+        self.context = context
+        self.path = path
+        mapping = runtime.mapping
+        cases = [c.name for c in mapping.discriminator.cases] if mapping.discriminator else [None]
+        self.decoders: dict[str | None, NativeDecoder] = {
+            case: _decoder(runtime, case) for case in cases
+        }
+        self.publishers: dict[str | None, _Publisher | None] = {
+            case: _Publisher.of(runtime, decoder, case) if native_events else None
+            for case, decoder in self.decoders.items()
+        }
+
+    def framing_failed(self, here: Checkpoint, exc: FramingError) -> JudgedBatch:
+        """The batch holding only the audit of the bytes from ``here`` that do not frame."""
+        audit = framing_audit(self.context, exc, self.path, here.offset, here.record)
+        offset = audit["record"]["offset"]
+        rejected = RejectedRecord(here.record, offset, "framing", audit)
+        out = _Builder(here)
+        out.rejected.append(rejected)
+        return out.done(Checkpoint(here.record, offset))
+
+    def single(
+        self, data: memoryview, start: Checkpoint | None, limit: int
+    ) -> Iterator[JudgedBatch]:
+        runtime = self.runtime
+        framing = runtime.mapping.framing
+        decoder = self.decoders[None]
+        publisher = self.publishers[None]
+        here = start or Checkpoint(0, framing.skip_header)
+        resume: dict[str, Any] = {}
+        if start is not None:
+            resume = {
+                "start": start.offset,
+                "first_record": start.record,
+                "block_end": start.block_end,
+            }
+        try:
+            for batch in decoder.decode_file(
+                self.path,
+                framing.type,
+                batch_records=limit,
+                **framing.frame_options(),
+                **resume,
+            ):
+                if batch.count == 0:
+                    continue
+                out = _Builder(here)
+                self.judge(out, decoder, publisher, batch, data)
+                last = batch.count - 1
+                here = Checkpoint(
+                    batch.first_record + batch.count, batch.end(last), batch.block_end(last)
+                )
+                yield out.done(here)
+        except FramingError as exc:
+            yield self.framing_failed(here, exc)
+
+    def judge(
+        self,
+        out: _Builder,
+        decoder: NativeDecoder,
+        publisher: _Publisher | None,
+        batch: Batch,
+        data: memoryview,
+    ) -> None:
+        """One decoded batch of a single-layout file into ``out``."""
+        first, offsets, lengths = batch.first_record, batch.offsets, batch.lengths
+        errors = batch.errors
+        if publisher is not None:
+            assert isinstance(decoder, ValidatingDecoder)
+            rules = decoder.rule_errors
+            valid = [i for i in range(batch.count) if i not in errors and i not in rules]
+            spanned = batch.segments
+            valid_offsets = [offsets[i] for i in valid]
+            valid_lengths = [lengths[i] for i in valid]
+            pieces = {k: spanned[i] for k, i in enumerate(valid) if i in spanned} if spanned else {}
+            events = publisher.publish(data, valid_offsets, valid_lengths, pieces)
+            if events is not None:
+                out.published(
+                    events, [first + i for i in valid], valid_offsets, valid_lengths, None, pieces
+                )
+                bad = sorted({*errors, *rules.keys()})
+                documents = batch.documents() if bad else []
+                for i in bad:
+                    result = self.result(batch, documents, i)
+                    out.add(
+                        self.verdict(None, result, data, _native_verdict(decoder, i)), result, None
+                    )
+                return
+        documents = batch.documents()
+        for i in range(batch.count):
+            result = self.result(batch, documents, i)
+            out.add(self.verdict(None, result, data, _native_verdict(decoder, i)), result, None)
+
+    @staticmethod
+    def result(batch: Batch, documents: list[bytes], i: int) -> RecordResult:
+        return RecordResult(
+            batch.first_record + i,
+            batch.offsets[i],
+            batch.lengths[i],
+            documents[i],
+            batch.errors.get(i, ()),
+            batch.segments.get(i, ()),
+        )
+
+    def cases(
+        self, data: memoryview, start: Checkpoint | None, limit: int
+    ) -> Iterator[JudgedBatch]:
+        """A multi-layout file in chunks: the discriminator alone finds each record's case (a
+        decode of that one field), then each case's records decode, validate and become events
+        as one batch, and the outcomes come out in file order."""
+        runtime = self.runtime
+        try:
+            probe: DiscriminatorDecoder | None = DiscriminatorDecoder(runtime)
+        except EmitUnsupported:
+            probe = None
+        here = start or Checkpoint(0, runtime.mapping.framing.skip_header)
+        if start is None:
+            spans = runtime.frame(data)
+        else:
+            spans = runtime.frame(
+                data, start=start.offset, first_number=start.record, block_end=start.block_end
+            )
+        failed: FramingError | None = None
+        while failed is None:
+            chunk: list[RecordSpan] = []
+            try:  # the records framed before a framing error are judged before its audit
+                for span in spans:
+                    chunk.append(span)
+                    if len(chunk) == limit:
+                        break
+            except FramingError as exc:
+                # Without its traceback: the framing generator's frame holds views of the mapped
+                # file, which must be gone before the file is unmapped.
+                failed = exc.with_traceback(None)
+            if not chunk:
+                break
+            out = _Builder(here)
+            if probe is None or any(s.segments or s.padding for s in chunk):
+                for s in chunk:
+                    case, outcome = self.one_case(s, data)
+                    out.add(outcome, s, case)
+            else:
+                for s, (case, outcome) in zip(
+                    chunk, self.chunk_cases(probe, chunk, data), strict=True
+                ):
+                    out.add(outcome, s, case)
+            last = chunk[-1]
+            here = Checkpoint(last.number + 1, last.end, last.block_end)
+            yield out.done(here)
+        if failed is not None:
+            yield self.framing_failed(here, failed)
+
+    def chunk_cases(
+        self, probe: DiscriminatorDecoder, chunk: list[RecordSpan], data: memoryview
+    ) -> list[tuple[str | None, _Mapped | RejectedRecord]]:
+        runtime, context = self.runtime, self.context
+        offsets = [s.offset for s in chunk]
+        lengths = [s.length for s in chunk]
+        out: list[tuple[str | None, _Mapped | RejectedRecord] | None] = [None] * len(chunk)
+        groups: dict[str | None, list[int]] = {}
+        for i, value in enumerate(probe.values(data, offsets, lengths)):
+            case = runtime.mapper.case_for(value) if value is not None else None
+            if isinstance(case, Violation):
+                span = chunk[i]
+                result = RecordResult(span.number, span.offset, span.length, b"null", ())
+                record = bytes(data[span.offset : span.offset + span.length])
+                reason = _at(runtime, case, record, span)
+                out[i] = (None, _reject(context, "decode", result, record, [reason]))
+            elif case is None:  # the discriminator does not decode: the first case's errors say why
+                out[i] = self.one_case(chunk[i], data)
+            else:
+                groups.setdefault(case, []).append(i)
+        for case, members in groups.items():
+            decoder = self.decoders[case]
+            done = 0
+            while done < len(members):
+                part = members[done:]
+                batch = decoder.decode_batch(
+                    data, [offsets[i] for i in part], [lengths[i] for i in part]
+                )
+                results = [
+                    RecordResult(
+                        chunk[i].number, offsets[i], lengths[i], doc, batch.errors.get(k, ())
+                    )
+                    for k, (i, doc) in enumerate(zip(part, batch.documents(), strict=False))
+                ]
+                published: dict[int, _Mapped] = {}
+                publisher = self.publishers.get(case)
+                if publisher is not None:
+                    assert isinstance(decoder, ValidatingDecoder)
+                    valid = [
+                        k
+                        for k, r in enumerate(results)
+                        if not r.errors and k not in decoder.rule_errors
+                    ]
+                    events = publisher.publish(
+                        data,
+                        [results[k].offset for k in valid],
+                        [results[k].length for k in valid],
+                    )
+                    if events is not None:
+                        published = {k: events.one(j) for j, k in enumerate(valid)}
+                for k, result in enumerate(results):
+                    outcome = published.get(k) or self.verdict(
+                        case, result, data, _native_verdict(decoder, k)
+                    )
+                    out[part[k]] = (case, outcome)
+                done += batch.count
+        assert all(o is not None for o in out)
+        return [o for o in out if o is not None]
+
+    def one_case(
+        self, span: RecordSpan, data: memoryview
+    ) -> tuple[str | None, _Mapped | RejectedRecord]:
+        """One record of a multi-layout file: the first case's decode (default REDEFINES
+        choices) finds the discriminator; a record of another case is decoded again as that
+        case. Only the discriminator's own decode decides: the first case's other fields may
+        well fail on another case's bytes."""
+        runtime, decoders = self.runtime, self.decoders
+        first = next(iter(decoders.values()))
+        record = bytes(span.data(data))
+        probe = span.place(first.decode(record, number=span.number, offset=span.offset))
+        verdict = _native_verdict(first, 0)
+        disc = runtime.mapping.discriminator
+        assert disc is not None
+        field = disc.source.replace(disc.source.split(".")[0], first.layout.name, 1)
+        decoded = all(e.path != field for e in probe.errors)
+        case = runtime.mapper.case_for(_values(probe)) if decoded else None
+        if isinstance(case, Violation):
+            reason = _at(runtime, case, record, span)
+            return None, _reject(self.context, "decode", probe, record[: span.length], [reason])
+        decoder = decoders[case] if case is not None else first
+        if decoder is not first:
+            probe = span.place(decoder.decode(record, number=span.number, offset=span.offset))
+            verdict = _native_verdict(decoder, 0)
+        return case, self.verdict(case, probe, data, verdict)
+
+    def verdict(
+        self,
+        case: str | None,
+        result: RecordResult,
+        data: memoryview,
+        verdict: _Verdict | None = None,
+    ) -> _Mapped | RejectedRecord:
+        """A record judged one at a time: ``verdict`` is C's rule violations when the decoder
+        validated (None: validate here); a valid record is mapped in Python."""
+        runtime, context = self.runtime, self.context
+        record = result.raw(data)
+        where = None if case is None else runtime.layout(case)  # named by its audit, if rejected
+        if result.errors:
+            return _reject(context, "decode", result, record, result.errors, case, where)
+        if verdict is None:
+            outcome = runtime.process(
+                _values(result), case, record=record, record_offset=result.offset
+            )
+            if not outcome.valid:
+                return _reject(context, "validate", result, record, outcome.violations, case, where)
+            event = outcome.event
+        else:
+            decoder, _, broken = verdict
+            if broken:
+                violations = decoder.validation.violations(
+                    broken, result.document, record, result.offset
+                )
+                return _reject(context, "validate", result, record, violations, case, where)
+            applied = runtime.mapper.apply(_values(result), case)
+            if applied.violations:  # the native checks missed a conversion failure: never publish
+                located = [
+                    locate(v, runtime.mapper, case, record, result.offset)
+                    for v in applied.violations
+                ]
+                return _reject(context, "validate", result, record, located, case, where)
+            event = applied.event
+        document = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
+        return _Mapped(
+            document, _encoded(runtime.kafka_key(event)), _encoded(runtime.redis_key(event))
+        )
+
+
+def _array(code: str, values: Sequence[int]) -> array[int]:
+    if isinstance(values, array) and values.typecode == code:
+        return values
+    return array(code, values)
+
+
+def _encoded(key: str | None) -> bytes | None:
+    return None if key is None else key.encode()
+
+
+def _decoder(runtime: Runtime, case: str | None) -> NativeDecoder:
+    """The case's validating decoder, or a plain one (Python validation) as a fallback."""
+    native = native_validation(runtime, case)
+    if native is not None:
+        return native.decoder
+    return NativeDecoder(runtime.layout(case), runtime.decode_options(case))
+
+
+def _native_verdict(decoder: NativeDecoder, index: int) -> _Verdict | None:
+    """C's verdict on a batch's record, or None when the decoder does not validate."""
+    if isinstance(decoder, ValidatingDecoder):
+        return decoder, index, decoder.rule_errors.get(index)
+    return None
+
+
+class _Publisher:
+    """A case's valid records straight to published events in C (bridge/mapping/emit.py),
+    keys from a second, keys-only event plan; None from ``of`` when the mapping needs the
+    Python mapper."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        events: EventDecoder,
+        keys: EventDecoder | None,
+    ):
+        self.events = events
+        self.keys = keys
+        # LINE SEQUENTIAL: a short line was validated padded with spaces (docs/decoding.md),
+        # so its event is decoded from the same padded copy.
+        self.pad_to = events.layout.record_length if runtime.mapping.framing.type == "lines" else 0
+        self.space = bytes([space_byte(runtime.mapping.code_page)])
+        self.kafka_key = _keyer(runtime.mapping, "kafka")
+        self.redis_key = _keyer(runtime.mapping, "redis")
+
+    @classmethod
+    def of(
+        cls, runtime: Runtime, decoder: NativeDecoder, case: str | None = None
+    ) -> _Publisher | None:
+        mapping = runtime.mapping
+        if not isinstance(decoder, ValidatingDecoder):
+            return None  # validity known only after Python validation
+        events = event_decoder(runtime, case)
+        if events is None:
+            return None
+        paths = frozenset(mapping.keys.kafka) | frozenset(mapping.keys.redis)
+        keys = event_decoder(runtime, case, only=paths) if paths else None
+        if paths and keys is None:
+            return None
+        return cls(runtime, events, keys)
+
+    def publish(
+        self,
+        data: memoryview,
+        offsets: Sequence[int],
+        lengths: Sequence[int],
+        segments: Mapping[int, Segments] | None = None,
+    ) -> _Published | None:
+        """Events of valid records (file offsets, lengths, and the pieces of spanned ones by
+        index); None: a record the event plan refused, so map them in Python."""
+        source: Any = data
+        src_offsets: Sequence[int] = offsets
+        src_lengths: Sequence[int] = lengths
+        pieces = segments or {}
+        if self.pad_to and any(n < self.pad_to for n in lengths):
+            width = self.pad_to
+            source = b"".join(
+                bytes(data[at : at + n]).ljust(width, self.space)
+                for at, n in zip(offsets, lengths, strict=True)
+            )
+            src_offsets, src_lengths = range(0, width * len(lengths), width), [width] * len(lengths)
+        elif pieces:  # spanned records: their pieces joined, the batch's records back to back
+            copy = bytearray()
+            starts = []
+            for k, (at, n) in enumerate(zip(offsets, lengths, strict=True)):
+                starts.append(len(copy))
+                copy += record_bytes(data, at, n, pieces.get(k, ()))
+            source, src_offsets = copy, starts
+        try:
+            buffer, starts_, sizes = self.events.event_buffer(source, src_offsets, src_lengths)
+            keys = self.keys.events(source, src_offsets, src_lengths) if self.keys else None
+        except EmitUnsupported:
+            return None
+        if keys is None:
+            none: list[bytes | None] = [None] * len(sizes)
+            return _Published(buffer, starts_, sizes, none, none)
+        # The key fields of the whole batch parsed in one call (one small object a record).
+        key_values = json.loads(b"[" + b",".join(keys) + b"]")
+        kafka, redis = self.kafka_key, self.redis_key
+        return _Published(
+            buffer,
+            starts_,
+            sizes,
+            [_encoded(kafka(k)) for k in key_values],
+            [_encoded(redis(k)) for k in key_values],
+        )
+
+
+def _key_text(value: Any) -> str:
+    """A key part as message_key writes it (text_form; no value: empty)."""
+    if value is None:
+        return ""
+    if type(value) is str:
+        return value
+    return "true" if value is True else "false" if value is False else str(value)
+
+
+def _keyer(mapping: MappingDoc, which: str) -> Callable[[Mapping[str, Any]], str | None]:
+    """message_key for the keys-only objects of one mapping: the same text, the targets and
+    separator looked up once (it runs twice a record)."""
+    paths = mapping.keys.kafka if which == "kafka" else mapping.keys.redis
+    targets = []
+    for path in paths:
+        spec = mapping.field_spec(path)
+        assert spec is not None
+        targets.append(tuple(spec.target.split(".")))
+    if not targets or any(len(t) != 1 for t in targets):
+        return lambda values: message_key(mapping, values, which)
+    names = [t[0] for t in targets]
+    join = mapping.keys.separator.join
+    prefix = mapping.keys.redis_prefix if which == "redis" else ""
+    return lambda values: prefix + join([_key_text(values.get(n)) for n in names])
+
+
+def _at(runtime: Runtime, violation: Violation, record: bytes, span: RecordSpan) -> Violation:
+    """An unknown record type's violation with the discriminator's place and bytes (its
+    offset counted as if contiguous; _reject places it in a spanned record's piece)."""
+    path = violation.path
+    item = next((f for lay in runtime.layouts for f in lay.fields() if f.path == path), None)
+    if item is None:
+        return violation
+    raw = record[item.offset : item.offset + item.length].hex()
+    return violation.located(path, span.offset + item.offset, item.length, raw)
+
+
+def _values(result: RecordResult) -> dict[str, Any]:
+    values: dict[str, Any] = json.loads(result.document, parse_float=Decimal)
+    return values
+
+
+def _reject(
+    context: AuditContext,
+    stage: str,
+    result: RecordResult,
+    record: bytes,
+    reasons: Any,
+    case: str | None = None,
+    layout: Layout | None = None,
+) -> RejectedRecord:
+    """``layout``: the case's record layout, named in the audit (None: the run's first)."""
+    reasons_list: list[Violation | FieldError] = list(reasons)
+    if result.segments:  # field errors come placed; a validator's offsets count as contiguous
+        reasons_list = [
+            replace(r, offset=in_file(r.offset, result.offset, result.segments))
+            if isinstance(r, Violation) and r.offset is not None
+            else r
+            for r in reasons_list
+        ]
+    audit = context.record(
+        stage=stage,
+        record_number=result.record,
+        offset=result.offset,
+        raw=record,
+        reasons=reasons_list,
+        case=case,
+        segments=result.segments,
+        layout=layout,
     )
+    return RejectedRecord(result.record, result.offset, stage, audit)
 
 
-def _end(rejected: Rejected) -> int:
-    """Where a rejected record's bytes end (its audit names its length and pieces)."""
-    record = rejected.audit["record"]
-    pieces = record.get("segments")
-    if pieces:
-        last = pieces[-1]
-        return int(last["offset"]) + int(last["length"])
-    return int(record["offset"]) + int(record["length"])
+def framing_audit(
+    context: AuditContext, exc: FramingError, path: str | Path, done_to: int, number: int
+) -> dict[str, Any]:
+    """The bytes from where framing failed, as a ``framing`` audit document numbered as the
+    record that would have come next (at most FRAMING_RAW_LIMIT of them). It starts at
+    ``done_to`` or at the error if before (a file shorter than its header): its Rejected
+    stands where it starts."""
+    at = getattr(exc, "offset", done_to)
+    start = min(done_to, at)
+    with Path(path).open("rb") as fh:
+        size = fh.seek(0, 2)
+        fh.seek(start)
+        raw = fh.read(FRAMING_RAW_LIMIT)
+    reason = Violation("framing", "framing", str(exc), offset=at, length=size - start)
+    return context.record(
+        stage="framing",
+        record_number=number,
+        offset=start,
+        raw=raw,
+        reasons=[reason],
+        length=size - start,
+    )

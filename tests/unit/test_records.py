@@ -11,7 +11,7 @@ from bridge.mapping.audit import audit_schema
 from bridge.mapping.record_schema import record_schema
 from bridge.mapping.runtime import Runtime
 from bridge.mapping.validate import JsonSchemaValidator
-from bridge.records import Event, Rejected, judge_file
+from bridge.stage.records import Event, Rejected, judge_file
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "copybooks" / "samples"

@@ -25,7 +25,7 @@ from bridge.mapping.native import native_validation
 from bridge.mapping.plan import layouts_fingerprint
 from bridge.mapping.runtime import Runtime
 from bridge.mapping.validate import violation_keys
-from bridge.records import Event, Rejected, judge_file
+from bridge.stage.records import Event, Rejected, judge_file
 
 COPYBOOK = """\
        01  HDR-REC.
@@ -200,7 +200,7 @@ def test_a_multi_layout_file_is_judged_as_each_record_alone(
         def refused(runtime: Runtime) -> None:
             raise EmitUnsupported("record by record, for this test")
 
-        monkeypatch.setattr("bridge.records.DiscriminatorDecoder", refused)
+        monkeypatch.setattr("bridge.stage.judge.DiscriminatorDecoder", refused)
     for case in ("header", "detail", "trailer"):
         assert native_validation(runtime, case) is not None
         assert event_decoder(runtime, case) is not None

@@ -25,7 +25,6 @@ from typing import Any
 import jsonschema
 import pytest
 
-from bridge import records
 from bridge.copybook.compiler import compile_copybook
 from bridge.copybook.layout import Layout
 from bridge.decode.encoder import encode_record
@@ -35,7 +34,9 @@ from bridge.decode.native import Batch, NativeDecoder
 from bridge.decode.verdict import record_bytes, record_end
 from bridge.mapping.init import default_mapping, default_multi_mapping
 from bridge.mapping.runtime import Runtime
-from bridge.records import FRAMING_RAW_LIMIT, Event, Rejected, judge_file
+from bridge.stage import judge as stage_judge
+from bridge.stage.judge import FRAMING_RAW_LIMIT
+from bridge.stage.records import Event, Rejected, judge_file
 
 from .descriptors import blocks, rdw, spanned
 
@@ -440,12 +441,13 @@ def _small_batches(small: bool) -> Iterator[None]:
         init(self, *args, **{**kw, "out_bytes": 1024, "error_cap": 16})
 
     def tiny_walk(self: NativeDecoder, *args: Any, **kw: Any) -> Iterator[Batch]:
-        return decode_file(self, *args, **{**kw, "batch_records": 7, "window_bytes": 1})
+        small = min(7, kw.get("batch_records", 7))
+        return decode_file(self, *args, **{**kw, "batch_records": small, "window_bytes": 1})
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(NativeDecoder, "__init__", tiny_init)
         patch.setattr(NativeDecoder, "decode_file", tiny_walk)
-        patch.setattr(records, "CASES_CHUNK", 5)
+        patch.setattr(stage_judge, "BATCH_RECORDS", 5)
         yield
 
 

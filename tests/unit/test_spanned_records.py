@@ -25,7 +25,7 @@ from bridge.decode.framing import frame
 from bridge.decode.verdict import record_bytes
 from bridge.mapping.apply import Mapper
 from bridge.mapping.runtime import Runtime
-from bridge.records import Event, judge_file
+from bridge.stage.records import Event, judge_file
 
 from .copybooks import MIXED
 from .descriptors import blocks, rdw, spanned

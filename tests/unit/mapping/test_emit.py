@@ -29,7 +29,7 @@ from bridge.mapping.emit import EventDecoder, event_decoder
 from bridge.mapping.init import default_mapping
 from bridge.mapping.native import NativeValidation, native_validation
 from bridge.mapping.runtime import Runtime
-from bridge.records import Event, judge_file
+from bridge.stage.records import Event, judge_file
 
 from .conftest import ACCTMAST_MAPPING, CARDDEMO, ROOT, TEST_PII_KEY
 from .test_native_validate import P_WILD, _specs, _text_numbers_mapping, values_for

@@ -16,7 +16,7 @@ from bridge.mapping.check import check_mapping, errors, load_checked
 from bridge.mapping.init import default_mapping, target_name
 from bridge.mapping.model import Problem, meta_problems, parse_mapping
 from bridge.mapping.runtime import Runtime
-from bridge.records import Event, judge_file
+from bridge.stage.records import Event, judge_file
 
 from .conftest import ACCTMAST_CPY, ACCTMAST_MAPPING, CARDDEMO, acct_document
 

@@ -18,7 +18,7 @@ from bridge.mapping.init import default_mapping, default_multi_mapping
 from bridge.mapping.model import meta_problems
 from bridge.mapping.runtime import Runtime
 from bridge.mapping.validate import JsonSchemaValidator
-from bridge.records import Event, Rejected, judge_file
+from bridge.stage.records import Event, Rejected, judge_file
 
 from ..copybooks import MIXED
 from .conftest import CARDDEMO, acct_document
