@@ -10,7 +10,8 @@ A third file holds the repeated sample as RECFM=VBS, seven records in ten spanne
 segments, eight segments a block, read by the same mapping with vbs framing.
 
 For each file, records/s of the record stage (bridge.stage.records.judge_file: decode, validate,
-map, keys) three ways: events written by C (bridge/mapping/emit.py, the default), the Python mapper
+map, keys) three ways: events written by C (bridge/mapping/event_plan.py, the default), the
+Python mapper
 (Mapper.apply: compiled walk and per-field converters) and the reference walk
 (Mapper.apply_reference); and microseconds per record of the two Python mappers alone on the
 decoded documents. All three must give the same events and the same rejections. Best of R

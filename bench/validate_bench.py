@@ -30,7 +30,7 @@ from accounts import DISTINCT, RECORD_LENGTH, _values, layout
 from bridge.decode.encoder import encode_record
 from bridge.decode.native import NativeDecoder
 from bridge.decode.reference import decode_to_dict
-from bridge.mapping.native import NativeValidation
+from bridge.mapping.check_plan import NativeValidation
 from bridge.mapping.record_schema import case_schemas
 from bridge.mapping.runtime import Runtime
 from bridge.mapping.validate import JsonSchemaValidator, Validator, map_and_validate

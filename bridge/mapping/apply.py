@@ -17,7 +17,6 @@ from typing import Any
 
 from bridge.copybook.layout import Field, Layout
 from bridge.decode.verdict import Reason
-from bridge.mapping.check import plans_for
 from bridge.mapping.compiled import Compiler, ScopeRun
 from bridge.mapping.convert import (
     ConversionError,
@@ -31,6 +30,7 @@ from bridge.mapping.convert import (
     text_form,
 )
 from bridge.mapping.fastconvert import fast_converter, fast_protector
+from bridge.mapping.lint import plans_for
 from bridge.mapping.model import (
     CASE_PROPERTY,
     MappingDoc,

@@ -16,7 +16,7 @@ from decimal import ROUND_DOWN, Context, Decimal, InvalidOperation
 from typing import Any
 
 from bridge.copybook.layout import Category, Field
-from bridge.mapping.check import DATE_FORMAT_DIGITS
+from bridge.mapping.lint import DATE_FORMAT_DIGITS
 from bridge.mapping.model import FieldSpec, MappingError, PiiPolicyKind, Problem, TargetType
 from bridge.mapping.plan import is_numeric
 from bridge.mapping.record_schema import canonical_decimal

@@ -21,8 +21,8 @@ from decimal import Decimal
 from typing import Any
 
 from bridge.copybook.layout import Field
-from bridge.mapping.check import DATE_FORMAT_DIGITS
 from bridge.mapping.convert import EXACT, make_converter, make_protector, mask, safe_decimal
+from bridge.mapping.lint import DATE_FORMAT_DIGITS
 from bridge.mapping.model import FieldSpec, PiiPolicyKind, TargetType
 from bridge.mapping.plan import is_numeric
 

@@ -19,7 +19,7 @@ from bridge.copybook.layout import Layout
 from bridge.decode.framing import RecordSpan, frame
 from bridge.decode.verdict import DecodeOptions, RecordResult
 from bridge.mapping.apply import Mapper, load_pii_key, message_key
-from bridge.mapping.check import errors, load_checked, select_layouts
+from bridge.mapping.lint import errors, load_checked, select_layouts
 from bridge.mapping.model import MappingDoc, MappingError, PiiPolicyKind, Problem, TargetType
 from bridge.mapping.record_schema import case_schemas, schema_id
 from bridge.mapping.validate import Outcome, Validator, map_and_validate, validators_for

@@ -4,12 +4,12 @@
 and maps the valid ones, and yields :class:`~bridge.stage.batch.JudgedBatch` es in file order,
 with stable record numbers and byte offsets and the checkpoint after each batch. A batch's
 events come straight from C: one buffer of documents (the event plan's output, bridge/mapping/
-emit.py) and their keys (a keys-only event plan), no Python object per record. Starting from a
+event_plan.py) and their keys (a keys-only event plan), no Python object per record. Starting from a
 checkpoint frames from its byte offset (and VB/VBS block), nothing before it judged. A framing
 failure ends the file with a ``framing`` audit document for the bytes that could not be framed,
 so the accounting (records in = events + audit entries) still holds for everything before it.
 
-Validation runs in C as records decode (bridge/mapping/native.py): a record the native checks
+Validation runs in C as records decode (bridge/mapping/check_plan.py): a record the native checks
 reject becomes an audit document straight from C's verdict. A case whose schema the native
 checks or whose events the event plan do not cover (warned once) is validated or mapped in
 Python instead, record by record; validation is never skipped.
@@ -32,14 +32,14 @@ from bridge.decode.native import Batch, NativeDecoder
 from bridge.decode.verdict import FieldError, RecordResult, Segments, in_file, record_bytes
 from bridge.mapping.apply import message_key
 from bridge.mapping.audit import AuditContext
-from bridge.mapping.emit import (
+from bridge.mapping.check_plan import ValidatingDecoder, native_validation
+from bridge.mapping.event_plan import (
     DiscriminatorDecoder,
     EmitUnsupported,
     EventDecoder,
     event_decoder,
 )
 from bridge.mapping.model import MappingDoc
-from bridge.mapping.native import ValidatingDecoder, native_validation
 from bridge.mapping.reasons import Violation
 from bridge.mapping.runtime import Runtime
 from bridge.mapping.validate import locate
@@ -516,7 +516,7 @@ def _native_verdict(decoder: NativeDecoder, index: int) -> _Verdict | None:
 
 
 class _Publisher:
-    """A case's valid records straight to published events in C (bridge/mapping/emit.py),
+    """A case's valid records straight to published events in C (bridge/mapping/event_plan.py),
     keys from a second, keys-only event plan; None from ``of`` when the mapping needs the
     Python mapper."""
 

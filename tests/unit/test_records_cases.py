@@ -20,8 +20,8 @@ import pytest
 from bridge.copybook.compiler import compile_copybook
 from bridge.decode.encoder import encode_record
 from bridge.decode.reference import decode_record
-from bridge.mapping.emit import DiscriminatorDecoder, EmitUnsupported, event_decoder
-from bridge.mapping.native import native_validation
+from bridge.mapping.check_plan import native_validation
+from bridge.mapping.event_plan import DiscriminatorDecoder, EmitUnsupported, event_decoder
 from bridge.mapping.plan import layouts_fingerprint
 from bridge.mapping.runtime import Runtime
 from bridge.mapping.validate import violation_keys

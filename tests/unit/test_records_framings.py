@@ -32,8 +32,8 @@ from bridge.decode.framing import FramingError, RecordSpan, frame
 from bridge.decode.multi import resolve_field
 from bridge.decode.native import Batch, NativeDecoder
 from bridge.decode.verdict import record_bytes, record_end
-from bridge.mapping.init import default_mapping, default_multi_mapping
 from bridge.mapping.runtime import Runtime
+from bridge.mapping.scaffold import default_mapping, default_multi_mapping
 from bridge.stage import judge as stage_judge
 from bridge.stage.judge import FRAMING_RAW_LIMIT
 from bridge.stage.records import Event, Rejected, judge_file

@@ -15,7 +15,7 @@ import pytest
 from bridge.copybook.compiler import compile_copybook
 from bridge.decode.native import NativeDecoder
 from bridge.mapping.apply import Mapper
-from bridge.mapping.check import errors, load_checked
+from bridge.mapping.lint import errors, load_checked
 from bridge.mapping.record_schema import case_schemas
 from bridge.mapping.validate import map_and_validate, validators_for
 

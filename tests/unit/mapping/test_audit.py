@@ -20,11 +20,11 @@ from bridge.decode.encoder import encode_record
 from bridge.decode.reference import decode_record, decode_to_dict
 from bridge.mapping.apply import Mapper
 from bridge.mapping.audit import AuditContext, audit_json, audit_schema, file_sha256
-from bridge.mapping.check import errors, load_checked
-from bridge.mapping.init import default_mapping
+from bridge.mapping.lint import errors, load_checked
 from bridge.mapping.model import MappingDoc, parse_mapping
 from bridge.mapping.reasons import Violation
 from bridge.mapping.record_schema import case_schemas, schema_id
+from bridge.mapping.scaffold import default_mapping
 from bridge.mapping.validate import map_and_validate, validators_for
 
 from .conftest import ACCTMAST_MAPPING, CARDDEMO, acct_values

@@ -1,4 +1,4 @@
-"""Events written by C (bridge/mapping/emit.py, native/emit.c) against the Python mapper.
+"""Events written by C (bridge/mapping/event_plan.py, native/emit.c) against the Python mapper.
 
 Records are generated from each mapping's constraints (the generator of
 test_native_validate.py), encoded, judged by the native checks; every record that passes
@@ -25,10 +25,10 @@ import pytest
 from bridge import _native
 from bridge.copybook.compiler import compile_copybook
 from bridge.decode.encoder import encode_record
-from bridge.mapping.emit import EventDecoder, event_decoder
-from bridge.mapping.init import default_mapping
-from bridge.mapping.native import NativeValidation, native_validation
+from bridge.mapping.check_plan import NativeValidation, native_validation
+from bridge.mapping.event_plan import EventDecoder, event_decoder
 from bridge.mapping.runtime import Runtime
+from bridge.mapping.scaffold import default_mapping
 from bridge.stage.records import Event, judge_file
 
 from .conftest import ACCTMAST_MAPPING, CARDDEMO, ROOT, TEST_PII_KEY

@@ -25,7 +25,6 @@ from bridge.copybook.layout import Field, Layout
 from bridge.mapping.apply import Applied, Mapper, message_key
 from bridge.mapping.convert import ConversionError, make_converter, make_protector
 from bridge.mapping.fastconvert import fast_converter, fast_protector
-from bridge.mapping.init import default_mapping
 from bridge.mapping.model import (
     EnumValue,
     FieldSpec,
@@ -36,6 +35,7 @@ from bridge.mapping.model import (
     parse_mapping,
 )
 from bridge.mapping.plan import is_numeric
+from bridge.mapping.scaffold import default_mapping
 
 from .conftest import acct_values, mapping_for
 

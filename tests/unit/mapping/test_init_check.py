@@ -12,10 +12,10 @@ import pytest
 from bridge.cli import main
 from bridge.copybook.compiler import compile_copybook, compile_text
 from bridge.decode.encoder import encode_record
-from bridge.mapping.check import check_mapping, errors, load_checked
-from bridge.mapping.init import default_mapping, target_name
+from bridge.mapping.lint import check_mapping, errors, load_checked
 from bridge.mapping.model import Problem, meta_problems, parse_mapping
 from bridge.mapping.runtime import Runtime
+from bridge.mapping.scaffold import default_mapping, target_name
 from bridge.stage.records import Event, judge_file
 
 from .conftest import ACCTMAST_CPY, ACCTMAST_MAPPING, CARDDEMO, acct_document

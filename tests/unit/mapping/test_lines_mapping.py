@@ -14,9 +14,9 @@ import pytest
 from bridge.copybook.compiler import compile_copybook
 from bridge.decode.multi import resolve_field
 from bridge.mapping.audit import audit_schema
-from bridge.mapping.init import default_mapping, default_multi_mapping
 from bridge.mapping.model import meta_problems
 from bridge.mapping.runtime import Runtime
+from bridge.mapping.scaffold import default_mapping, default_multi_mapping
 from bridge.mapping.validate import JsonSchemaValidator
 from bridge.stage.records import Event, Rejected, judge_file
 

@@ -27,8 +27,7 @@ from hypothesis import strategies as st
 from bridge.copybook.compiler import compile_copybook
 from bridge.copybook.layout import Category, Field, Layout, Usage
 from bridge.decode.encoder import encode_record
-from bridge.mapping.model import FieldSpec, TargetType
-from bridge.mapping.native import (
+from bridge.mapping.check_plan import (
     V_ENUM,
     V_FIRST,
     V_PATTERN,
@@ -37,6 +36,7 @@ from bridge.mapping.native import (
     compile_pattern,
     native_validation,
 )
+from bridge.mapping.model import FieldSpec, TargetType
 from bridge.mapping.record_schema import case_schemas
 from bridge.mapping.runtime import Runtime
 from bridge.mapping.validate import JsonSchemaValidator, map_and_validate, violation_keys

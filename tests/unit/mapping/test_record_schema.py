@@ -13,8 +13,7 @@ from bridge.cli import main
 from bridge.copybook.compiler import compile_text
 from bridge.copybook.layout import Layout
 from bridge.mapping.apply import Mapper
-from bridge.mapping.check import check_mapping, errors
-from bridge.mapping.init import default_mapping
+from bridge.mapping.lint import check_mapping, errors
 from bridge.mapping.model import MappingDoc, parse_mapping
 from bridge.mapping.record_schema import (
     HASH_PATTERN,
@@ -23,6 +22,7 @@ from bridge.mapping.record_schema import (
     decimal_pattern,
     record_schema,
 )
+from bridge.mapping.scaffold import default_mapping
 from bridge.mapping.validate import JsonSchemaValidator, make_validator
 
 from .conftest import ACCTMAST_MAPPING, acct_values

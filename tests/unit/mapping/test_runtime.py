@@ -10,10 +10,10 @@ import pytest
 from bridge.copybook.compiler import compile_text
 from bridge.decode.encoder import encode_record
 from bridge.decode.reference import decode_record
-from bridge.mapping.check import check_mapping
-from bridge.mapping.init import default_mapping
+from bridge.mapping.lint import check_mapping
 from bridge.mapping.model import MappingError, parse_mapping
 from bridge.mapping.runtime import Runtime, document_values
+from bridge.mapping.scaffold import default_mapping
 
 from .conftest import ACCTMAST_MAPPING, acct_document, acct_values
 

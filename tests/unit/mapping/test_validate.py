@@ -23,10 +23,10 @@ from bridge.copybook.layout import Layout
 from bridge.decode.encoder import encode_record
 from bridge.decode.reference import decode_to_dict
 from bridge.mapping.apply import Mapper
-from bridge.mapping.check import check_mapping, errors, load_checked
-from bridge.mapping.init import default_mapping
+from bridge.mapping.lint import check_mapping, errors, load_checked
 from bridge.mapping.model import MappingDoc, parse_mapping
 from bridge.mapping.record_schema import case_schemas, record_schema
+from bridge.mapping.scaffold import default_mapping
 from bridge.mapping.validate import (
     FastValidator,
     JsonSchemaValidator,

@@ -9,7 +9,7 @@ null values, then masking or the keyed hash of PII. One C call turns a batch of 
 batch of published events, byte for byte what ``Mapper.apply`` and ``json.dumps`` give
 (tests/unit/mapping/test_emit.py holds them to each other).
 
-It decodes only records that passed validation (bridge/mapping/native.py): conversions trust
+It decodes only records that passed validation (bridge/mapping/check_plan.py): conversions trust
 their input. A mapping it cannot express raises :class:`EmitUnsupported`; the caller keeps the
 Python mapper for that case (warned once), so the events are the same either way.
 """
@@ -30,7 +30,7 @@ from bridge.codepages import decode_table
 from bridge.copybook.layout import Category, Field, Layout, Usage
 from bridge.decode.native import NativeDecoder
 from bridge.decode.plan import Plan, PlanError, _Builder, _key, _Op
-from bridge.mapping.check import DATE_FORMAT_DIGITS
+from bridge.mapping.lint import DATE_FORMAT_DIGITS
 from bridge.mapping.model import CASE_PROPERTY, FieldSpec, PiiPolicyKind, TargetType
 from bridge.mapping.plan import FieldPlan, TablePlan, is_numeric
 from bridge.mapping.runtime import Runtime
@@ -547,7 +547,7 @@ class DiscriminatorDecoder(NativeDecoder):
         assert disc is not None
         first = disc.cases[0].name
         layout, options = runtime.layout(first), runtime.decode_options(first)
-        # The discriminator as the first case's record names it (check.py: same name in each).
+        # The discriminator as the first case's record names it (lint.py: same name in each).
         try:
             item = layout.field(disc.source.replace(disc.source.split(".")[0], layout.name, 1))
         except KeyError as exc:

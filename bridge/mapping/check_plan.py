@@ -34,7 +34,7 @@ from bridge.decode.native import NativeDecoder
 from bridge.decode.plan import REASONS
 from bridge.decode.verdict import DecodeOptions, FieldError
 from bridge.mapping.apply import ConversionError, make_converter
-from bridge.mapping.check import DATE_FORMAT_DIGITS
+from bridge.mapping.lint import DATE_FORMAT_DIGITS
 from bridge.mapping.model import FieldSpec, TargetType
 from bridge.mapping.plan import FieldPlan, TablePlan, is_numeric
 from bridge.mapping.reasons import CHECK_CONVERT, CHECK_SCHEMA, Violation, jsonable
