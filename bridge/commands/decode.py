@@ -33,7 +33,7 @@ from bridge.exitcodes import (
 )
 from bridge.mapping.audit import AuditContext, audit_json
 from bridge.mapping.model import MappingError, MappingNotFoundError
-from bridge.mapping.runtime import Runtime
+from bridge.mapping.program import Program, load_program
 from bridge.stage.batch import Checkpoint
 from bridge.stage.judge import framing_audit, judge_batches
 
@@ -337,7 +337,7 @@ def _write(batches: Iterator[Batch], args: argparse.Namespace, path: Path, layou
 
 def _run_mapping(args: argparse.Namespace, path: Path) -> int:
     try:
-        runtime = Runtime.load(args.mapping)
+        runtime = load_program(args.mapping)
     except (MappingNotFoundError, CopybookNotFoundError) as exc:
         print(f"bridge decode: {exc}", file=sys.stderr)
         return RET_NOT_FOUND
@@ -371,7 +371,7 @@ def _run_mapping(args: argparse.Namespace, path: Path) -> int:
     return RET_INVALID_RECORDS if sink.tally.rejected else RET_OK
 
 
-def _skipped(runtime: Runtime, skip: int) -> Checkpoint | None:
+def _skipped(runtime: Program, skip: int) -> Checkpoint | None:
     """Where record ``skip`` starts when the framing says so without reading the file (fixed
     records); else None: the records before it are judged and not written."""
     framing = runtime.mapping.framing

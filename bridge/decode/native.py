@@ -145,10 +145,13 @@ class NativeDecoder:
         out_bytes: int = 4 << 20,
         error_cap: int = 4096,
         max_out_bytes: int = 1 << 30,
+        plan: Plan | None = None,
     ) -> None:
+        """``plan``: a plan compiled for ``layout`` and ``options`` (one with checks or an event
+        plan's); by default the layout's decode plan."""
         self.layout = layout
         self.options = options or DecodeOptions()
-        self.plan: Plan = compile_plan(layout, self.options)
+        self.plan: Plan = plan if plan is not None else compile_plan(layout, self.options)
         has_floats = any(f.usage in (Usage.COMP1, Usage.COMP2) for f in layout.fields())
         self._floats = layout.root if has_floats and layout.root.is_group else None
         self._out = bytearray(max(out_bytes, 1024))

@@ -1,8 +1,8 @@
 """Reference conversions: one decoded value -> its event value, and the PII policies.
 
 These are the obviously-correct definitions: ``make_converter`` tries every value type in turn
-and says, through a ``ConversionError``, why a value does not convert. The mapper's compiled
-path (fastconvert.py) specialises them per field and must agree with them on every value.
+and says, through a ``ConversionError``, why a value does not convert. The C event plan
+(event_plan.py) must agree with them on every value.
 """
 
 from __future__ import annotations

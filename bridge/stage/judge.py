@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from array import array
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
@@ -30,18 +30,16 @@ from bridge.copybook.layout import Layout
 from bridge.decode.framing import FramingError, RecordSpan, mapped
 from bridge.decode.native import Batch, NativeDecoder
 from bridge.decode.verdict import FieldError, RecordResult, Segments, in_file, record_bytes
-from bridge.mapping.apply import message_key
 from bridge.mapping.audit import AuditContext
-from bridge.mapping.check_plan import ValidatingDecoder, native_validation
+from bridge.mapping.check_plan import ValidatingDecoder
 from bridge.mapping.event_plan import (
     DiscriminatorDecoder,
     EmitUnsupported,
     EventDecoder,
-    event_decoder,
 )
-from bridge.mapping.model import MappingDoc
+from bridge.mapping.keys import MessageKey
+from bridge.mapping.program import CaseProgram, Program
 from bridge.mapping.reasons import Violation
-from bridge.mapping.runtime import Runtime
 from bridge.mapping.validate import locate
 from bridge.stage.batch import Checkpoint, EventBatch, JudgedBatch, RejectedRecord
 
@@ -87,7 +85,7 @@ class _Published:
         return _Mapped(self.buffer[at : at + self.sizes[i]], self.kafka_keys[i], self.redis_keys[i])
 
 
-def audit_context(runtime: Runtime, path: str | Path) -> AuditContext:
+def audit_context(runtime: Program, path: str | Path) -> AuditContext:
     mapping = runtime.mapping
     layout = runtime.layout(mapping.discriminator.cases[0].name if mapping.discriminator else None)
     return AuditContext.for_file(
@@ -102,7 +100,7 @@ def audit_context(runtime: Runtime, path: str | Path) -> AuditContext:
 
 
 def judge_batches(
-    runtime: Runtime,
+    runtime: Program,
     path: str | Path,
     *,
     start: Checkpoint | None = None,
@@ -208,19 +206,17 @@ class _Stage:
     """One run of the record stage over one file."""
 
     def __init__(
-        self, runtime: Runtime, context: AuditContext, path: str | Path, native_events: bool
+        self, runtime: Program, context: AuditContext, path: str | Path, native_events: bool
     ) -> None:
         self.runtime = runtime
         self.context = context
         self.path = path
-        mapping = runtime.mapping
-        cases = [c.name for c in mapping.discriminator.cases] if mapping.discriminator else [None]
         self.decoders: dict[str | None, NativeDecoder] = {
-            case: _decoder(runtime, case) for case in cases
+            case: p.decoder() for case, p in runtime.cases.items()
         }
         self.publishers: dict[str | None, _Publisher | None] = {
-            case: _Publisher.of(runtime, decoder, case) if native_events else None
-            for case, decoder in self.decoders.items()
+            case: _Publisher.of(runtime, p) if native_events else None
+            for case, p in runtime.cases.items()
         }
 
     def framing_failed(self, here: Checkpoint, exc: FramingError) -> JudgedBatch:
@@ -322,10 +318,7 @@ class _Stage:
         decode of that one field), then each case's records decode, validate and become events
         as one batch, and the outcomes come out in file order."""
         runtime = self.runtime
-        try:
-            probe: DiscriminatorDecoder | None = DiscriminatorDecoder(runtime)
-        except EmitUnsupported:
-            probe = None
+        probe = runtime.discriminator_decoder()
         here = start or Checkpoint(0, runtime.mapping.framing.skip_header)
         if start is None:
             spans = runtime.frame(data)
@@ -500,14 +493,6 @@ def _encoded(key: str | None) -> bytes | None:
     return None if key is None else key.encode()
 
 
-def _decoder(runtime: Runtime, case: str | None) -> NativeDecoder:
-    """The case's validating decoder, or a plain one (Python validation) as a fallback."""
-    native = native_validation(runtime, case)
-    if native is not None:
-        return native.decoder
-    return NativeDecoder(runtime.layout(case), runtime.decode_options(case))
-
-
 def _native_verdict(decoder: NativeDecoder, index: int) -> _Verdict | None:
     """C's verdict on a batch's record, or None when the decoder does not validate."""
     if isinstance(decoder, ValidatingDecoder):
@@ -520,36 +505,22 @@ class _Publisher:
     keys from a second, keys-only event plan; None from ``of`` when the mapping needs the
     Python mapper."""
 
-    def __init__(
-        self,
-        runtime: Runtime,
-        events: EventDecoder,
-        keys: EventDecoder | None,
-    ):
-        self.events = events
-        self.keys = keys
+    def __init__(self, runtime: Program, case: CaseProgram) -> None:
+        assert case.events is not None
+        self.events = EventDecoder(case.events)
+        self.keys = EventDecoder(case.keys) if case.keys is not None else None
         # LINE SEQUENTIAL: a short line was validated padded with spaces (docs/decoding.md),
         # so its event is decoded from the same padded copy.
-        self.pad_to = events.layout.record_length if runtime.mapping.framing.type == "lines" else 0
+        self.pad_to = case.layout.record_length if runtime.mapping.framing.type == "lines" else 0
         self.space = bytes([space_byte(runtime.mapping.code_page)])
-        self.kafka_key = _keyer(runtime.mapping, "kafka")
-        self.redis_key = _keyer(runtime.mapping, "redis")
+        self.kafka_key: MessageKey = runtime.kafka_key
+        self.redis_key: MessageKey = runtime.redis_key
 
     @classmethod
-    def of(
-        cls, runtime: Runtime, decoder: NativeDecoder, case: str | None = None
-    ) -> _Publisher | None:
-        mapping = runtime.mapping
-        if not isinstance(decoder, ValidatingDecoder):
-            return None  # validity known only after Python validation
-        events = event_decoder(runtime, case)
-        if events is None:
-            return None
-        paths = frozenset(mapping.keys.kafka) | frozenset(mapping.keys.redis)
-        keys = event_decoder(runtime, case, only=paths) if paths else None
-        if paths and keys is None:
-            return None
-        return cls(runtime, events, keys)
+    def of(cls, runtime: Program, case: CaseProgram) -> _Publisher | None:
+        """None when the case's records are mapped in Python (a C plan was refused)."""
+        keyed = bool(runtime.kafka_key.fields | runtime.redis_key.fields)
+        return cls(runtime, case) if case.publishes(keyed) else None
 
     def publish(
         self,
@@ -598,33 +569,7 @@ class _Publisher:
         )
 
 
-def _key_text(value: Any) -> str:
-    """A key part as message_key writes it (text_form; no value: empty)."""
-    if value is None:
-        return ""
-    if type(value) is str:
-        return value
-    return "true" if value is True else "false" if value is False else str(value)
-
-
-def _keyer(mapping: MappingDoc, which: str) -> Callable[[Mapping[str, Any]], str | None]:
-    """message_key for the keys-only objects of one mapping: the same text, the targets and
-    separator looked up once (it runs twice a record)."""
-    paths = mapping.keys.kafka if which == "kafka" else mapping.keys.redis
-    targets = []
-    for path in paths:
-        spec = mapping.field_spec(path)
-        assert spec is not None
-        targets.append(tuple(spec.target.split(".")))
-    if not targets or any(len(t) != 1 for t in targets):
-        return lambda values: message_key(mapping, values, which)
-    names = [t[0] for t in targets]
-    join = mapping.keys.separator.join
-    prefix = mapping.keys.redis_prefix if which == "redis" else ""
-    return lambda values: prefix + join([_key_text(values.get(n)) for n in names])
-
-
-def _at(runtime: Runtime, violation: Violation, record: bytes, span: RecordSpan) -> Violation:
+def _at(runtime: Program, violation: Violation, record: bytes, span: RecordSpan) -> Violation:
     """An unknown record type's violation with the discriminator's place and bytes (its
     offset counted as if contiguous; _reject places it in a spanned record's piece)."""
     path = violation.path

@@ -16,7 +16,7 @@ from typing import Any
 
 from bridge.decode.verdict import Segments, record_end
 from bridge.mapping.audit import AuditContext
-from bridge.mapping.runtime import Runtime
+from bridge.mapping.program import Program
 from bridge.stage.batch import JudgedBatch, RejectedRecord
 from bridge.stage.judge import judge_batches
 
@@ -51,7 +51,7 @@ class Event:
 
 
 def judge_file(
-    runtime: Runtime,
+    runtime: Program,
     path: str | Path,
     context: AuditContext | None = None,
     *,

@@ -32,7 +32,7 @@ from bridge.decode.framing import FramingError, RecordSpan, frame
 from bridge.decode.multi import resolve_field
 from bridge.decode.native import Batch, NativeDecoder
 from bridge.decode.verdict import record_bytes, record_end
-from bridge.mapping.runtime import Runtime
+from bridge.mapping.program import Program, load_program
 from bridge.mapping.scaffold import default_mapping, default_multi_mapping
 from bridge.stage import judge as stage_judge
 from bridge.stage.judge import FRAMING_RAW_LIMIT
@@ -248,7 +248,7 @@ def _damage(
     return bytes(out)
 
 
-def _runtime(tmp_path: Path, shape: str, framing: dict[str, Any], keys: bool) -> Runtime:
+def _runtime(tmp_path: Path, shape: str, framing: dict[str, Any], keys: bool) -> Program:
     """``bridge mapping init``'s mapping of the shape's copybook (written by ``_layouts``),
     framed as said, with its maxima (and message keys)."""
     copybook = tmp_path / f"{shape}.cpy"
@@ -272,7 +272,7 @@ def _runtime(tmp_path: Path, shape: str, framing: dict[str, Any], keys: bool) ->
         doc["keys"] = {"kafka": SHAPES[shape].keys, "redis": SHAPES[shape].keys}
     path = tmp_path / f"{shape}.mapping.json"
     path.write_text(json.dumps(doc))
-    return Runtime.load(path)
+    return load_program(path)
 
 
 def _reference(

@@ -59,7 +59,7 @@ def test_size_is_a_multiple_of_the_lrecl() -> None:
 def test_records_are_bad_exactly_where_the_fault_list_says() -> None:
     mapping, layouts, problems = load_checked(MAPPING)
     assert errors(problems) == []
-    mapper = Mapper(mapping, layouts, environ={"BRIDGE_PII_KEY": TEST_PII_KEY})
+    mapper = Mapper(mapping, layouts, pii_key=TEST_PII_KEY.encode())
     validators = validators_for(case_schemas(mapping, layouts, published=False))
     data = DATA.read_bytes()
     found: dict[int, tuple[str, set[tuple[str | None, str]]]] = {}

@@ -18,7 +18,7 @@ import pytest
 
 from bridge.copybook.layout import Layout
 from bridge.mapping.audit import AuditContext
-from bridge.mapping.runtime import Runtime
+from bridge.mapping.program import Program
 from bridge.stage.batch import Checkpoint, JudgedBatch
 from bridge.stage.judge import audit_context, judge_batches
 from bridge.stage.records import judge_file, outcomes
@@ -66,7 +66,7 @@ def _check_resume(
     data: bytes,
     spec: dict[str, Any],
     layouts: dict[str, Layout],
-    runtime: Runtime,
+    runtime: Program,
     context: AuditContext,
     size: int,
     rng: random.Random,
