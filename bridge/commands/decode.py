@@ -337,21 +337,21 @@ def _write(batches: Iterator[Batch], args: argparse.Namespace, path: Path, layou
 
 def _run_mapping(args: argparse.Namespace, path: Path) -> int:
     try:
-        runtime = load_program(args.mapping)
+        program = load_program(args.mapping)
     except (MappingNotFoundError, CopybookNotFoundError) as exc:
         print(f"bridge decode: {exc}", file=sys.stderr)
         return RET_NOT_FOUND
     except (MappingError, CopybookError) as exc:
         print(f"bridge decode: {args.mapping} is invalid:\n{exc}", file=sys.stderr)
         return RET_COPYBOOK_INVALID
-    for warning in runtime.warnings:
+    for warning in program.warnings:
         print(f"bridge decode: warning: {warning}", file=sys.stderr)
     sink = _Sink(args)
     skip = args.skip
     stop = None if args.limit is None else skip + args.limit
     fatal = False
     try:
-        for batch in judge_batches(runtime, path, start=_skipped(runtime, skip)):
+        for batch in judge_batches(program, path, start=_skipped(program, skip)):
             events = batch.events
             for i, number in enumerate(events.records):
                 if skip <= number and (stop is None or number < stop):
@@ -371,14 +371,14 @@ def _run_mapping(args: argparse.Namespace, path: Path) -> int:
     return RET_INVALID_RECORDS if sink.tally.rejected else RET_OK
 
 
-def _skipped(runtime: Program, skip: int) -> Checkpoint | None:
+def _skipped(program: Program, skip: int) -> Checkpoint | None:
     """Where record ``skip`` starts when the framing says so without reading the file (fixed
     records); else None: the records before it are judged and not written."""
-    framing = runtime.mapping.framing
-    if skip <= 0 or framing.type != "fixed" or runtime.mapping.discriminator is not None:
+    framing = program.mapping.framing
+    if skip <= 0 or framing.type != "fixed" or program.mapping.discriminator is not None:
         return None
     options = framing.frame_options()
-    step = (options["record_length"] or runtime.layout().record_length) + options["record_prefix"]
+    step = (options["record_length"] or program.layout().record_length) + options["record_prefix"]
     return Checkpoint(skip, framing.skip_header + skip * step)
 
 

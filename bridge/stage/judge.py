@@ -85,22 +85,22 @@ class _Published:
         return _Mapped(self.buffer[at : at + self.sizes[i]], self.kafka_keys[i], self.redis_keys[i])
 
 
-def audit_context(runtime: Program, path: str | Path) -> AuditContext:
-    mapping = runtime.mapping
-    layout = runtime.layout(mapping.discriminator.cases[0].name if mapping.discriminator else None)
+def audit_context(program: Program, path: str | Path) -> AuditContext:
+    mapping = program.mapping
+    layout = program.layout(mapping.discriminator.cases[0].name if mapping.discriminator else None)
     return AuditContext.for_file(
         path,
         layout_name=layout.name,
         fingerprint=layout.fingerprint,
         mapping_name=mapping.name,
         mapping_version=mapping.version,
-        schema_id=runtime.schema_id,
+        schema_id=program.schema_id,
         pii_key_id=mapping.pii_key.key_id if mapping.pii_key else None,
     )
 
 
 def judge_batches(
-    runtime: Program,
+    program: Program,
     path: str | Path,
     *,
     start: Checkpoint | None = None,
@@ -111,12 +111,12 @@ def judge_batches(
     """The records of ``path`` from ``start`` on (a checkpoint a batch ended with; None: the
     beginning), at most ``batch_records`` a batch, in file order. ``native_events=False`` maps
     every valid record with the Python mapper (the same events, for comparisons)."""
-    context = context or audit_context(runtime, path)
+    context = context or audit_context(program, path)
     start = start if start is not None and start.record > 0 else None
     limit = max(1, batch_records or BATCH_RECORDS)
-    stage = _Stage(runtime, context, path, native_events)
+    stage = _Stage(program, context, path, native_events)
     with mapped(path) as data:  # an empty file too: it is framed all the same
-        if runtime.mapping.discriminator is None:
+        if program.mapping.discriminator is None:
             yield from stage.single(data, start, limit)
         else:
             yield from stage.cases(data, start, limit)
@@ -206,17 +206,17 @@ class _Stage:
     """One run of the record stage over one file."""
 
     def __init__(
-        self, runtime: Program, context: AuditContext, path: str | Path, native_events: bool
+        self, program: Program, context: AuditContext, path: str | Path, native_events: bool
     ) -> None:
-        self.runtime = runtime
+        self.program = program
         self.context = context
         self.path = path
         self.decoders: dict[str | None, NativeDecoder] = {
-            case: p.decoder() for case, p in runtime.cases.items()
+            case: p.decoder() for case, p in program.cases.items()
         }
         self.publishers: dict[str | None, _Publisher | None] = {
-            case: _Publisher.of(runtime, p) if native_events else None
-            for case, p in runtime.cases.items()
+            case: _Publisher.of(program, p) if native_events else None
+            for case, p in program.cases.items()
         }
 
     def framing_failed(self, here: Checkpoint, exc: FramingError) -> JudgedBatch:
@@ -231,8 +231,8 @@ class _Stage:
     def single(
         self, data: memoryview, start: Checkpoint | None, limit: int
     ) -> Iterator[JudgedBatch]:
-        runtime = self.runtime
-        framing = runtime.mapping.framing
+        program = self.program
+        framing = program.mapping.framing
         decoder = self.decoders[None]
         publisher = self.publishers[None]
         here = start or Checkpoint(0, framing.skip_header)
@@ -317,13 +317,13 @@ class _Stage:
         """A multi-layout file in chunks: the discriminator alone finds each record's case (a
         decode of that one field), then each case's records decode, validate and become events
         as one batch, and the outcomes come out in file order."""
-        runtime = self.runtime
-        probe = runtime.discriminator_decoder()
-        here = start or Checkpoint(0, runtime.mapping.framing.skip_header)
+        program = self.program
+        probe = program.discriminator_decoder()
+        here = start or Checkpoint(0, program.mapping.framing.skip_header)
         if start is None:
-            spans = runtime.frame(data)
+            spans = program.frame(data)
         else:
-            spans = runtime.frame(
+            spans = program.frame(
                 data, start=start.offset, first_number=start.record, block_end=start.block_end
             )
         failed: FramingError | None = None
@@ -359,18 +359,18 @@ class _Stage:
     def chunk_cases(
         self, probe: DiscriminatorDecoder, chunk: list[RecordSpan], data: memoryview
     ) -> list[tuple[str | None, _Mapped | RejectedRecord]]:
-        runtime, context = self.runtime, self.context
+        program, context = self.program, self.context
         offsets = [s.offset for s in chunk]
         lengths = [s.length for s in chunk]
         out: list[tuple[str | None, _Mapped | RejectedRecord] | None] = [None] * len(chunk)
         groups: dict[str | None, list[int]] = {}
         for i, value in enumerate(probe.values(data, offsets, lengths)):
-            case = runtime.mapper.case_for(value) if value is not None else None
+            case = program.mapper.case_for(value) if value is not None else None
             if isinstance(case, Violation):
                 span = chunk[i]
                 result = RecordResult(span.number, span.offset, span.length, b"null", ())
                 record = bytes(data[span.offset : span.offset + span.length])
-                reason = _at(runtime, case, record, span)
+                reason = _at(program, case, record, span)
                 out[i] = (None, _reject(context, "decode", result, record, [reason]))
             elif case is None:  # the discriminator does not decode: the first case's errors say why
                 out[i] = self.one_case(chunk[i], data)
@@ -422,18 +422,18 @@ class _Stage:
         choices) finds the discriminator; a record of another case is decoded again as that
         case. Only the discriminator's own decode decides: the first case's other fields may
         well fail on another case's bytes."""
-        runtime, decoders = self.runtime, self.decoders
+        program, decoders = self.program, self.decoders
         first = next(iter(decoders.values()))
         record = bytes(span.data(data))
         probe = span.place(first.decode(record, number=span.number, offset=span.offset))
         verdict = _native_verdict(first, 0)
-        disc = runtime.mapping.discriminator
+        disc = program.mapping.discriminator
         assert disc is not None
         field = disc.source.replace(disc.source.split(".")[0], first.layout.name, 1)
         decoded = all(e.path != field for e in probe.errors)
-        case = runtime.mapper.case_for(_values(probe)) if decoded else None
+        case = program.mapper.case_for(_values(probe)) if decoded else None
         if isinstance(case, Violation):
-            reason = _at(runtime, case, record, span)
+            reason = _at(program, case, record, span)
             return None, _reject(self.context, "decode", probe, record[: span.length], [reason])
         decoder = decoders[case] if case is not None else first
         if decoder is not first:
@@ -450,13 +450,13 @@ class _Stage:
     ) -> _Mapped | RejectedRecord:
         """A record judged one at a time: ``verdict`` is C's rule violations when the decoder
         validated (None: validate here); a valid record is mapped in Python."""
-        runtime, context = self.runtime, self.context
+        program, context = self.program, self.context
         record = result.raw(data)
-        where = None if case is None else runtime.layout(case)  # named by its audit, if rejected
+        where = None if case is None else program.layout(case)  # named by its audit, if rejected
         if result.errors:
             return _reject(context, "decode", result, record, result.errors, case, where)
         if verdict is None:
-            outcome = runtime.process(
+            outcome = program.process(
                 _values(result), case, record=record, record_offset=result.offset
             )
             if not outcome.valid:
@@ -469,17 +469,17 @@ class _Stage:
                     broken, result.document, record, result.offset
                 )
                 return _reject(context, "validate", result, record, violations, case, where)
-            applied = runtime.mapper.apply(_values(result), case)
+            applied = program.mapper.apply(_values(result), case)
             if applied.violations:  # the native checks missed a conversion failure: never publish
                 located = [
-                    locate(v, runtime.mapper, case, record, result.offset)
+                    locate(v, program.mapper, case, record, result.offset)
                     for v in applied.violations
                 ]
                 return _reject(context, "validate", result, record, located, case, where)
             event = applied.event
         document = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
         return _Mapped(
-            document, _encoded(runtime.kafka_key(event)), _encoded(runtime.redis_key(event))
+            document, _encoded(program.kafka_key(event)), _encoded(program.redis_key(event))
         )
 
 
@@ -505,22 +505,22 @@ class _Publisher:
     keys from a second, keys-only event plan; None from ``of`` when the mapping needs the
     Python mapper."""
 
-    def __init__(self, runtime: Program, case: CaseProgram) -> None:
+    def __init__(self, program: Program, case: CaseProgram) -> None:
         assert case.events is not None
         self.events = EventDecoder(case.events)
         self.keys = EventDecoder(case.keys) if case.keys is not None else None
         # LINE SEQUENTIAL: a short line was validated padded with spaces (docs/decoding.md),
         # so its event is decoded from the same padded copy.
-        self.pad_to = case.layout.record_length if runtime.mapping.framing.type == "lines" else 0
-        self.space = bytes([space_byte(runtime.mapping.code_page)])
-        self.kafka_key: MessageKey = runtime.kafka_key
-        self.redis_key: MessageKey = runtime.redis_key
+        self.pad_to = case.layout.record_length if program.mapping.framing.type == "lines" else 0
+        self.space = bytes([space_byte(program.mapping.code_page)])
+        self.kafka_key: MessageKey = program.kafka_key
+        self.redis_key: MessageKey = program.redis_key
 
     @classmethod
-    def of(cls, runtime: Program, case: CaseProgram) -> _Publisher | None:
+    def of(cls, program: Program, case: CaseProgram) -> _Publisher | None:
         """None when the case's records are mapped in Python (a C plan was refused)."""
-        keyed = bool(runtime.kafka_key.fields | runtime.redis_key.fields)
-        return cls(runtime, case) if case.publishes(keyed) else None
+        keyed = bool(program.kafka_key.fields | program.redis_key.fields)
+        return cls(program, case) if case.publishes(keyed) else None
 
     def publish(
         self,
@@ -569,11 +569,11 @@ class _Publisher:
         )
 
 
-def _at(runtime: Program, violation: Violation, record: bytes, span: RecordSpan) -> Violation:
+def _at(program: Program, violation: Violation, record: bytes, span: RecordSpan) -> Violation:
     """An unknown record type's violation with the discriminator's place and bytes (its
     offset counted as if contiguous; _reject places it in a spanned record's piece)."""
     path = violation.path
-    item = next((f for lay in runtime.layouts for f in lay.fields() if f.path == path), None)
+    item = next((f for lay in program.layouts for f in lay.fields() if f.path == path), None)
     if item is None:
         return violation
     raw = record[item.offset : item.offset + item.length].hex()

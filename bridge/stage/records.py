@@ -51,7 +51,7 @@ class Event:
 
 
 def judge_file(
-    runtime: Program,
+    program: Program,
     path: str | Path,
     context: AuditContext | None = None,
     *,
@@ -59,7 +59,7 @@ def judge_file(
 ) -> Iterator[Event | RejectedRecord]:
     """One Event or Rejected per record of ``path``, in file order. ``native_events=False``
     maps every valid record with the Python mapper (the same events, for comparisons)."""
-    for batch in judge_batches(runtime, path, context=context, native_events=native_events):
+    for batch in judge_batches(program, path, context=context, native_events=native_events):
         yield from outcomes(batch)
 
 
