@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from bridge.copybook.layout import Field, Layout
+from bridge.decode.discriminator import DiscriminatorDecoder
 from bridge.decode.framing import RecordSpan, frame, mapped
 from bridge.decode.native import Batch, NativeDecoder
-from bridge.decode.reference import decode_value
 from bridge.decode.verdict import DecodeOptions, FieldError, Reason, RecordResult, in_file
 from bridge.errors import BridgeError
 
@@ -107,6 +107,11 @@ class MultiLayoutDecoder:
                 )
                 by_case[case] = NativeDecoder(case.layout, opts)
             self._decoders[value] = by_case[case]
+        layouts = [c.layout for c in cases.values()]
+        holder = next(
+            (lay for lay in layouts if discriminator.path.split(".")[0] == lay.name), None
+        )
+        self._probe = DiscriminatorDecoder(discriminator, holder or layouts[0], self.options)
 
     @property
     def record_length(self) -> int:
@@ -114,15 +119,11 @@ class MultiLayoutDecoder:
 
     def code(self, record: bytes | memoryview) -> str | None:
         """The discriminator's value in ``record``, as text; None when it does not decode."""
-        d = self.discriminator
-        raw = bytes(record[d.offset : d.offset + d.length])
-        if len(raw) < d.length:
-            return None
-        try:
-            value = decode_value(d, raw, self.options)
-        except Exception:  # a field that does not decode selects nothing
-            return None
-        return None if value is None else str(value)
+        return self._codes(record, [0], [len(record)])[0]
+
+    def _codes(self, data: Any, offsets: list[int], lengths: list[int]) -> list[str | None]:
+        values = self._probe.values(data, offsets, lengths)
+        return [None if v is None else str(v) for v in values]
 
     def decode_file(
         self, path: str | Path, framing: str = "fixed", **frame_args: Any
@@ -145,9 +146,17 @@ class MultiLayoutDecoder:
     def _decode_chunk(self, mm: memoryview, spans: list[RecordSpan]) -> Batch:
         groups: dict[int, tuple[NativeDecoder, list[RecordSpan]]] = {}
         results: dict[int, RecordResult] = {}
+        whole = [s for s in spans if not (s.segments or s.padding)]
+        codes = dict(
+            zip(
+                (s.number for s in whole),
+                self._codes(mm, [s.offset for s in whole], [s.length for s in whole]),
+                strict=True,
+            )
+        )
         for span in spans:
             data = span.data(mm)
-            code = self.code(data)
+            code = codes[span.number] if span.number in codes else self.code(data)
             decoder = self._decoders.get(code) if code is not None else None
             if decoder is None:
                 results[span.number] = self._unknown(span, data, code)

@@ -19,7 +19,7 @@ from bridge import _native
 from bridge._native import ffi, lib
 from bridge.codepages import decode_table, space_byte
 from bridge.copybook.layout import Category, Field, Layout, Usage
-from bridge.decode.encoder import EditedPicture
+from bridge.decode.edited import EditedPicture
 from bridge.decode.verdict import DecodeOptions, DecodeOptionsError, Reason
 from bridge.decode.zoned import ZonedBytes, zoned_bytes
 

@@ -21,7 +21,7 @@ import struct
 import sys
 from array import array
 from collections.abc import Iterable, Sequence
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR
 from typing import Any
 
 from bridge import _native
@@ -32,11 +32,11 @@ from bridge.decode.plan import Plan, PlanError, _Builder, _key, _Op
 from bridge.decode.verdict import DecodeOptions
 from bridge.mapping.cvalues import FORMATS, INT64, TRIMS, char_table, scaled
 from bridge.mapping.lint import DATE_FORMAT_DIGITS
-from bridge.mapping.model import CASE_PROPERTY, Discriminator, FieldSpec, PiiPolicyKind, TargetType
+from bridge.mapping.model import CASE_PROPERTY, FieldSpec, PiiPolicyKind, TargetType
 from bridge.mapping.plan import FieldPlan, TablePlan, is_numeric
 from bridge.mapping.plan import Plan as MappingPlan
 
-__all__ = ["DiscriminatorDecoder", "EmitUnsupported", "EventDecoder", "EventPlan"]
+__all__ = ["EmitUnsupported", "EventDecoder", "EventPlan"]
 
 lib = _native.lib
 ffi = _native.ffi
@@ -514,44 +514,3 @@ class EventDecoder(NativeDecoder):
             base += len(batch.jsonl)
             done += batch.count
         return b"".join(parts), starts, sizes
-
-
-class DiscriminatorDecoder(NativeDecoder):
-    """Decodes a multi-layout file's discriminator alone (as the first case's layout and
-    REDEFINES choices place it): ``{"d": value}`` per record, so a batch finds its cases
-    without decoding every record whole."""
-
-    def __init__(self, disc: Discriminator, layout: Layout, options: DecodeOptions) -> None:
-        """``layout`` and ``options``: the first case's."""
-        # The discriminator as the first case's record names it (lint.py: same name in each).
-        try:
-            item = layout.field(disc.source.replace(disc.source.split(".")[0], layout.name, 1))
-        except KeyError as exc:
-            raise EmitUnsupported(f"discriminator {disc.source}: not in {layout.name}") from exc
-        if item.variable_offset or item.occurs is not None or item.is_group:
-            raise EmitUnsupported(f"discriminator {disc.source}: not at a fixed place")
-        b = _Builder(layout, options)
-        b.add(_Op(lib.BRIDGE_OP_OPEN_OBJ, layout.root, layout.root.name))
-        b.field_op(item, item.path, b'"d":', 0)
-        b.close(0, lib.BRIDGE_OP_CLOSE_OBJ)
-        super().__init__(layout, options, plan=Plan(layout, options, ops=b.ops, slots=b.slots))
-        self.keys = tuple(disc.source.split(".")[1:])
-
-    def values(self, data: Any, offsets: Sequence[int], lengths: Sequence[int]) -> list[Any]:
-        """Each record's decoded discriminator as case_for reads it (nested as the record
-        nests it), or None where it does not decode."""
-        out: list[Any] = []
-        done = 0
-        while done < len(offsets):
-            batch = self.decode_batch(data, offsets[done:], lengths[done:])
-            docs = json.loads(b"[" + b",".join(batch.documents()) + b"]", parse_float=Decimal)
-            for i, doc in enumerate(docs):
-                if i in batch.errors:
-                    out.append(None)
-                    continue
-                value: Any = doc["d"]
-                for key in reversed(self.keys):
-                    value = {key: value}
-                out.append(value)
-            done += batch.count
-        return out

@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from bridge.copybook.layout import Layout
+from bridge.decode.discriminator import DiscriminatorDecoder
 from bridge.decode.framing import RecordSpan, frame
 from bridge.decode.native import NativeDecoder
 from bridge.decode.verdict import DecodeOptions
 from bridge.mapping.apply import Mapper
 from bridge.mapping.check_plan import CheckPlan, NativeUnsupported, ValidatingDecoder
-from bridge.mapping.event_plan import DiscriminatorDecoder, EmitUnsupported, EventPlan
+from bridge.mapping.event_plan import EmitUnsupported, EventPlan
 from bridge.mapping.keys import MessageKey
 from bridge.mapping.lint import errors, load_checked, select_layouts
 from bridge.mapping.model import (
@@ -94,14 +95,17 @@ class Program:
         return self.cases[case].options
 
     def discriminator_decoder(self) -> DiscriminatorDecoder | None:
-        """A decoder of a multi-layout file's discriminator alone (None: the record stage
-        finds cases record by record)."""
+        """A decoder of a multi-layout file's discriminator alone, as the first case's record
+        names it (lint.py: alike in each); None when it has no fixed place (the record stage
+        then finds cases record by record)."""
         disc = self.mapping.discriminator
         assert disc is not None
         first = self.cases[disc.cases[0].name]
+        layout = first.layout
         try:
-            return DiscriminatorDecoder(disc, first.layout, first.options)
-        except EmitUnsupported:
+            item = layout.field(disc.source.replace(disc.source.split(".")[0], layout.name, 1))
+            return DiscriminatorDecoder(item, layout, first.options)
+        except (KeyError, ValueError):
             return None
 
     def frame(self, buf: bytes | memoryview, **resume: Any) -> Iterator[RecordSpan]:

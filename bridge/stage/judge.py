@@ -27,13 +27,13 @@ from typing import Any
 
 from bridge.codepages import space_byte
 from bridge.copybook.layout import Layout
+from bridge.decode.discriminator import DiscriminatorDecoder
 from bridge.decode.framing import FramingError, RecordSpan, mapped
 from bridge.decode.native import Batch, NativeDecoder
 from bridge.decode.verdict import FieldError, RecordResult, Segments, in_file, record_bytes
 from bridge.mapping.audit import AuditContext
 from bridge.mapping.check_plan import ValidatingDecoder
 from bridge.mapping.event_plan import (
-    DiscriminatorDecoder,
     EmitUnsupported,
     EventDecoder,
 )
@@ -364,7 +364,13 @@ class _Stage:
         lengths = [s.length for s in chunk]
         out: list[tuple[str | None, _Mapped | RejectedRecord] | None] = [None] * len(chunk)
         groups: dict[str | None, list[int]] = {}
+        disc = program.mapping.discriminator
+        assert disc is not None
+        keys = tuple(disc.source.split(".")[1:])
         for i, value in enumerate(probe.values(data, offsets, lengths)):
+            if value is not None:  # nested as the record nests it, for case_for
+                for key in reversed(keys):
+                    value = {key: value}
             case = program.mapper.case_for(value) if value is not None else None
             if isinstance(case, Violation):
                 span = chunk[i]
