@@ -30,6 +30,7 @@ from bridge.mapping.event_plan import EventDecoder
 from bridge.mapping.program import Program, load_program
 from bridge.mapping.scaffold import default_mapping
 from bridge.stage.records import Event, judge_file
+from tests.volume import volume
 
 from .conftest import ACCTMAST_MAPPING, CARDDEMO, ROOT, TEST_PII_KEY
 from .test_native_validate import P_WILD, _specs, _text_numbers_mapping, values_for
@@ -214,7 +215,7 @@ def test_events_match_the_python_mapper(
     name: str, batches: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = BENCH_MAPPING if name == "account" else ACCTMAST_MAPPING
-    tally = _compare(_runtime(path, monkeypatch), random.Random(11), batches)
+    tally = _compare(_runtime(path, monkeypatch), random.Random(11), volume(batches))
     assert tally["events"] > 0.15 * tally["records"], tally
 
 
@@ -222,7 +223,7 @@ def test_every_conversion_matches_the_python_mapper(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     runtime = _runtime(_events_mapping(tmp_path), monkeypatch)
-    tally = _compare(runtime, random.Random(12), 30)
+    tally = _compare(runtime, random.Random(12), volume(30))
     assert tally["events"] > 0.2 * tally["records"], tally
     assert tally["nulls"] > 0, tally
 

@@ -39,13 +39,14 @@ from bridge.mapping.model import FieldSpec, TargetType
 from bridge.mapping.program import Program, load_program
 from bridge.mapping.record_schema import case_schemas
 from bridge.mapping.validate import JsonSchemaValidator, map_and_validate, violation_keys
+from tests.volume import volume
 
 from .conftest import ACCTMAST_MAPPING, ROOT, TEST_PII_KEY
 
 BENCH_MAPPING = ROOT / "bench" / "account.mapping.json"
 BATCH = 1000
 # Batches per mapping: 70 x 1,000 ACCOUNT records and 30 x 1,000 ACCTMAST records.
-BATCHES = {"account": 70, "acctmast": 30}
+BATCHES = {"account": volume(70), "acctmast": volume(30)}
 P_WILD = (0.0, 0.0, 0.01, 0.03, 0.1, 0.3)
 
 _ASCII_ODD = "é-'\n\t.,/ÀÝ"
@@ -344,15 +345,15 @@ def test_text_numbers_native_vs_jsonschema(monkeypatch: pytest.MonkeyPatch, tmp_
     native = _native(runtime)
     tally = {"records": 0, "valid": 0, "decode": 0}
     rng = random.Random(5)
-    for _ in range(20):
+    for _ in range(volume(20)):
         _run_batch(runtime, native, rng, tally)
-    assert tally["records"] == 20 * BATCH, tally
+    assert tally["records"] == volume(20) * BATCH, tally
     assert 0.05 * tally["records"] < tally["valid"] < 0.95 * tally["records"], tally
 
 
 @pytest.mark.parametrize("name", sorted(BATCHES))
 def test_differential_native_vs_jsonschema(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert sum(BATCHES.values()) * BATCH >= 100_000
+    assert sum(BATCHES.values()) * BATCH >= volume(100_000)
     path = BENCH_MAPPING if name == "account" else ACCTMAST_MAPPING
     runtime = _runtime(path, monkeypatch)
     native = _native(runtime)

@@ -13,7 +13,7 @@ from bridge.mapping.record_schema import record_schema
 from bridge.mapping.validate import JsonSchemaValidator
 from bridge.stage.records import Event, Rejected, judge_file
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SAMPLES = ROOT / "copybooks" / "samples"
 MAPPING = ROOT / "schemas" / "acctmast.mapping.json"
 

@@ -22,23 +22,24 @@ from bridge.mapping.program import Program
 from bridge.stage.batch import Checkpoint, JudgedBatch
 from bridge.stage.judge import audit_context, judge_batches
 from bridge.stage.records import judge_file, outcomes
+from tests.volume import volume
 
-from ..test_records_framings import (
+from .files import (
     CASES,
     DAMAGE,
-    _bodies,
-    _comparable,
-    _damage,
-    _file,
-    _layouts,
-    _reference,
-    _runtime,
-    _small_batches,
+    comparable,
+    damaged,
+    layouts_of,
+    load_runtime,
+    make_bodies,
+    make_file,
+    reference_spans,
+    small_batches,
 )
 
 
 def _flat(batches: list[JudgedBatch]) -> list[tuple[Any, ...]]:
-    return [_comparable(o) for b in batches for o in outcomes(b)]
+    return [comparable(o) for b in batches for o in outcomes(b)]
 
 
 @pytest.mark.parametrize("damage", DAMAGE)
@@ -47,17 +48,17 @@ def test_resuming_from_a_checkpoint_gives_the_tail_of_the_whole_run(
     tmp_path: Path, framing: str, shape: str, damage: str
 ) -> None:
     rng = random.Random(f"resume/{framing}/{shape}/{damage}")
-    layouts = _layouts(tmp_path, shape)
-    bodies = _bodies(framing, shape, layouts, rng, rng.randint(80, 160))
+    layouts = layouts_of(tmp_path, shape)
+    bodies = make_bodies(framing, shape, layouts, rng, volume(rng.randint(80, 160), least=40))
     lrecl = max(lay.record_length for lay in layouts.values())
-    data, spec = _file(framing, lrecl, bodies, rng)
-    data = _damage(data, spec, _reference(data, spec, layouts)[0], rng, damage)
+    data, spec = make_file(framing, lrecl, bodies, rng)
+    data = damaged(data, spec, reference_spans(data, spec, layouts)[0], rng, damage)
     path = tmp_path / "records.dat"
     path.write_bytes(data)
-    runtime = _runtime(tmp_path, shape, spec, keys=rng.random() < 0.8)
+    runtime = load_runtime(tmp_path, shape, spec, keys=rng.random() < 0.8)
     context = audit_context(runtime, path)
     size = rng.randint(1, 23)
-    with _small_batches(rng.random() < 0.5):  # tiny mmap windows and output buffers
+    with small_batches(rng.random() < 0.5):  # tiny mmap windows and output buffers
         _check_resume(tmp_path, data, spec, layouts, runtime, context, size, rng)
 
 
@@ -74,9 +75,9 @@ def _check_resume(
     path = tmp_path / "records.dat"
     batches = list(judge_batches(runtime, path, context=context, batch_records=size))
     whole = _flat(batches)
-    assert whole == [_comparable(o) for o in judge_file(runtime, path, context)]
+    assert whole == [comparable(o) for o in judge_file(runtime, path, context)]
     assert batches[0].start == Checkpoint(0, spec.get("skip_header", 0))
-    spans, error = _reference(data, spec, layouts)
+    spans, error = reference_spans(data, spec, layouts)
     for before, after in itertools.pairwise(batches):
         assert before.end == after.start
     for batch in batches:

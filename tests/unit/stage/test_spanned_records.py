@@ -27,10 +27,10 @@ from bridge.mapping.apply import Mapper
 from bridge.mapping.program import load_program
 from bridge.stage.records import Event, judge_file
 
-from .copybooks import MIXED
-from .descriptors import blocks, rdw, spanned
+from ..copybooks import MIXED
+from ..descriptors import blocks, rdw, spanned
 
-ROOT = Path(__file__).resolve().parents[1].parent
+ROOT = Path(__file__).resolve().parents[2].parent
 
 COPYBOOK = MIXED
 AUDIT = jsonschema.Draft202012Validator(
