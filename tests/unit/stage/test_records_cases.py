@@ -203,7 +203,7 @@ def test_a_multi_layout_file_is_judged_as_each_record_alone(
     for case in ("header", "detail", "trailer"):
         assert runtime.cases[case].checks is not None
         assert runtime.cases[case].events is not None
-    n = volume(20_000, least=2_000)
+    n = volume(20_000, least=10_000)  # more than a chunk of 8,192, headers among them
     path = _file(tmp_path, n, random.Random(1))  # chunks of 8,192: a partial last one
     want = _oracle(runtime, path)
     got = _judged(runtime, path, native_events)
