@@ -20,9 +20,11 @@ __all__ = ["Checkpoint", "EventBatch", "JudgedBatch", "RejectedRecord"]
 class Checkpoint:
     """Where the next record of a file begins: its number and its byte offset.
 
-    ``block_end`` is the end of the VB/VBS block the offset lies in (None between blocks, and
-    for framings without blocks), so framing can resume inside a block without reading its
-    descriptor again.
+    ``offset`` is where the previous record's bytes end (its last piece's, when spanned; a
+    text line's LF or CR LF follows it), or with ``record`` 0 the file's start (framing then
+    skips the mapping's header itself). ``block_end`` is the end of the VB/VBS block the offset
+    lies in (None between blocks, and for framings without blocks), so framing can resume
+    inside a block without reading its descriptor again.
     """
 
     record: int = 0
