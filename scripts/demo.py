@@ -56,7 +56,7 @@ from bridge.exitcodes import (
 from bridge.mapping.audit import audit_json
 from bridge.mapping.model import MappingNotFoundError, load_mapping
 from bridge.mapping.program import Program, load_program
-from bridge.stage.judge import audit_context
+from bridge.stage.audits import audit_context
 from bridge.stage.records import Event, judge_file
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -34,8 +34,9 @@ from bridge.exitcodes import (
 from bridge.mapping.audit import AuditContext, audit_json
 from bridge.mapping.model import MappingError, MappingNotFoundError
 from bridge.mapping.program import Program, load_program
+from bridge.stage.audits import framing_audit
 from bridge.stage.batch import Checkpoint
-from bridge.stage.judge import framing_audit, judge_batches
+from bridge.stage.judge import judge_batches
 
 HELP = """\
 Decode FILE with the record layout of COPYBOOK. Valid records go to stdout as JSON Lines (one

@@ -3,16 +3,16 @@
 ``judge_batches`` frames and decodes a file as its mapping says, validates each decoded record
 and maps the valid ones, and yields :class:`~bridge.stage.batch.JudgedBatch` es in file order,
 with stable record numbers and byte offsets and the checkpoint after each batch. A batch's
-events come straight from C: one buffer of documents (the event plan's output, bridge/mapping/
-event_plan.py) and their keys (a keys-only event plan), no Python object per record. Starting from a
-checkpoint frames from its byte offset (and VB/VBS block), nothing before it judged. A framing
-failure ends the file with a ``framing`` audit document for the bytes that could not be framed,
-so the accounting (records in = events + audit entries) still holds for everything before it.
+events come straight from C (publish.py): one buffer of documents and their keys, no Python
+object per record. Starting from a checkpoint frames from its byte offset (and VB/VBS block),
+nothing before it read. A framing failure ends the file with a ``framing`` audit document for
+the bytes that could not be framed, so the accounting (records in = events + audit entries)
+still holds for everything before it.
 
-Validation runs in C as records decode (bridge/mapping/check_plan.py): a record the native checks
-reject becomes an audit document straight from C's verdict. A case whose schema the native
-checks or whose events the event plan do not cover (warned once) is validated or mapped in
-Python instead, record by record; validation is never skipped.
+Validation runs in C as records decode (bridge/mapping/check_plan.py): a record the C checks
+reject becomes an audit document straight from C's verdict. A case whose schema the C checks
+or whose events the event plan do not cover (warned at load) is validated or mapped in Python
+instead, record by record; validation is never skipped.
 """
 
 from __future__ import annotations
@@ -20,83 +20,34 @@ from __future__ import annotations
 import json
 from array import array
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from bridge.codepages import space_byte
-from bridge.copybook.layout import Layout
 from bridge.decode.discriminator import DiscriminatorDecoder
 from bridge.decode.framing import FramingError, RecordSpan, mapped
 from bridge.decode.native import Batch, NativeDecoder
-from bridge.decode.verdict import FieldError, RecordResult, Segments, in_file, record_bytes
+from bridge.decode.verdict import RecordResult, Segments
 from bridge.mapping.audit import AuditContext
 from bridge.mapping.check_plan import ValidatingDecoder
-from bridge.mapping.event_plan import (
-    EmitUnsupported,
-    EventDecoder,
-)
-from bridge.mapping.keys import MessageKey
-from bridge.mapping.program import CaseProgram, Program
+from bridge.mapping.program import Program
 from bridge.mapping.reasons import Violation
 from bridge.mapping.validate import locate
+from bridge.stage.audits import (
+    audit_context,
+    framing_audit,
+    reject,
+    unknown_type,
+)
 from bridge.stage.batch import Checkpoint, EventBatch, JudgedBatch, RejectedRecord
+from bridge.stage.publish import Mapped, Published, Publisher, encoded
 
-__all__ = [
-    "BATCH_RECORDS",
-    "FRAMING_RAW_LIMIT",
-    "audit_context",
-    "framing_audit",
-    "judge_batches",
-]
+__all__ = ["BATCH_RECORDS", "judge_batches"]
 
 BATCH_RECORDS = 8192  # records judged per batch (at most)
 
-# The most bytes a framing audit document carries: enough to see what went wrong.
-FRAMING_RAW_LIMIT = 64 * 1024
-
 # A validating decoder, the record's index in its batch, and its broken rules (None: valid).
 _Verdict = tuple[ValidatingDecoder, int, list[tuple[int, ...]] | None]
-
-
-@dataclass(frozen=True)
-class _Mapped:
-    """A valid record's event made in Python (the fallback), with its keys."""
-
-    document: bytes
-    kafka_key: bytes | None
-    redis_key: bytes | None
-
-
-@dataclass(frozen=True)
-class _Published:
-    """A run of valid records' events written by C: document i is
-    ``buffer[starts[i]:starts[i] + sizes[i]]``."""
-
-    buffer: bytes
-    starts: Sequence[int]
-    sizes: Sequence[int]
-    kafka_keys: Sequence[bytes | None]
-    redis_keys: Sequence[bytes | None]
-
-    def one(self, i: int) -> _Mapped:
-        at = self.starts[i]
-        return _Mapped(self.buffer[at : at + self.sizes[i]], self.kafka_keys[i], self.redis_keys[i])
-
-
-def audit_context(program: Program, path: str | Path) -> AuditContext:
-    mapping = program.mapping
-    layout = program.layout(mapping.discriminator.cases[0].name if mapping.discriminator else None)
-    return AuditContext.for_file(
-        path,
-        layout_name=layout.name,
-        fingerprint=layout.fingerprint,
-        mapping_name=mapping.name,
-        mapping_version=mapping.version,
-        schema_id=program.schema_id,
-        pii_key_id=mapping.pii_key.key_id if mapping.pii_key else None,
-    )
 
 
 def judge_batches(
@@ -142,7 +93,7 @@ class _Builder:
 
     def published(
         self,
-        events: _Published,
+        events: Published,
         records: Sequence[int],
         offsets: Sequence[int],
         lengths: Sequence[int],
@@ -165,7 +116,7 @@ class _Builder:
 
     def add(
         self,
-        outcome: _Mapped | RejectedRecord,
+        outcome: Mapped | RejectedRecord,
         result: RecordResult | RecordSpan,
         case: str | None,
     ) -> None:
@@ -214,8 +165,8 @@ class _Stage:
         self.decoders: dict[str | None, NativeDecoder] = {
             case: p.decoder() for case, p in program.cases.items()
         }
-        self.publishers: dict[str | None, _Publisher | None] = {
-            case: _Publisher.of(program, p) if native_events else None
+        self.publishers: dict[str | None, Publisher | None] = {
+            case: Publisher.of(program, p) if native_events else None
             for case, p in program.cases.items()
         }
 
@@ -267,7 +218,7 @@ class _Stage:
         self,
         out: _Builder,
         decoder: NativeDecoder,
-        publisher: _Publisher | None,
+        publisher: Publisher | None,
         batch: Batch,
         data: memoryview,
     ) -> None:
@@ -358,11 +309,11 @@ class _Stage:
 
     def chunk_cases(
         self, probe: DiscriminatorDecoder, chunk: list[RecordSpan], data: memoryview
-    ) -> list[tuple[str | None, _Mapped | RejectedRecord]]:
+    ) -> list[tuple[str | None, Mapped | RejectedRecord]]:
         program, context = self.program, self.context
         offsets = [s.offset for s in chunk]
         lengths = [s.length for s in chunk]
-        out: list[tuple[str | None, _Mapped | RejectedRecord] | None] = [None] * len(chunk)
+        out: list[tuple[str | None, Mapped | RejectedRecord] | None] = [None] * len(chunk)
         groups: dict[str | None, list[int]] = {}
         disc = program.mapping.discriminator
         assert disc is not None
@@ -376,8 +327,8 @@ class _Stage:
                 span = chunk[i]
                 result = RecordResult(span.number, span.offset, span.length, b"null", ())
                 record = bytes(data[span.offset : span.offset + span.length])
-                reason = _at(program, case, record, span)
-                out[i] = (None, _reject(context, "decode", result, record, [reason]))
+                reason = unknown_type(program, case, record, span)
+                out[i] = (None, reject(context, "decode", result, record, [reason]))
             elif case is None:  # the discriminator does not decode: the first case's errors say why
                 out[i] = self.one_case(chunk[i], data)
             else:
@@ -396,7 +347,7 @@ class _Stage:
                     )
                     for k, (i, doc) in enumerate(zip(part, batch.documents(), strict=False))
                 ]
-                published: dict[int, _Mapped] = {}
+                published: dict[int, Mapped] = {}
                 publisher = self.publishers.get(case)
                 if publisher is not None:
                     assert isinstance(decoder, ValidatingDecoder)
@@ -423,7 +374,7 @@ class _Stage:
 
     def one_case(
         self, span: RecordSpan, data: memoryview
-    ) -> tuple[str | None, _Mapped | RejectedRecord]:
+    ) -> tuple[str | None, Mapped | RejectedRecord]:
         """One record of a multi-layout file: the first case's decode (default REDEFINES
         choices) finds the discriminator; a record of another case is decoded again as that
         case. Only the discriminator's own decode decides: the first case's other fields may
@@ -439,8 +390,8 @@ class _Stage:
         decoded = all(e.path != field for e in probe.errors)
         case = program.mapper.case_for(_values(probe)) if decoded else None
         if isinstance(case, Violation):
-            reason = _at(program, case, record, span)
-            return None, _reject(self.context, "decode", probe, record[: span.length], [reason])
+            reason = unknown_type(program, case, record, span)
+            return None, reject(self.context, "decode", probe, record[: span.length], [reason])
         decoder = decoders[case] if case is not None else first
         if decoder is not first:
             probe = span.place(decoder.decode(record, number=span.number, offset=span.offset))
@@ -453,20 +404,20 @@ class _Stage:
         result: RecordResult,
         data: memoryview,
         verdict: _Verdict | None = None,
-    ) -> _Mapped | RejectedRecord:
+    ) -> Mapped | RejectedRecord:
         """A record judged one at a time: ``verdict`` is C's rule violations when the decoder
         validated (None: validate here); a valid record is mapped in Python."""
         program, context = self.program, self.context
         record = result.raw(data)
         where = None if case is None else program.layout(case)  # named by its audit, if rejected
         if result.errors:
-            return _reject(context, "decode", result, record, result.errors, case, where)
+            return reject(context, "decode", result, record, result.errors, case, where)
         if verdict is None:
             outcome = program.process(
                 _values(result), case, record=record, record_offset=result.offset
             )
             if not outcome.valid:
-                return _reject(context, "validate", result, record, outcome.violations, case, where)
+                return reject(context, "validate", result, record, outcome.violations, case, where)
             event = outcome.event
         else:
             decoder, _, broken = verdict
@@ -474,18 +425,18 @@ class _Stage:
                 violations = decoder.validation.violations(
                     broken, result.document, record, result.offset
                 )
-                return _reject(context, "validate", result, record, violations, case, where)
+                return reject(context, "validate", result, record, violations, case, where)
             applied = program.mapper.apply(_values(result), case)
             if applied.violations:  # the native checks missed a conversion failure: never publish
                 located = [
                     locate(v, program.mapper, case, record, result.offset)
                     for v in applied.violations
                 ]
-                return _reject(context, "validate", result, record, located, case, where)
+                return reject(context, "validate", result, record, located, case, where)
             event = applied.event
         document = json.dumps(event, ensure_ascii=False, separators=(",", ":")).encode()
-        return _Mapped(
-            document, _encoded(program.kafka_key(event)), _encoded(program.redis_key(event))
+        return Mapped(
+            document, encoded(program.kafka_key(event)), encoded(program.redis_key(event))
         )
 
 
@@ -495,10 +446,6 @@ def _array(code: str, values: Sequence[int]) -> array[int]:
     return array(code, values)
 
 
-def _encoded(key: str | None) -> bytes | None:
-    return None if key is None else key.encode()
-
-
 def _native_verdict(decoder: NativeDecoder, index: int) -> _Verdict | None:
     """C's verdict on a batch's record, or None when the decoder does not validate."""
     if isinstance(decoder, ValidatingDecoder):
@@ -506,141 +453,6 @@ def _native_verdict(decoder: NativeDecoder, index: int) -> _Verdict | None:
     return None
 
 
-class _Publisher:
-    """A case's valid records straight to published events in C (bridge/mapping/event_plan.py),
-    keys from a second, keys-only event plan; None from ``of`` when the mapping needs the
-    Python mapper."""
-
-    def __init__(self, program: Program, case: CaseProgram) -> None:
-        assert case.events is not None
-        self.events = EventDecoder(case.events)
-        self.keys = EventDecoder(case.keys) if case.keys is not None else None
-        # LINE SEQUENTIAL: a short line was validated padded with spaces (docs/decoding.md),
-        # so its event is decoded from the same padded copy.
-        self.pad_to = case.layout.record_length if program.mapping.framing.type == "lines" else 0
-        self.space = bytes([space_byte(program.mapping.code_page)])
-        self.kafka_key: MessageKey = program.kafka_key
-        self.redis_key: MessageKey = program.redis_key
-
-    @classmethod
-    def of(cls, program: Program, case: CaseProgram) -> _Publisher | None:
-        """None when the case's records are mapped in Python (a C plan was refused)."""
-        keyed = bool(program.kafka_key.fields | program.redis_key.fields)
-        return cls(program, case) if case.publishes(keyed) else None
-
-    def publish(
-        self,
-        data: memoryview,
-        offsets: Sequence[int],
-        lengths: Sequence[int],
-        segments: Mapping[int, Segments] | None = None,
-    ) -> _Published | None:
-        """Events of valid records (file offsets, lengths, and the pieces of spanned ones by
-        index); None: a record the event plan refused, so map them in Python."""
-        source: Any = data
-        src_offsets: Sequence[int] = offsets
-        src_lengths: Sequence[int] = lengths
-        pieces = segments or {}
-        if self.pad_to and any(n < self.pad_to for n in lengths):
-            width = self.pad_to
-            source = b"".join(
-                bytes(data[at : at + n]).ljust(width, self.space)
-                for at, n in zip(offsets, lengths, strict=True)
-            )
-            src_offsets, src_lengths = range(0, width * len(lengths), width), [width] * len(lengths)
-        elif pieces:  # spanned records: their pieces joined, the batch's records back to back
-            copy = bytearray()
-            starts = []
-            for k, (at, n) in enumerate(zip(offsets, lengths, strict=True)):
-                starts.append(len(copy))
-                copy += record_bytes(data, at, n, pieces.get(k, ()))
-            source, src_offsets = copy, starts
-        try:
-            buffer, starts_, sizes = self.events.event_buffer(source, src_offsets, src_lengths)
-            keys = self.keys.events(source, src_offsets, src_lengths) if self.keys else None
-        except EmitUnsupported:
-            return None
-        if keys is None:
-            none: list[bytes | None] = [None] * len(sizes)
-            return _Published(buffer, starts_, sizes, none, none)
-        # The key fields of the whole batch parsed in one call (one small object a record).
-        key_values = json.loads(b"[" + b",".join(keys) + b"]")
-        kafka, redis = self.kafka_key, self.redis_key
-        return _Published(
-            buffer,
-            starts_,
-            sizes,
-            [_encoded(kafka(k)) for k in key_values],
-            [_encoded(redis(k)) for k in key_values],
-        )
-
-
-def _at(program: Program, violation: Violation, record: bytes, span: RecordSpan) -> Violation:
-    """An unknown record type's violation with the discriminator's place and bytes (its
-    offset counted as if contiguous; _reject places it in a spanned record's piece)."""
-    path = violation.path
-    item = next((f for lay in program.layouts for f in lay.fields() if f.path == path), None)
-    if item is None:
-        return violation
-    raw = record[item.offset : item.offset + item.length].hex()
-    return violation.located(path, span.offset + item.offset, item.length, raw)
-
-
 def _values(result: RecordResult) -> dict[str, Any]:
     values: dict[str, Any] = json.loads(result.document, parse_float=Decimal)
     return values
-
-
-def _reject(
-    context: AuditContext,
-    stage: str,
-    result: RecordResult,
-    record: bytes,
-    reasons: Any,
-    case: str | None = None,
-    layout: Layout | None = None,
-) -> RejectedRecord:
-    """``layout``: the case's record layout, named in the audit (None: the run's first)."""
-    reasons_list: list[Violation | FieldError] = list(reasons)
-    if result.segments:  # field errors come placed; a validator's offsets count as contiguous
-        reasons_list = [
-            replace(r, offset=in_file(r.offset, result.offset, result.segments))
-            if isinstance(r, Violation) and r.offset is not None
-            else r
-            for r in reasons_list
-        ]
-    audit = context.record(
-        stage=stage,
-        record_number=result.record,
-        offset=result.offset,
-        raw=record,
-        reasons=reasons_list,
-        case=case,
-        segments=result.segments,
-        layout=layout,
-    )
-    return RejectedRecord(result.record, result.offset, stage, audit)
-
-
-def framing_audit(
-    context: AuditContext, exc: FramingError, path: str | Path, done_to: int, number: int
-) -> dict[str, Any]:
-    """The bytes from where framing failed, as a ``framing`` audit document numbered as the
-    record that would have come next (at most FRAMING_RAW_LIMIT of them). It starts at
-    ``done_to`` or at the error if before (a file shorter than its header): its Rejected
-    stands where it starts."""
-    at = getattr(exc, "offset", done_to)
-    start = min(done_to, at)
-    with Path(path).open("rb") as fh:
-        size = fh.seek(0, 2)
-        fh.seek(start)
-        raw = fh.read(FRAMING_RAW_LIMIT)
-    reason = Violation("framing", "framing", str(exc), offset=at, length=size - start)
-    return context.record(
-        stage="framing",
-        record_number=number,
-        offset=start,
-        raw=raw,
-        reasons=[reason],
-        length=size - start,
-    )

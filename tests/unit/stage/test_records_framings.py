@@ -24,7 +24,7 @@ import pytest
 from bridge.copybook.layout import Layout
 from bridge.decode.framing import FramingError, RecordSpan
 from bridge.decode.verdict import record_bytes, record_end
-from bridge.stage.judge import FRAMING_RAW_LIMIT
+from bridge.stage.audits import FRAMING_RAW_LIMIT
 from bridge.stage.records import Event, Rejected, judge_file
 from tests.volume import volume
 

@@ -19,8 +19,9 @@ import pytest
 from bridge.copybook.layout import Layout
 from bridge.mapping.audit import AuditContext
 from bridge.mapping.program import Program
+from bridge.stage.audits import audit_context
 from bridge.stage.batch import Checkpoint, JudgedBatch
-from bridge.stage.judge import audit_context, judge_batches
+from bridge.stage.judge import judge_batches
 from bridge.stage.records import judge_file, outcomes
 from tests.volume import volume
 
