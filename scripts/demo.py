@@ -55,8 +55,9 @@ from bridge.exitcodes import (
 )
 from bridge.mapping.audit import audit_json
 from bridge.mapping.model import MappingNotFoundError, load_mapping
-from bridge.mapping.runtime import Runtime
-from bridge.records import Event, audit_context, judge_file
+from bridge.mapping.program import Program, load_program
+from bridge.stage.audits import audit_context
+from bridge.stage.records import Event, judge_file
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "copybooks" / "samples" / "acctmast.dat"
@@ -110,7 +111,7 @@ class Services:
 # --- 1. decode, map, validate -----------------------------------------------------------
 
 
-def load(mapping_path: Path) -> Runtime:
+def load(mapping_path: Path) -> Program:
     environ = dict(os.environ)
     try:
         mapping = load_mapping(mapping_path)
@@ -118,7 +119,7 @@ def load(mapping_path: Path) -> Runtime:
         if env and not environ.get(env):
             print(f"note: {env} is not set; hashing with the demo's built-in key")
             environ[env] = DEMO_PII_KEY
-        runtime = Runtime.load(mapping_path, environ=environ)
+        runtime = load_program(mapping_path, environ=environ)
     except (FileNotFoundError, MappingNotFoundError, CopybookNotFoundError) as exc:
         raise DemoError(RET_NOT_FOUND, str(exc)) from exc
     except BridgeError as exc:
@@ -128,8 +129,8 @@ def load(mapping_path: Path) -> Runtime:
     return runtime
 
 
-def judge(sample: Path, runtime: Runtime) -> Judged:
-    """Every record through the record stage (bridge/records.py): each becomes exactly one
+def judge(sample: Path, runtime: Program) -> Judged:
+    """Every record through the record stage (bridge/stage/): each becomes exactly one
     event or one audit entry; the read-back in main checks that Kafka agrees."""
     if not sample.is_file():
         raise DemoError(RET_NOT_FOUND, f"{sample}: no such file (scripts/make_sample.py makes it)")

@@ -53,8 +53,10 @@ from bridge.exitcodes import (
 from bridge.inputs import input_problem
 from bridge.mapping.audit import AuditContext, audit_json
 from bridge.mapping.model import MappingError, MappingNotFoundError
-from bridge.mapping.runtime import Runtime
-from bridge.records import Rejected, audit_context, framing_audit, judge_file
+from bridge.mapping.program import Program, load_program
+from bridge.stage.audits import audit_context, framing_audit
+from bridge.stage.batch import Checkpoint
+from bridge.stage.judge import judge_batches
 
 HELP = """\
 Decode FILE with the record layout of COPYBOOK. Valid records go to stdout as JSON Lines (one
@@ -558,45 +560,48 @@ def _raw(fh: IO[bytes], batch: Batch, index: int) -> bytes:
 
 def _run_mapping(args: argparse.Namespace, path: Path) -> int:
     try:
-        runtime = Runtime.load(args.mapping)
+        program = load_program(args.mapping)
     except (MappingNotFoundError, CopybookNotFoundError) as exc:
         print(f"bridge decode: {exc}", file=sys.stderr)
         return RET_NOT_FOUND
     except (MappingError, CopybookError) as exc:
         print(f"bridge decode: {args.mapping} is invalid:\n{exc}", file=sys.stderr)
         return RET_COPYBOOK_INVALID
-    for warning in runtime.warnings:
+    for warning in program.warnings:
         print(f"bridge decode: warning: {warning}", file=sys.stderr)
     try:  # the audit keys (docs/audit.md) are read before the first record
-        context = audit_context(runtime, path)
+        context = audit_context(program, path)
     except MappingError as exc:
         print(f"bridge decode: {args.mapping} is invalid:\n{exc}", file=sys.stderr)
         return RET_COPYBOOK_INVALID
-    inputs = (path, args.mapping, runtime.mapping.copybook_path)
+    inputs = (path, args.mapping, program.mapping.copybook_path)
     sink = _Sink(args, inputs)
-    disc = runtime.mapping.discriminator
+    disc = program.mapping.discriminator
     cases = [c.name for c in disc.cases] if disc else [None]
-    limit = max(runtime.layout(case).record_length for case in cases)
+    limit = max(program.layout(case).record_length for case in cases)
     sink.longer_hint = ""  # a mapping's records are not refused for their length (yet)
-    stop = None if args.limit is None else args.skip + args.limit
+    skip = args.skip
+    stop = None if args.limit is None else skip + args.limit
     fatal = False
     try:
-        for outcome in judge_file(runtime, path, context):
-            if outcome.record < args.skip:
-                continue
-            if stop is not None and outcome.record >= stop:
+        start = _skipped(program, skip)
+        for batch in judge_batches(program, path, start=start, context=context):
+            events = batch.events
+            for i, number in enumerate(events.records):
+                if skip <= number and (stop is None or number < stop):
+                    sink.tally.read += 1
+                    sink.tally.valid += 1
+                    sink.tally.longer += events.lengths[i] > limit
+                    sink.out.write(events.document(i) + b"\n")
+            for rejected in batch.rejected:
+                if skip <= rejected.record and (stop is None or rejected.record < stop):
+                    if rejected.stage == "framing":  # the run stops: say why, as plain decode
+                        fatal = True
+                        for reason in rejected.audit["reasons"]:
+                            print(f"bridge decode: {path}: {reason['message']}", file=sys.stderr)
+                    sink.reject(rejected.audit)
+            if stop is not None and batch.end.record >= stop:
                 break
-            if isinstance(outcome, Rejected):
-                if outcome.stage == "framing":  # the run stops: say why, as plain decode does
-                    fatal = True
-                    for reason in outcome.audit["reasons"]:
-                        print(f"bridge decode: {path}: {reason['message']}", file=sys.stderr)
-                sink.reject(outcome.audit)
-                continue
-            sink.tally.read += 1
-            sink.tally.valid += 1
-            sink.tally.longer += outcome.length > limit
-            sink.out.write(outcome.document + b"\n")
     except BaseException:
         sink.abandon()
         raise
@@ -604,6 +609,17 @@ def _run_mapping(args: argparse.Namespace, path: Path) -> int:
     if fatal:
         return RET_FATAL_DATA
     return RET_INVALID_RECORDS if sink.tally.rejected else RET_OK
+
+
+def _skipped(program: Program, skip: int) -> Checkpoint | None:
+    """Where record ``skip`` starts when the framing says so without reading the file (fixed
+    records); else None: the records before it are judged and not written."""
+    framing = program.mapping.framing
+    if skip <= 0 or framing.type != "fixed" or program.mapping.discriminator is not None:
+        return None
+    options = framing.frame_options()
+    step = (options["record_length"] or program.layout().record_length) + options["record_prefix"]
+    return Checkpoint(skip, framing.skip_header + skip * step)
 
 
 def _hexdump(

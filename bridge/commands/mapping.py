@@ -17,9 +17,9 @@ from bridge.copybook.layout import Layout
 from bridge.decode.multi import MultiLayoutError, resolve_field
 from bridge.errors import CopybookError, CopybookNotFoundError, Diagnostic
 from bridge.exitcodes import RET_COPYBOOK_INVALID, RET_NOT_FOUND, RET_OK, RET_USAGE
-from bridge.mapping.check import errors, load_checked
-from bridge.mapping.init import CASE_STYLES, default_mapping, default_multi_mapping
+from bridge.mapping.lint import errors, load_checked
 from bridge.mapping.model import MappingError, MappingNotFoundError, Problem
+from bridge.mapping.scaffold import CASE_STYLES, default_mapping, default_multi_mapping
 
 HELP = """\
 init COPYBOOK prints a complete default mapping (JSON) for the copybook's record: every

@@ -29,13 +29,14 @@ from bridge import _native
 from bridge._native import ffi, lib
 from bridge.codepages import decode_table, space_byte
 from bridge.copybook.layout import Field, Layout, Usage
-from bridge.decode.encoder import EditedPicture
+from bridge.decode.edited import EditedPicture
 from bridge.decode.framing import (
     FRAMINGS,
     FileChangedError,
     FramingError,
     RecordSpan,
     frame,
+    line_start,
     long_line_error,
     rdw_length_last,
 )
@@ -82,6 +83,9 @@ class Batch:
     # A multi-layout batch: the layout each record decoded with (absent: the decoder's own,
     # or none for an unknown record type).
     layouts: dict[int, Layout] = field(default_factory=dict)
+    # VB/VBS: by batch index, the end of the block a record ends in when more of the block
+    # follows it (None at a block boundary); None for framings without blocks.
+    block_ends: Sequence[int | None] | None = None
 
     @property
     def count(self) -> int:
@@ -106,6 +110,10 @@ class Batch:
     def end(self, index: int) -> int:
         """The file offset just past record ``index`` of the batch."""
         return record_end(self.offsets[index], self.lengths[index], self.segments.get(index, ()))
+
+    def block_end(self, index: int) -> int | None:
+        """The end of the VB/VBS block record ``index`` ends inside (None: at its end)."""
+        return self.block_ends[index] if self.block_ends is not None else None
 
     def raw(self, index: int, buf: Any) -> bytes:
         """Record ``index``'s bytes in ``buf`` (the whole file), pieces joined when spanned."""
@@ -140,10 +148,13 @@ class NativeDecoder:
         out_bytes: int = 4 << 20,
         error_cap: int = 4096,
         max_out_bytes: int = 1 << 30,
+        plan: Plan | None = None,
     ) -> None:
+        """``plan``: a plan compiled for ``layout`` and ``options`` (one with checks or an event
+        plan's); by default the layout's decode plan."""
         self.layout = layout
         self.options = options or DecodeOptions()
-        self.plan: Plan = compile_plan(layout, self.options)
+        self.plan: Plan = plan if plan is not None else compile_plan(layout, self.options)
         has_floats = any(f.usage in (Usage.COMP1, Usage.COMP2) for f in layout.fields())
         self._floats = layout.root if has_floats and layout.root.is_group else None
         self._out = bytearray(max(out_bytes, 1024))
@@ -333,8 +344,14 @@ class NativeDecoder:
         record_prefix: int = 0,
         batch_records: int = BATCH_RECORDS,
         window_bytes: int = WINDOW_BYTES,
+        start: int | None = None,
+        first_record: int = 0,
+        block_end: int | None = None,
     ) -> Iterator[Batch]:
         """Batches of a whole file, framed as :func:`bridge.decode.framing.frame` frames it.
+
+        ``start``, ``first_record`` and ``block_end`` resume as ``frame`` does: from where
+        record ``first_record - 1`` ends, nothing before it read.
 
         fixed, rdw, rdw-le, vb and lines go through a moving mmap window of ``window_bytes``
         (framed in C; a batch of lines holding a short one is decoded from padded copies);
@@ -354,6 +371,9 @@ class NativeDecoder:
             skip_header=skip_header,
             skip_trailer=skip_trailer,
             prefix=record_prefix,
+            start=start if first_record > 0 and start is not None else None,
+            first_record=first_record,
+            block_end=block_end,
         )
         with walk:
             if skip_header + skip_trailer > walk.size:
@@ -407,6 +427,9 @@ class _FileWalk:
         skip_header: int,
         skip_trailer: int,
         prefix: int,
+        start: int | None = None,
+        first_record: int = 0,
+        block_end: int | None = None,
     ) -> None:
         self.decoder = decoder
         self.path = path
@@ -418,7 +441,10 @@ class _FileWalk:
         self.fh = path.open("rb")
         self.size = os.fstat(self.fh.fileno()).st_size
         self.end = self.size - skip_trailer
-        self.number = 0
+        self.number = first_record
+        self.start = skip_header if start is None else start  # where framing begins
+        self.resumed = start is not None
+        self.block_end = block_end if block_end is not None and block_end > self.start else None
 
     def __enter__(self) -> _FileWalk:
         return self
@@ -446,17 +472,25 @@ class _FileWalk:
         return start, buf
 
     def batches(
-        self, data: Any, offsets: array[int], lengths: array[int], base: int
+        self,
+        data: Any,
+        offsets: array[int],
+        lengths: array[int],
+        base: int,
+        block_ends: list[int | None] | None = None,
     ) -> Iterator[Batch]:
         done = 0
         while done < len(offsets):
+            upto = done + self.batch_records  # a VB block may hold more records than a batch
             batch = self.decoder.decode_batch(
                 data,
-                offsets[done:],
-                lengths[done:],
+                offsets[done:upto],
+                lengths[done:upto],
                 base_offset=base,
                 first_record=self.number,
             )
+            if block_ends is not None:
+                batch.block_ends = block_ends[done : done + batch.count]
             yield batch
             done += batch.count
             self.number += batch.count
@@ -469,7 +503,7 @@ class _FileWalk:
             raise ValueError(f"the record length must be positive, not {step}")
         if (self.end - self.skip_header) % step:
             self.reference_error("fixed", record_length=lrecl)
-        pos = self.skip_header
+        pos = self.start
         per_window = max(1, self.window_bytes // step)
         while pos < self.end:
             start, mm = self.window(pos, per_window * step)
@@ -524,7 +558,12 @@ class _FileWalk:
         offsets = array("Q", bytes(8 * cap))
         lengths = array("I", bytes(4 * cap))
         f: Any = ffi.new("bridge_frame *")
-        pos = self.skip_header
+        pos = self.start
+        if self.block_end is not None:  # resumed inside a block: its rest framed in Python
+            yield from self.spans(
+                "vb", record_length=None, rdw_includes_header=inclusive, stop=self.block_end
+            )
+            pos = self.block_end
         window = self.window_bytes
         while pos < self.end:
             start, mm = self.window(pos, window)
@@ -541,11 +580,20 @@ class _FileWalk:
                     _native.ensure(lib.bridge_frame_records(f), "framing")
                     n, nxt, status, bad = int(f.n), int(f.next), int(f.status), int(f.bad)
                     f.data = f.offsets = f.lengths = ffi.NULL
+                ends = None
+                if kind == _native.FRAME_VB:
+                    ends = _block_ends(offsets, lengths, n, start)
+                    if status == _native.FRAME_BROKEN and bad > nxt:
+                        # The good records of the block with the bad RDW: inside it.
+                        block = _bdw_length(mm[nxt : nxt + 4])
+                        for j in range(n):
+                            if offsets[j] > nxt:
+                                ends[j] = start + nxt + block
                 short = None
                 if self.prefix:
                     n, short = self.cut_prefix(offsets, lengths, n, start)
                 at_end = start + len(mm) == self.end
-                yield from self.batches(mm, offsets[:n], lengths[:n], start)
+                yield from self.batches(mm, offsets[:n], lengths[:n], start, ends)
                 if short is not None:
                     raise short
             finally:
@@ -666,7 +714,10 @@ class _FileWalk:
         # Padded copies go to one reusable buffer, so a batch holds at most PAD_BYTES of them.
         frames = _LineFrames(max(1, min(self.batch_records, PAD_BYTES // width)), width)
         space = space_byte(self.decoder.options.codepage)
-        pos = self.skip_header
+        pos = self.start
+        if self.resumed:  # past the LF of the line before
+            self.fh.seek(pos)
+            pos = line_start(self.fh.read(2), 0, self.end - pos) + pos
         window = self.window_bytes
         while pos < self.end:
             start, mm = self.window(pos, window)
@@ -740,23 +791,33 @@ class _FileWalk:
     # -- vbs, odo: the reference framing, records copied ----------------------------------
 
     def spans(
-        self, framing: str, *, record_length: int | None, rdw_includes_header: bool
+        self,
+        framing: str,
+        *,
+        record_length: int | None,
+        rdw_includes_header: bool,
+        stop: int | None = None,
     ) -> Iterator[Batch]:
+        """Batches framed by the reference framing (``stop``: only the records before it, the
+        rest of a block a resumption starts in)."""
         if self.size == 0:
             return
         decoder = self.decoder
         mm = mmap.mmap(self.fh.fileno(), 0, access=mmap.ACCESS_READ)
         try:
             spans = frame(
-                _buffer(mm),
+                _buffer(mm) if stop is None else memoryview(mm)[:stop],
                 framing,
                 record_length=record_length,
                 rdw_includes_header=rdw_includes_header,
                 skip_header=self.skip_header,
-                skip_trailer=self.skip_trailer,
+                skip_trailer=self.skip_trailer if stop is None else 0,
                 record_prefix=self.prefix,
                 layout=decoder.layout,
                 codepage=decoder.options.codepage,
+                start=self.start,
+                first_number=self.number,
+                block_end=self.block_end,
             )
             failure: FramingError | None = None
             while failure is None:
@@ -790,6 +851,8 @@ class _FileWalk:
                         file_offsets=None if spanned is None else spanned[done:],
                         first_record=self.number,
                     )
+                    if framing in ("vb", "vbs"):
+                        batch.block_ends = [s.block_end for s in chunk[done : done + batch.count]]
                     if spanned is not None:
                         for i, span in enumerate(chunk[done : done + batch.count]):
                             if span.segments:
@@ -836,6 +899,28 @@ class _LineFrames:
             f.data = f.offsets = f.lengths = ffi.NULL
         _native.ensure(status, "framing")
         return int(f.n), int(f.next), int(f.status), int(self._padded[0])
+
+
+def _block_ends(offsets: array[int], lengths: array[int], n: int, base: int) -> list[int | None]:
+    """For VB records framed whole blocks at a time (data offsets after their RDWs), the file
+    offset where each one's block ends when more of the block follows it, else None: a record
+    and the next share a block when the next one's RDW starts where this one ends."""
+    ends: list[int | None] = [None] * n
+    block = 0
+    for j in range(n - 1, -1, -1):
+        end = offsets[j] + lengths[j]
+        if j == n - 1 or offsets[j + 1] != end + 4:
+            block = end  # the last record of its block
+        elif block > end:
+            ends[j] = base + block
+    return ends
+
+
+def _bdw_length(bdw: bytes | bytearray) -> int:
+    """The block length a (valid) BDW gives."""
+    if bdw[0] & 0x80:
+        return int.from_bytes(bdw, "big") & 0x7FFFFFFF
+    return int.from_bytes(bdw[:2], "big")
 
 
 def _buffer(mm: mmap.mmap) -> Any:

@@ -19,7 +19,7 @@ from bridge import _native
 from bridge._native import ffi, lib
 from bridge.codepages import decode_table, space_byte
 from bridge.copybook.layout import Category, Field, Layout, Usage
-from bridge.decode.encoder import EditedPicture
+from bridge.decode.edited import EditedPicture
 from bridge.decode.verdict import DecodeOptions, DecodeOptionsError, Reason
 from bridge.decode.zoned import ZonedBytes, zoned_bytes
 
@@ -73,7 +73,7 @@ class _Op:
     odo: int = -1
     end: int = 0
     slot: int = 0
-    emit: bytes = b""  # mapped events: the value's conversion (bridge/mapping/emit.py)
+    emit: bytes = b""  # mapped events: the value's conversion (bridge/mapping/event_plan.py)
 
 
 def _key(name: str, first: bool) -> bytes:
@@ -353,7 +353,7 @@ class Plan:
         emitting: bool = False,
     ) -> None:
         """The record document's plan, or (``ops`` and their ODO ``slots``, as a builder such
-        as bridge/mapping/emit.py lays them out) another shape of the same decode."""
+        as bridge/mapping/event_plan.py lays them out) another shape of the same decode."""
         self.layout = layout
         self.options = options
         if ops is None:

@@ -42,7 +42,7 @@ from typing import Any
 
 from bridge.codepages import decode_table, space_byte
 from bridge.copybook.layout import Category, Field, Layout, Usage
-from bridge.decode.encoder import EditedPicture
+from bridge.decode.edited import EditedPicture
 from bridge.decode.hfp import from_hfp
 from bridge.decode.verdict import (
     DecodeOptions,

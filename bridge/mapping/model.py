@@ -3,7 +3,7 @@
 A mapping is JSON a person writes (``schemas/osfi-mapping.schema.json`` is its meta-schema).
 ``load_mapping`` checks it against the meta-schema first and reports every violation with its
 JSON pointer, so the dataclasses below can trust their input. Checks against the copybook
-(does the field exist, does the type fit the PIC) live in ``check.py``.
+(does the field exist, does the type fit the PIC) live in ``lint.py``.
 """
 
 from __future__ import annotations

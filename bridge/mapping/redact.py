@@ -25,9 +25,9 @@ from typing import Any
 
 from bridge.copybook.layout import Field, Layout
 from bridge.decode.verdict import Segments
-from bridge.mapping.apply import Mapper, load_pii_key
+from bridge.mapping.apply import Mapper
 from bridge.mapping.model import Classification, MappingDoc, PiiPolicyKind
-from bridge.mapping.runtime import Runtime
+from bridge.mapping.program import Program, load_pii_key
 from bridge.mapping.sealing import Sealer, load_sealer
 
 FILLER = 0x00  # never valid packed or zoned data, so a redacted field cannot pass for a value
@@ -250,31 +250,31 @@ class Redaction:
         return out
 
 
-def redaction_plan(runtime: Runtime, environ: Mapping[str, str] | None = None) -> Redaction | None:
-    """The plan for a run of the runtime's mapping, or None when it protects nothing. The HMAC
+def redaction_plan(program: Program, environ: Mapping[str, str] | None = None) -> Redaction | None:
+    """The plan for a run of the program's mapping, or None when it protects nothing. The HMAC
     key is the mapping's pii_key (MappingError when it names one that cannot be read); a mapping
     naming none gives reasons without a digest. The seal key likewise, when ``audit.seal_key``
     names one."""
-    mapping = runtime.mapping
+    mapping = program.mapping
     protected = protected_sources(mapping)
     if not protected:
         return None
     cases = [c.name for c in mapping.discriminator.cases] if mapping.discriminator else [None]
     spans: dict[str | None, tuple[Span, ...]] = {
-        case: layout_spans(runtime.layout(case), protected) for case in cases
+        case: layout_spans(program.layout(case), protected) for case in cases
     }
     if None not in spans:  # a record of no known case: whatever any case protects
         spans[None] = tuple(
             sorted({s for v in spans.values() for s in v}, key=lambda s: (s.offset, s.path))
         )
-    pii_key = runtime.pii_key
+    pii_key = program.pii_key
     if pii_key is None and mapping.pii_key is not None:
         pii_key = load_pii_key(mapping.pii_key, environ)
     sealer = load_sealer(mapping.audit.seal_key, environ) if mapping.audit.seal_key else None
     return Redaction(
         spans,
         protected,
-        runtime.mapper,
+        program.mapper,
         pii_key,
         mapping.pii_key.key_id if mapping.pii_key and pii_key is not None else None,
         sealer,

@@ -23,7 +23,7 @@ import atheris
 with atheris.instrument_imports():
     from bridge.copybook.compiler import compile_copybook, compile_text
     from bridge.errors import CopybookError, CopybookNotFoundError
-    from bridge.mapping.check import check_mapping, errors
+    from bridge.mapping.lint import check_mapping, errors
     from bridge.mapping.model import (
         MappingError,
         MappingNotFoundError,

@@ -26,10 +26,10 @@ from bridge.copybook.compiler import compile_copybook
 from bridge.mapping.apply import Mapper
 from bridge.mapping.audit import audit_schema
 from bridge.mapping.model import MappingError
+from bridge.mapping.program import load_program
 from bridge.mapping.redact import Redaction, layout_spans
-from bridge.mapping.runtime import Runtime
 from bridge.mapping.sealing import SealError, open_sealed
-from bridge.records import Event, Rejected, judge_file
+from bridge.stage.records import Event, Rejected, judge_file
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "copybooks" / "samples" / "acctmast.dat"
@@ -77,8 +77,8 @@ def valid_records() -> list[bytes]:
     data = SAMPLE.read_bytes()
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("BRIDGE_PII_KEY", PII_KEY)
-        runtime = Runtime.load(MAPPING)
-    events = [o for o in judge_file(runtime, SAMPLE) if isinstance(o, Event)][:10]
+        program = load_program(MAPPING)
+    events = [o for o in judge_file(program, SAMPLE) if isinstance(o, Event)][:10]
     return [data[e.offset : e.offset + LRECL] for e in events]
 
 
@@ -186,8 +186,8 @@ def test_a_reason_on_a_pii_field_carries_an_hmac_not_the_value(
     other = _put(valid_records[1], BIRTH, "19790230".encode("cp037"))
     path = tmp_path / "variant.dat"
     path.write_bytes(bad + bad + other)
-    runtime = Runtime.load(_mapping(tmp_path))
-    audits = [o.audit for o in judge_file(runtime, path) if isinstance(o, Rejected)]
+    program = load_program(_mapping(tmp_path))
+    audits = [o.audit for o in judge_file(program, path) if isinstance(o, Rejected)]
     assert len(audits) == 3
     reasons = [a["reasons"] for a in audits]
     assert all(len(r) == 1 for r in reasons)
@@ -212,8 +212,8 @@ def test_without_a_pii_key_reasons_have_no_digest(
             spec["pii"] = {"policy": "mask", "keep_last": 0, "mask_char": "*"}
     path = tmp_path / "variant.dat"
     path.write_bytes(_corrupt(valid_records[0], "national-id-pattern"))
-    runtime = Runtime.load(_mapping(tmp_path, fields=fields, pii_key=None))
-    [audit] = [o.audit for o in judge_file(runtime, path) if isinstance(o, Rejected)]
+    program = load_program(_mapping(tmp_path, fields=fields, pii_key=None))
+    [audit] = [o.audit for o in judge_file(program, path) if isinstance(o, Rejected)]
     assert audit["redaction"]["hmac"] is None
     [reason] = audit["reasons"]
     assert reason["redacted"] == {"hmac_sha256": None, "of": None, "key_id": None}
@@ -242,8 +242,8 @@ def test_dropped_fields_are_redacted_when_the_mapping_says_so(
     path = tmp_path / "variant.dat"
     record = _corrupt(valid_records[0], "birth-date-day")
     path.write_bytes(record)
-    runtime = Runtime.load(_mapping(tmp_path, audit={"redact_dropped": True}))
-    [audit] = [o.audit for o in judge_file(runtime, path) if isinstance(o, Rejected)]
+    program = load_program(_mapping(tmp_path, audit={"redact_dropped": True}))
+    [audit] = [o.audit for o in judge_file(program, path) if isinstance(o, Rejected)]
     # AM-REVIEW-DATE-N REDEFINES AM-REVIEW-DATE: its bytes (the mapped text view's too) go.
     dropped = [f"{REC}.AM-REVIEW-DATE-N", f"{REC}.AM-LAST-MAINT-USER"]
     wanted = sorted((_place(p)[0], p) for p in (*PII_FIELDS, *dropped))
@@ -253,8 +253,8 @@ def test_dropped_fields_are_redacted_when_the_mapping_says_so(
         at, n = _place(path_)
         assert raw[at : at + n] == bytes(n)
     # Without the option, dropped fields stay (a mapping's default is unchanged).
-    runtime = Runtime.load(_mapping(tmp_path))
-    [audit] = [o.audit for o in judge_file(runtime, path) if isinstance(o, Rejected)]
+    program = load_program(_mapping(tmp_path))
+    [audit] = [o.audit for o in judge_file(program, path) if isinstance(o, Rejected)]
     at, n = _place(f"{REC}.AM-LAST-MAINT-USER")
     assert base64.b64decode(audit["record"]["raw_base64"])[at : at + n] == record[at : at + n]
 
@@ -269,8 +269,8 @@ def test_a_mapping_without_pii_changes_nothing(tmp_path: Path, valid_records: li
     record = _corrupt(valid_records[0], "birth-date-day")
     path = tmp_path / "variant.dat"
     path.write_bytes(record)
-    runtime = Runtime.load(_mapping(tmp_path, fields=fields))
-    [audit] = [o.audit for o in judge_file(runtime, path) if isinstance(o, Rejected)]
+    program = load_program(_mapping(tmp_path, fields=fields))
+    [audit] = [o.audit for o in judge_file(program, path) if isinstance(o, Rejected)]
     assert "redaction" not in audit and "sealed" not in audit
     assert base64.b64decode(audit["record"]["raw_base64"]) == record
     [reason] = audit["reasons"]
@@ -339,9 +339,9 @@ def test_the_sealed_copy_opens_with_the_key_and_only_with_it(
 
 def test_a_seal_key_named_but_missing_stops_the_run(tmp_path: Path) -> None:
     mapping = _mapping(tmp_path, audit={"seal_key": {"env": "ABSENT_AUDIT_SEAL"}})
-    runtime = Runtime.load(mapping)
+    program = load_program(mapping)
     with pytest.raises(MappingError, match="ABSENT_AUDIT_SEAL is not set"):
-        list(judge_file(runtime, SAMPLE))
+        list(judge_file(program, SAMPLE))
 
 
 def test_a_framing_audit_carries_no_clear_byte(
@@ -353,8 +353,8 @@ def test_a_framing_audit_carries_no_clear_byte(
     path = tmp_path / "cut.dat"
     path.write_bytes(data)
     for audit_policy, sealed in (({}, False), ({"seal_key": {"env": "AUDIT_SEAL"}}, True)):
-        runtime = Runtime.load(_mapping(tmp_path, audit=audit_policy))
-        [framing] = [o.audit for o in judge_file(runtime, path) if isinstance(o, Rejected)]
+        program = load_program(_mapping(tmp_path, audit=audit_policy))
+        [framing] = [o.audit for o in judge_file(program, path) if isinstance(o, Rejected)]
         assert framing["stage"] == "framing"
         assert framing["record"]["raw_base64"] == ""
         assert framing["redaction"]["withheld"] == {"offset": 0, "length": len(data)}

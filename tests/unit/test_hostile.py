@@ -48,7 +48,7 @@ TALLY = re.compile(r"bridge decode: (\d+) records read = (\d+) valid \+ (\d+) re
 RUNNER = """
 import json, os, resource, signal, sys, time, traceback
 from bridge.cli import build_parser, main
-import bridge.records, bridge.mapping.record_schema, bridge.mapping.emit  # loaded once, not per run
+import bridge.stage.judge, bridge.mapping.record_schema  # loaded once, not per run
 build_parser()
 
 cases = json.load(open(sys.argv[1]))
