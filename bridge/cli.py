@@ -38,7 +38,8 @@ COMMANDS: dict[str, str] = {
     "decode": "decode a record file to JSON Lines",
     "mapping": "write a default mapping for a copybook, or check a mapping",
     "schema": "print the record JSON Schema of a mapping",
-    "audit": "open sealed audit documents",
+    "replay": "publish a record file to Kafka exactly once (events, audits, summary)",
+    "audit": "the audit queue: verify its chains, open sealed copies",
 }
 
 

@@ -1,4 +1,5 @@
-"""``bridge audit``: work with audit documents (open a sealed copy; make the key pair)."""
+"""``bridge audit``: the audit queue. ``verify`` checks each file's tamper-evident chain (the
+replay's audit topic); ``open`` restores a sealed audit document, ``keygen`` makes its key pair."""
 
 from __future__ import annotations
 
@@ -10,21 +11,50 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bridge.exitcodes import RET_FATAL_DATA, RET_NOT_FOUND, RET_OK, RET_USAGE
+from bridge.config import ConfigError, load_config
+from bridge.exitcodes import (
+    RET_CONNECT,
+    RET_COPYBOOK_INVALID,
+    RET_FATAL_DATA,
+    RET_NOT_FOUND,
+    RET_OK,
+    RET_UNRECONCILED,
+    RET_USAGE,
+)
 from bridge.mapping.audit import audit_json
 from bridge.mapping.sealing import SealError, key_from_text, key_id_of, new_key_pair, open_sealed
+from bridge.replay.verify import verify
+from bridge.sinks.kafka import KafkaFatalError, KafkaUnavailableError
 
 PRIVATE_KEY_ENV = "BRIDGE_AUDIT_PRIVATE_KEY"
 
 HELP = """\
-Audit documents of a mapping with protected fields (PII, masked, hashed) carry the record with
-those fields' bytes redacted (docs/audit.md). With the mapping's audit.seal_key they also carry
-the original sealed to the operator's public key.
+The audit queue: the audit documents of rejected records, which bridge replay publishes as one
+tamper-evident chain per file and run (docs/audit-chain.md), and which bridge decode --errors
+writes.
 
+  verify check each file's audit chain on the audit topic against its summary
   open   print one audit document with its sealed original restored: record.raw_base64 and
          the reasons as they were before redaction (this output holds PII in clear)
   keygen make an X25519 key pair: the private key to a file only its owner can read, the
          public key (for the mapping's audit.seal_key) on stdout
+
+Audit documents of a mapping with protected fields (PII, masked, hashed) carry the record with
+those fields' bytes redacted (docs/audit.md). With the mapping's audit.seal_key they also carry
+the original sealed to the operator's public key.
+"""
+
+VERIFY_HELP = """\
+Read the audit and control topics (read_committed) and check, per file and run, that the audit
+chain is complete and unaltered: every entry links to the one before it (SHA-256 over the
+previous hash and the entry's bytes) from the run's genesis to the head anchored in the file
+summary. The first altered, missing, inserted, reordered or truncated entry is named.
+
+Topics: --audit-topic/--control-topic, else those of --config for --mapping (a mapping document
+or its name), as bridge replay uses them.
+
+Exit codes: 0 every chain verifies, 3 bad configuration, 6 Kafka unreachable, 7 some chain
+does not verify (or the named file has none).
 """
 
 OPEN_HELP = """\
@@ -42,11 +72,25 @@ no sealed copy, or it does not open with this key, or it was sealed for another 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(
         "audit",
-        help="open sealed audit documents",
+        help="the audit queue: verify its chains, open sealed copies",
         description=HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = p.add_subparsers(dest="audit_command", metavar="SUBCOMMAND", required=True)
+    v = sub.add_parser(
+        "verify",
+        help="check each file's audit chain against its summary",
+        description=VERIFY_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    v.add_argument("--file", metavar="SHA256", help="only this file (its SHA-256)")
+    v.add_argument("--mapping", metavar="MAPPING", help="mapping document or name (topic names)")
+    v.add_argument("--config", metavar="TOML", help="configuration file (default: bridge.toml)")
+    v.add_argument("--audit-topic", metavar="TOPIC")
+    v.add_argument("--control-topic", metavar="TOPIC")
+    v.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS")
+    v.add_argument("--json", action="store_true", help="the verdicts as JSON on stdout")
+    v.set_defaults(func=run_verify)
     o = sub.add_parser(
         "open",
         help="restore an audit document's sealed original (needs the private key)",
@@ -66,6 +110,63 @@ def register(subparsers: Any) -> None:
     )
     k.add_argument("private_key_file", metavar="FILE")
     k.set_defaults(func=run_keygen)
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    prog = "bridge audit verify"
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return RET_COPYBOOK_INVALID
+    name = _mapping_name(args.mapping)
+    if name is None and not (args.audit_topic and args.control_topic):
+        print(
+            f"{prog}: name the topics (--audit-topic and --control-topic) or --mapping",
+            file=sys.stderr,
+        )
+        return RET_COPYBOOK_INVALID
+    topics = config.topics.for_mapping(name or "")
+    audit_topic = args.audit_topic or topics.audit
+    control_topic = args.control_topic or topics.control
+    try:
+        verdicts = verify(config, audit_topic, control_topic, args.file, args.timeout)
+    except (KafkaUnavailableError, KafkaFatalError) as exc:
+        print(f"{prog}: {exc}", file=sys.stderr)
+        return RET_CONNECT
+    if args.json:
+        rows = [
+            {
+                "file_sha256": v.file_sha256,
+                "run": v.run,
+                "entries": v.entries,
+                "ok": v.ok,
+                "problem": v.problem,
+            }
+            for v in verdicts
+        ]
+        print(json.dumps(rows))
+    else:
+        for verdict in verdicts:
+            print(verdict)
+        bad = sum(not v.ok for v in verdicts)
+        print(f"{len(verdicts)} chains ({audit_topic}, {control_topic}): {bad} failed")
+    return RET_OK if all(v.ok for v in verdicts) else RET_UNRECONCILED
+
+
+def _mapping_name(mapping: str | None) -> str | None:
+    """The name of a mapping document, or ``mapping`` itself when it is no file."""
+    if mapping is None:
+        return None
+    path = Path(mapping)
+    if path.is_file():
+        try:
+            doc = json.loads(path.read_text())
+        except (OSError, ValueError):
+            return None
+        name = doc.get("name") if isinstance(doc, dict) else None
+        return name if isinstance(name, str) else None
+    return mapping
 
 
 def _fail(message: str, status: int) -> int:
