@@ -7,8 +7,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PYTEST := $(BIN)/pytest -p no:cacheprovider
 
-.PHONY: all install services-up services-down lint typecheck test test-unit test-integration \
-        fuzz demo bench soak clean
+.PHONY: all install services-up services-down lint typecheck test test-unit test-quick \
+        test-integration fuzz demo bench soak clean
 
 all: install
 
@@ -39,6 +39,11 @@ typecheck: install
 
 test-unit: install
 	$(PYTEST) tests/unit
+
+# The unit tests with the heavy differential runs at about a tenth of their volume
+# (tests/volume.py): the same assertions in under a minute. make test runs them whole.
+test-quick: install
+	BRIDGE_TEST_VOLUME=0.1 $(PYTEST) -q tests/unit
 
 test-integration: install services-up
 	$(PYTEST) tests/integration

@@ -1,20 +1,20 @@
-"""Mapping throughput on one core: C events, the compiled Python mapper, the reference walk.
+"""Mapping throughput on one core: C events against the Python mapper (the fallback).
 
     .venv/bin/python bench/mapping_bench.py [--records N] [--rounds R]
 
 Two files of N (default 20,000) 300-byte cp037 ACCTMAST records, mapped by
 schemas/acctmast.mapping.json: the bundled sample (copybooks/samples/acctmast.dat, 12 bad
 records in every 1,000) repeated, and N distinct good records made as scripts/make_sample.py
-makes them (dates, amounts and names all different, so the converters' date memo rarely hits).
-A third file holds the repeated sample as RECFM=VBS, seven records in ten spanned over two
-segments, eight segments a block, read by the same mapping with vbs framing.
+makes them (dates, amounts and names all different). A third file holds the repeated sample as
+RECFM=VBS, seven records in ten spanned over two segments, eight segments a block, read by the
+same mapping with vbs framing.
 
-For each file, records/s of the record stage (bridge.records.judge_file: decode, validate, map,
-keys) three ways: events written by C (bridge/mapping/emit.py, the default), the Python mapper
-(Mapper.apply: compiled walk and per-field converters) and the reference walk
-(Mapper.apply_reference); and microseconds per record of the two Python mappers alone on the
-decoded documents. All three must give the same events and the same rejections. Best of R
-(default 3) rounds, interleaved.
+For each file, records/s of the record stage (bridge.stage.records.judge_file: decode, validate,
+map, keys) with events written by C (bridge/mapping/event_plan.py, the default) and with the
+Python mapper (Mapper.apply, the reference walk), records/s of judge_batches (the batch API,
+no object per record), and microseconds per record of Mapper.apply alone on the decoded
+documents. Both must give the same events and the same rejections. Best of R (default 3)
+rounds, interleaved.
 """
 
 from __future__ import annotations
@@ -41,8 +41,9 @@ from bridge.copybook.compiler import compile_copybook
 from bridge.decode.encoder import encode_record
 from bridge.decode.native import NativeDecoder
 from bridge.mapping.apply import Applied, Mapper
-from bridge.mapping.runtime import Runtime
-from bridge.records import Event, judge_file
+from bridge.mapping.program import Program, load_program
+from bridge.stage.judge import judge_batches
+from bridge.stage.records import Event, judge_file
 
 ROOT = Path(__file__).resolve().parents[1]
 MAPPING = ROOT / "schemas" / "acctmast.mapping.json"
@@ -51,13 +52,6 @@ SAMPLE = ROOT / "copybooks" / "samples" / "acctmast.dat"
 RECORD_LENGTH = 300
 PII_KEY = b"bench-only-pii-key-0123456789abcdef"  # the hash policy's cost, with a stand-in key
 APPLY_DOCUMENTS = 20_000  # decoded documents kept for the apply-only timing
-
-
-class ReferenceMapper(Mapper):
-    """A mapper whose apply is the reference walk, for judge_file to run the old way."""
-
-    def apply(self, decoded: Mapping[str, Any], case: str | None = None) -> Applied:
-        return self.apply_reference(decoded, case)
 
 
 class CountingMapper(Mapper):
@@ -98,11 +92,8 @@ def vbs_file(fixed: bytes, seed: int = 1) -> bytes:
     return bytes(out)
 
 
-def runtimes_for(mapping: Path) -> dict[str, Runtime]:
-    """The mapping with the compiled Python mapper, and with the reference walk."""
-    compiled = Runtime.load(mapping, pii_key=PII_KEY)
-    reference_mapper = ReferenceMapper(compiled.mapping, compiled.layouts, pii_key=PII_KEY)
-    return {"reference": replace(compiled, mapper=reference_mapper), "compiled": compiled}
+def program_for(mapping: Path) -> Program:
+    return load_program(mapping, pii_key=PII_KEY)
 
 
 def vbs_mapping(tmp: Path) -> Path:
@@ -125,7 +116,7 @@ def generated_file(n: int, seed: int = 7) -> bytes:
     return bytes(out)
 
 
-def judged(runtime: Runtime, path: Path, native: bool = True) -> tuple[int, str]:
+def judged(runtime: Program, path: Path, native: bool = True) -> tuple[int, str]:
     """Records judged, and a digest of every event and every rejection's record and stage."""
     digest = hashlib.sha256()
     count = 0
@@ -139,12 +130,17 @@ def judged(runtime: Runtime, path: Path, native: bool = True) -> tuple[int, str]
     return count, digest.hexdigest()
 
 
-def drain(runtime: Runtime, path: Path, native: bool = True) -> int:
+def drain(runtime: Program, path: Path, native: bool = True) -> int:
     """What the benchmark times: every outcome of the file, consumed and dropped."""
     return sum(1 for _ in judge_file(runtime, path, native_events=native))
 
 
-def documents(runtime: Runtime, path: Path, limit: int) -> list[dict[str, Any]]:
+def drain_batches(runtime: Program, path: Path) -> int:
+    """The batch API alone (what the replay engine publishes from): no object per record."""
+    return sum(b.records_read for b in judge_batches(runtime, path))
+
+
+def documents(runtime: Program, path: Path, limit: int) -> list[dict[str, Any]]:
     """The first ``limit`` records that decode, as the documents Mapper.apply receives."""
     framing = runtime.mapping.framing
     decoder = NativeDecoder(runtime.layout(None), runtime.decode_options(None))
@@ -167,35 +163,34 @@ def best(fn: Callable[[], object], rounds: int) -> float:
     return fastest
 
 
-def measure(name: str, path: Path, runtimes: dict[str, Runtime], rounds: int) -> list[str]:
-    compiled, reference = runtimes["compiled"], runtimes["reference"]
-    count, native = judged(compiled, path)
-    _, ours = judged(compiled, path, native=False)
-    _, theirs = judged(reference, path, native=False)
-    counting = CountingMapper(compiled.mapping, compiled.layouts, pii_key=PII_KEY)
-    judged(replace(compiled, mapper=counting), path, native=False)
-    if not native == ours == theirs:
-        sys.exit(f"{name}: the three pipelines' events differ")
+def measure(name: str, path: Path, program: Program, rounds: int) -> list[str]:
+    count, native = judged(program, path)
+    _, python = judged(program, path, native=False)
+    counting = CountingMapper(program.mapping, program.layouts, pii_key=PII_KEY)
+    judged(replace(program, mapper=counting), path, native=False)
+    if native != python:
+        sys.exit(f"{name}: C's and the Python mapper's events differ")
+    runs = {
+        "Python": functools.partial(drain, program, path, False),
+        "C": functools.partial(drain, program, path, True),
+        "batches": functools.partial(drain_batches, program, path),
+    }
     stage: dict[str, float] = {}
     for _ in range(rounds):  # interleaved, so a load spike hits all alike
-        for label, runtime in (("C", compiled), *runtimes.items()):
-            run = functools.partial(drain, runtime, path, label == "C")
+        for label, run in runs.items():
             stage[label] = min(stage.get(label, float("inf")), best(run, 1))
-    docs = documents(compiled, path, APPLY_DOCUMENTS)
-    mapper = compiled.mapper
+    docs = documents(program, path, APPLY_DOCUMENTS)
+    mapper = program.mapper
 
-    def apply_all(apply: Callable[[Mapping[str, Any]], Applied]) -> None:
+    def apply_all() -> None:
         for doc in docs:
-            apply(doc)
+            mapper.apply(doc)
 
-    apply_new = best(lambda: apply_all(mapper.apply), rounds) / len(docs) * 1e6
-    apply_old = best(lambda: apply_all(mapper.apply_reference), rounds) / len(docs) * 1e6
-    rate_old, rate_new = count / stage["reference"], count / stage["compiled"]
-    rate_c = count / stage["C"]
+    apply_us = best(apply_all, rounds) / len(docs) * 1e6
+    rate_py, rate_c, rate_b = (count / stage[k] for k in ("Python", "C", "batches"))
     row = (
-        f"| {name} | {count:,} | {rate_old:,.0f} | {rate_new:,.0f} | {rate_c:,.0f}"
-        f" | {rate_c / rate_new:.1f}x | {rate_c / rate_old:.1f}x"
-        f" | {apply_old:.1f} | {apply_new:.1f} |"
+        f"| {name} | {count:,} | {rate_py:,.0f} | {rate_c:,.0f} | {rate_b:,.0f}"
+        f" | {rate_c / rate_py:.1f}x | {apply_us:.1f} |"
     )
     if counting.calls < count * 0.9:  # the Python pipeline published records some other way
         row += f" (the Python run mapped only {counting.calls:,} records with Mapper.apply)"
@@ -207,24 +202,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--records", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
-    runtimes = runtimes_for(MAPPING)
+    program = program_for(MAPPING)
     rows = [
-        "judge_file records/s (decode, validate, map, keys); apply alone in us per record",
-        "| file | records | reference walk | Python mapper | C events | C / Python | C / ref"
-        " | ref apply us | apply us |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "records/s of judge_file (decode, validate, map, keys) with the Python mapper and with"
+        " C events, of judge_batches (C events, no object per record); Mapper.apply alone",
+        "| file | records | Python mapper | C events | C batches | C / Python | apply us |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     with tempfile.TemporaryDirectory() as tmp:
         sample = sample_file(args.records)
         files = {
-            "sample repeated": (sample, runtimes),
-            "generated": (generated_file(args.records), runtimes),
-            "sample as VBS": (vbs_file(sample), runtimes_for(vbs_mapping(Path(tmp)))),
+            "sample repeated": (sample, program),
+            "generated": (generated_file(args.records), program),
+            "sample as VBS": (vbs_file(sample), program_for(vbs_mapping(Path(tmp)))),
         }
-        for name, (data, their_runtimes) in files.items():
+        for name, (data, its_program) in files.items():
             path = Path(tmp) / f"{name.replace(' ', '-')}.dat"
             path.write_bytes(data)
-            rows += measure(name, path, their_runtimes, args.rounds)
+            rows += measure(name, path, its_program, args.rounds)
     print("\n".join(rows))
     return 0
 

@@ -37,7 +37,7 @@ from confluent_kafka.admin import AdminClient
 # confluent_kafka.admin re-exports NewTopic without declaring it, which mypy --strict rejects.
 from confluent_kafka.cimpl import NewTopic
 
-from bridge.mapping.runtime import Runtime
+from bridge.mapping.program import load_program
 from bridge.sinks import headers as h
 from bridge.sinks.kafka import PRODUCER_SETTINGS
 from bridge.stage.judge import judge_batches
@@ -75,24 +75,24 @@ def generate(path: Path, records: int, seed: int = 20261202) -> Path:
 def events(path: Path) -> list[tuple[bytes, bytes | None, list[tuple[str, str | bytes | None]]]]:
     """The first POOL events of ``path`` as replay sends them (value, key, headers)."""
     os.environ.update(PII_ENV)
-    runtime = Runtime.load(MAPPING)
+    program = load_program(MAPPING)
     sha = hashlib.sha256(path.read_bytes()[: 10 * 2**20]).hexdigest()  # id-shaped, not the file's
     pool: list[tuple[bytes, bytes | None, list[tuple[str, str | bytes | None]]]] = []
-    for batch in judge_batches(runtime, path, batch_records=POOL):
+    for batch in judge_batches(program, path, batch_records=POOL):
         ev = batch.events
         for i, record in enumerate(ev.records):
             headers: list[tuple[str, str | bytes | None]] = [
                 (h.CE_SPECVERSION, "1.0"),
                 (h.CE_SOURCE, f"/bridge/acctmast/{path.name}"),
                 (h.CE_TIME, "2026-12-02T00:00:00.000Z"),
-                (h.CE_DATASCHEMA, runtime.schema_id),
+                (h.CE_DATASCHEMA, program.schema_id),
                 (h.CONTENT_TYPE, "application/json"),
                 (h.FILE_SHA256, sha),
                 (h.CE_ID, h.event_id(sha, record)),
                 (h.CE_TYPE, "acctmast"),
                 (h.RECORD, str(record)),
                 (h.OFFSET, str(ev.offsets[i])),
-                (h.FINGERPRINT, runtime.layout().fingerprint),
+                (h.FINGERPRINT, program.layout().fingerprint),
                 (h.REDIS_KEY, ev.redis_keys[i]),
             ]
             pool.append((ev.document(i), ev.kafka_keys[i], headers))

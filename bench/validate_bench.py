@@ -30,10 +30,10 @@ from accounts import DISTINCT, RECORD_LENGTH, _values, layout
 from bridge.decode.encoder import encode_record
 from bridge.decode.native import NativeDecoder
 from bridge.decode.reference import decode_to_dict
-from bridge.mapping.native import NativeValidation
+from bridge.mapping.check_plan import CheckPlan, ValidatingDecoder
+from bridge.mapping.program import Program, load_program
 from bridge.mapping.record_schema import case_schemas
-from bridge.mapping.runtime import Runtime
-from bridge.mapping.validate import JsonSchemaValidator, Validator, map_and_validate
+from bridge.mapping.validate import JsonSchemaValidator, map_and_validate
 
 MAPPING = Path(__file__).with_name("account.mapping.json")
 BATCH = 8192
@@ -87,9 +87,9 @@ def decode_only(decoder: NativeDecoder, data: bytes) -> int:
     return total
 
 
-def decode_validate(native: NativeValidation, data: bytes) -> int:
+def decode_validate(native: CheckPlan, data: bytes) -> int:
     """Records judged invalid (decode errors or broken rules)."""
-    decoder = native.decoder
+    decoder = ValidatingDecoder(native)
     view = memoryview(data)
     invalid = 0
     for lo in range(0, len(data), BATCH * RECORD_LENGTH):
@@ -102,10 +102,10 @@ def decode_validate(native: NativeValidation, data: bytes) -> int:
     return invalid
 
 
-def naive(runtime: Runtime, data: bytes) -> int:
+def naive(runtime: Program, data: bytes) -> int:
     account = layout()
     [schema] = case_schemas(runtime.mapping, runtime.layouts, published=False).values()
-    validators: dict[str | None, Validator] = {None: JsonSchemaValidator(schema)}
+    validators: dict[str | None, JsonSchemaValidator] = {None: JsonSchemaValidator(schema)}
     invalid = 0
     for lo in range(0, len(data), RECORD_LENGTH):
         record = data[lo : lo + RECORD_LENGTH]
@@ -115,11 +115,12 @@ def naive(runtime: Runtime, data: bytes) -> int:
 
 
 def run(n: int, sample: int, rounds: int) -> None:
-    runtime = Runtime.load(MAPPING)
+    runtime = load_program(MAPPING)
     data = dataset(n)
     mb = len(data) / 1e6
     plain = NativeDecoder(runtime.layout(), runtime.decode_options())
-    native = NativeValidation(runtime)
+    native = runtime.cases[None].checks
+    assert native is not None
     decode_only(plain, data[: BATCH * RECORD_LENGTH])  # warm up
     decode_validate(native, data[: BATCH * RECORD_LENGTH])
 

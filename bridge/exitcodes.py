@@ -8,6 +8,8 @@ RET_NOT_FOUND = 4  # an input file or COPY member does not exist
 RET_FATAL_DATA = 5  # the input cannot be framed at all (e.g. a broken RDW chain)
 RET_CONNECT = 6  # Kafka or Redis unreachable
 RET_UNRECONCILED = 7  # records in != events out + audit entries: something was lost
+RET_INTERNAL = 70  # a bug of ours (EX_SOFTWARE); BRIDGE_DEBUG=1 prints the traceback
+RET_IO_ERROR = 74  # an output cannot be written: full device, no such directory (EX_IOERR)
 RET_INTERRUPTED = 130
 RET_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a shell reports a pipeline cut short
 

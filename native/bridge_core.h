@@ -131,7 +131,7 @@ typedef struct {
     uint8_t emitting;
 } bridge_plan;
 
-/* Mapped events (native/emit.c; bridge/mapping/emit.py builds them). An op's emit bytes open
+/* Mapped events (native/emit.c; bridge/mapping/event_plan.py builds them). An op's emit bytes open
  * with a header of BRIDGE_EMIT_HEADER bytes, little-endian: [0] conversion (BRIDGE_EC_*),
  * [1] protection (BRIDGE_PROTECT_*), [2] trim of a string (BRIDGE_TRIM_*), [3] date format
  * (BRIDGE_FMT_*), [4] century window, [5] TEXT_NUMBER: 1 for a decimal target, [8] u32

@@ -1,6 +1,6 @@
 /* Mapped events: a decoded value rewritten as the mapping converts and protects it.
  *
- * The event plan (bridge/mapping/emit.py) decodes only records that already passed
+ * The event plan (bridge/mapping/event_plan.py) decodes only records that already passed
  * validation, so every conversion here can trust its input's shape: a date is a real date of
  * its format, a choice is listed. What it must get exactly right is the text, which is held to
  * bridge/mapping/convert.py (the Python mapper) by tests/unit/mapping/test_emit.py. The

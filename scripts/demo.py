@@ -39,7 +39,7 @@ from bridge.exitcodes import (
     RET_UNRECONCILED,
 )
 from bridge.mapping.model import MappingNotFoundError, load_mapping
-from bridge.mapping.runtime import Runtime
+from bridge.mapping.program import Program, load_program
 from bridge.replay.engine import replay
 from bridge.replay.verify import check_chains
 from bridge.sinks.kafka import (
@@ -67,7 +67,7 @@ class DemoError(Exception):
         self.code = code
 
 
-def load(mapping_path: Path) -> Runtime:
+def load(mapping_path: Path) -> Program:
     environ = dict(os.environ)
     try:
         mapping = load_mapping(mapping_path)
@@ -75,7 +75,7 @@ def load(mapping_path: Path) -> Runtime:
         if env and not environ.get(env):
             print(f"note: {env} is not set; hashing with the demo's built-in key")
             environ[env] = DEMO_PII_KEY
-        return Runtime.load(mapping_path, environ=environ)
+        return load_program(mapping_path, environ=environ)
     except (FileNotFoundError, MappingNotFoundError, CopybookNotFoundError) as exc:
         raise DemoError(RET_NOT_FOUND, str(exc)) from exc
     except BridgeError as exc:
@@ -122,10 +122,10 @@ def shown(msg: StoredMessage) -> str:
 def run(sample: Path, mapping_path: Path) -> int:
     if not sample.is_file():
         raise DemoError(RET_NOT_FOUND, f"{sample}: no such file (scripts/make_sample.py makes it)")
-    runtime = load(mapping_path)
+    program = load(mapping_path)
     config = load_config(None)  # bridge.toml here, else the environment
     config = replace(config, topics=replace(config.topics, names=TOPICS))
-    topics = config.topics.for_mapping(runtime.mapping.name)
+    topics = config.topics.for_mapping(program.mapping.name)
     bootstrap = config.kafka.bootstrap
     reset(bootstrap, list(topics.all()))
 
@@ -133,9 +133,9 @@ def run(sample: Path, mapping_path: Path) -> int:
         print(f"  bridge replay: {message}", file=sys.stderr)
 
     started = time.monotonic()
-    first = replay(runtime, sample, config, timeout=30, say=say)
+    first = replay(program, sample, config, timeout=30, say=say)
     took = time.monotonic() - started
-    second = replay(runtime, sample, config, timeout=30, say=say)
+    second = replay(program, sample, config, timeout=30, say=say)
 
     patience = Patience(bootstrap, timeout=30)
     props = config.kafka.properties
@@ -160,7 +160,7 @@ def run(sample: Path, mapping_path: Path) -> int:
         for reason in json.loads(a.value or b"{}")["reasons"]
     )
     where = sample.relative_to(ROOT) if sample.is_relative_to(ROOT) else sample
-    mapping = runtime.mapping
+    mapping = program.mapping
     print(
         "\n".join(
             [

@@ -15,6 +15,29 @@ from bridge.exitcodes import RET_COPYBOOK_INVALID, RET_NOT_FOUND, CommandFailed
 __all__ = ["CommandFailed", "add_copybook_arguments", "load_layouts", "pick_record"]
 
 
+def non_negative(text: str) -> int:
+    """An argparse type: a whole number, 0 or more (a count or a byte length)."""
+    value = _whole(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is negative (0 or more)")
+    return value
+
+
+def positive(text: str) -> int:
+    """An argparse type: a whole number, 1 or more (a record length)."""
+    value = _whole(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not positive (1 or more)")
+    return value
+
+
+def _whole(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
 def add_copybook_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "-I",

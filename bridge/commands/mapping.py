@@ -11,14 +11,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bridge.commands._output import OutputFile, refuse_inputs
 from bridge.copybook.compiler import compile_copybook
 from bridge.copybook.layout import Layout
 from bridge.decode.multi import MultiLayoutError, resolve_field
 from bridge.errors import CopybookError, CopybookNotFoundError, Diagnostic
 from bridge.exitcodes import RET_COPYBOOK_INVALID, RET_NOT_FOUND, RET_OK, RET_USAGE
-from bridge.mapping.check import errors, load_checked
-from bridge.mapping.init import CASE_STYLES, default_mapping, default_multi_mapping
+from bridge.mapping.lint import errors, load_checked
 from bridge.mapping.model import MappingError, MappingNotFoundError, Problem
+from bridge.mapping.scaffold import CASE_STYLES, default_mapping, default_multi_mapping
 
 HELP = """\
 init COPYBOOK prints a complete default mapping (JSON) for the copybook's record: every
@@ -67,11 +68,17 @@ def register(subparsers: Any) -> None:
     )
     init.add_argument("--code-page", default="cp037", help="EBCDIC code page (default cp037)")
     init.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write the mapping to FILE (replaced when complete; never the copybook), its "
+        "paths relative to FILE's directory, as check reads them",
+    )
+    init.add_argument(
         "--relative-to",
         metavar="DIR",
-        default=".",
         help="write the copybook path relative to DIR, where the mapping file will live "
-        "(default: the current directory)",
+        "(default: -o FILE's directory, else the current directory)",
     )
     init.add_argument(
         "--discriminator",
@@ -114,7 +121,14 @@ def run_init(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return RET_COPYBOOK_INVALID
     name = args.name or re.sub(r"[^a-z0-9._-]+", "-", Path(args.copybook).stem.lower())
-    base = args.relative_to
+    base = args.relative_to or (os.path.dirname(args.output) or "." if args.output else ".")
+    out: OutputFile | None = None
+    if args.output:
+        refuse_inputs("mapping init", args.output, "-o", [args.copybook])
+        out = OutputFile("mapping init", args.output)
+        out.check()
+    elif args.relative_to is None:
+        _warn_if_stdout_elsewhere()
     common: dict[str, Any] = {
         "name": name,
         "case": args.case,
@@ -137,8 +151,28 @@ def run_init(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"bridge mapping init: {exc}", file=sys.stderr)
         return RET_USAGE
-    print(json.dumps(doc, indent=2, ensure_ascii=False))
+    text = json.dumps(doc, indent=2, ensure_ascii=False)
+    if out is None:
+        print(text)
+    else:
+        out.write(text + "\n")
+        out.commit()
     return RET_OK
+
+
+def _warn_if_stdout_elsewhere() -> None:
+    """Paths in the mapping are relative to the current directory, where check will not look
+    when stdout is a file in another one."""
+    try:
+        target = Path(os.readlink(f"/proc/self/fd/{sys.stdout.fileno()}"))
+    except (OSError, ValueError, AttributeError):
+        return
+    if target.is_file() and target.parent.resolve() != Path.cwd().resolve():
+        print(
+            f"bridge mapping init: warning: stdout is {target}, but the copybook path is "
+            "written relative to the current directory: use -o FILE (or --relative-to DIR)",
+            file=sys.stderr,
+        )
 
 
 def _multi(
@@ -179,7 +213,7 @@ def run_check(args: argparse.Namespace) -> int:
         return RET_NOT_FOUND
     except MappingError as exc:
         report(exc.problems, args.json, prog)
-        print(f"{prog}: {args.mapping} does not match the mapping meta-schema", file=sys.stderr)
+        print(f"{prog}: {args.mapping} is invalid", file=sys.stderr)
         return RET_COPYBOOK_INVALID
     except CopybookError as exc:
         print(exc, file=sys.stderr)

@@ -15,7 +15,7 @@ from bridge.config import ConfigError, load_config
 from bridge.errors import CopybookError, CopybookNotFoundError
 from bridge.exitcodes import RET_CONNECT, RET_COPYBOOK_INVALID, RET_NOT_FOUND, RET_USAGE
 from bridge.mapping.model import MappingError, MappingNotFoundError
-from bridge.mapping.runtime import Runtime
+from bridge.mapping.program import load_program
 from bridge.replay.engine import ReplayConflictError, Summary, replay
 from bridge.replay.progress import Progress
 from bridge.sinks.kafka import KafkaFatalError, KafkaUnavailableError
@@ -99,14 +99,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"{prog}: {exc}", file=sys.stderr)
         return RET_COPYBOOK_INVALID
     try:
-        runtime = Runtime.load(args.mapping)
+        program = load_program(args.mapping)
     except (MappingNotFoundError, CopybookNotFoundError) as exc:
         print(f"{prog}: {exc}", file=sys.stderr)
         return RET_NOT_FOUND
     except (MappingError, CopybookError) as exc:
         print(f"{prog}: {args.mapping} is invalid:\n{exc}", file=sys.stderr)
         return RET_COPYBOOK_INVALID
-    for warning in runtime.warnings:
+    for warning in program.warnings:
         print(f"{prog}: warning: {warning}", file=sys.stderr)
     try:
         with open(args.file, "rb"):
@@ -121,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     bar = _Bar(args.file) if sys.stderr.isatty() and not args.json else None
     try:
         summary = replay(
-            runtime,
+            program,
             args.file,
             config,
             force=args.force,
@@ -141,6 +141,9 @@ def run(args: argparse.Namespace) -> int:
     except ReplayConflictError as exc:
         say(str(exc))
         return RET_USAGE
+    except MappingError as exc:  # the audit keys (pii_key, audit.seal_key) cannot be read
+        say(f"{args.mapping} is invalid:\n{exc}")
+        return RET_COPYBOOK_INVALID
     finally:
         if bar is not None:
             bar.close()
@@ -153,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         print(_report(summary))
     if args.cache and summary.outcome != "dry-run":
-        status = fill_cache(args.config, runtime.mapping, summary.progress.offsets, args.timeout)
+        status = fill_cache(args.config, program.mapping, summary.progress.offsets, args.timeout)
         if status != 0:
             return status
     return summary.exit_code

@@ -9,7 +9,7 @@ from typing import Any
 
 from bridge.errors import CopybookError, CopybookNotFoundError
 from bridge.exitcodes import RET_COPYBOOK_INVALID, RET_NOT_FOUND, RET_OK
-from bridge.mapping.check import errors, load_checked
+from bridge.mapping.lint import errors, load_checked
 from bridge.mapping.model import MappingError, MappingNotFoundError
 from bridge.mapping.record_schema import record_schema
 

@@ -303,6 +303,15 @@ class Builder:
             )
         except PictureError as exc:
             pos = e.picture_pos
+            line = self.src.line_text(pos)
+            if pos.column + len(e.picture) - 1 == 72 and line[72:].strip():
+                # Fixed format ends the code at column 72: the picture went on past it.
+                self.error(
+                    pos,
+                    f"PICTURE cut at column 72 (fixed format ignores columns 73 on; {exc}): "
+                    "continue the entry on the next line, or use --free",
+                )
+                return
             why = str(exc)
             if not self.dialect.lenient and ("digits" in why or why.startswith("'S'")):
                 why += " (--dialect gnucobol or microfocus accept it)"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from os import PathLike
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from bridge.copybook.parser import parse
 from bridge.copybook.source import Expander, SourceText
 from bridge.copybook.tokens import tokenize
 from bridge.errors import CopybookError, CopybookNotFoundError, Diagnostic
+from bridge.inputs import input_problem
 
 __all__ = ["compile_copybook", "compile_text"]
 
@@ -46,8 +48,10 @@ def compile_copybook(
     copybook.dialect.DIALECTS (IBM Enterprise COBOL by default).
     """
     p = Path(path)
-    if not p.is_file():
-        raise CopybookNotFoundError(f"{p}: no such copybook")
+    problem = input_problem(p)
+    if problem is not None:
+        why = "no such copybook" if problem == "no such file" else problem
+        raise CopybookNotFoundError(f"{p}: {why}")
     expander = Expander([Path(d) for d in include_dirs], free_format)
     src = expander.load_file(p)
     return _compile(
@@ -57,6 +61,7 @@ def compile_copybook(
         decimal_point_is_comma,
         warnings,
         DIALECTS[dialect],
+        str(p),
     )
 
 
@@ -81,6 +86,7 @@ def compile_text(
         decimal_point_is_comma,
         warnings,
         DIALECTS[dialect],
+        name,
     )
 
 
@@ -91,6 +97,7 @@ def _compile(
     comma: bool,
     warnings: list[Diagnostic] | None,
     dialect: Dialect,
+    file: str,
 ) -> tuple[Layout, ...]:
     diagnostics = list(diagnostics)
     tokens = tokenize(src, diagnostics)
@@ -111,7 +118,9 @@ def _compile(
             _log.warning("%s", w)
     if not layouts and not diagnostics:
         end = tokens[-1].pos
-        diagnostics.append(src.diagnostic(end, "no data description entries in the copybook"))
+        empty = src.diagnostic(end, "no data description entries in the copybook")
+        # A file with no code at all has no position of its own: name the file.
+        diagnostics.append(empty if empty.file else replace(empty, file=file, line=1, column=1))
     if diagnostics:
         diagnostics.sort(key=lambda d: (d.file, d.line, d.column))
         raise CopybookError(diagnostics)

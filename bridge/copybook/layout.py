@@ -153,6 +153,12 @@ class Field:
         return self.usage is Usage.GROUP
 
     @property
+    def key(self) -> str:
+        """The item's member name in a record's JSON document: its name, or NAME#N for the
+        Nth item of that name in its group (as in its path), so no document repeats a key."""
+        return self.path.rpartition(".")[2]
+
+    @property
     def is_filler(self) -> bool:
         return self.name == "FILLER"
 

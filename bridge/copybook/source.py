@@ -35,6 +35,9 @@ MEMBER_SUFFIXES = ("", ".cpy", ".cbl", ".cob")
 TAB_STOP = 8
 _INDICATORS = frozenset(" *-/Dd")
 _MAX_COPY_DEPTH = 20
+# Members expanded in one compile: real copybooks copy dozens; members that each copy the
+# next twice would double the text at every level.
+_MAX_COPIES = 1000
 
 
 @dataclass(frozen=True)
@@ -402,6 +405,8 @@ class Expander:
         self.free_format = free_format
         self.lines: dict[str, tuple[str, ...]] = {}
         self.diagnostics: list[Diagnostic] = []
+        self.copies = 0  # members expanded so far, against _MAX_COPIES
+        self.over_limit = False
 
     def load_text(self, text: str, file: str, base_dir: Path | None) -> SourceText:
         return self._expand(text, file, base_dir, ())
@@ -531,8 +536,21 @@ class Expander:
                 f"{pos.file}:{pos.line}:{pos.column}: COPY member {name} not found in "
                 + (", ".join(str(d) for d in self.include_dirs) or "the copybook's directory")
             )
-        if str(path) in stack or len(stack) > _MAX_COPY_DEPTH:
+        if str(path) in stack:
             self.diagnostics.append(src.diagnostic(pos, f"COPY {name} copies itself"))
+            return None
+        if self.over_limit:  # said once, where a limit was reached; expand nothing more
+            return None
+        self.copies += 1
+        if len(stack) > _MAX_COPY_DEPTH or self.copies > _MAX_COPIES:
+            self.over_limit = True
+            message = (
+                f"COPY nesting deeper than {_MAX_COPY_DEPTH} (at {name})"
+                if len(stack) > _MAX_COPY_DEPTH
+                else f"COPY {name}: more than {_MAX_COPIES} COPY statements expanded "
+                "(members that copy others several times?)"
+            )
+            self.diagnostics.append(src.diagnostic(pos, message))
             return None
         return self._expand(read_text(path), str(path), path.parent, stack)
 

@@ -36,7 +36,7 @@ from typing import Any
 
 from bridge.config import Config, ConfigError, load_config
 from bridge.errors import BridgeError
-from bridge.mapping.runtime import Runtime
+from bridge.mapping.program import Program, load_program
 
 __all__ = [
     "DEFAULT_LISTEN",
@@ -56,7 +56,7 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 class Inbox:
     path: Path
     mapping_path: Path
-    runtime: Runtime
+    runtime: Program
     trigger: str  # suffix of the trigger file ("" when a stable size and mtime suffice)
     profile: str  # the metrics' and logs' label: the mapping's name
 
@@ -188,7 +188,7 @@ def _inbox(source: str, where: str, table: Any, base: Path) -> Inbox:
         )
     mapping_path = (base / table["mapping"]).resolve()
     try:
-        runtime = Runtime.load(mapping_path)
+        runtime = load_program(mapping_path)
     except (BridgeError, OSError) as exc:
         raise ConfigError(source, f"{where}.mapping", f"{mapping_path}: {exc}") from exc
     return Inbox(path, mapping_path, runtime, trigger, runtime.mapping.name)

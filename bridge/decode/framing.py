@@ -38,16 +38,24 @@ import contextlib
 import mmap
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from bridge.codepages import space_byte
 from bridge.copybook.layout import Layout
 from bridge.decode.reference import record_extent
-from bridge.decode.verdict import DecodeOptions, RecordResult, relocate
+from bridge.decode.verdict import DecodeOptions, RecordResult, record_end, relocate
 from bridge.errors import BridgeError
 
-__all__ = ["FRAMINGS", "FramingError", "RecordSpan", "frame", "long_line_error"]
+__all__ = [
+    "FRAMINGS",
+    "FileChangedError",
+    "FramingError",
+    "RecordSpan",
+    "frame",
+    "line_start",
+    "long_line_error",
+]
 
 FRAMINGS = ("fixed", "rdw", "rdw-le", "vb", "vbs", "odo", "lines")
 
@@ -66,6 +74,15 @@ class FramingError(BridgeError):
         super().__init__(f"{text} ({hint})" if hint else text)
 
 
+class FileChangedError(FramingError):
+    """The file got shorter while it was read (another process truncated or rewrote it)."""
+
+    def __init__(self, offset: int) -> None:
+        super().__init__(
+            offset, "file changed while reading (cut short by another process: run it again)"
+        )
+
+
 @dataclass(frozen=True)
 class RecordSpan:
     """Record ``number`` is ``length`` bytes from file offset ``offset``.
@@ -80,6 +97,15 @@ class RecordSpan:
     length: int
     segments: tuple[tuple[int, int], ...] = ()
     padding: bytes = b""
+    # VB/VBS: the end of the block the record's bytes end in, when more of the block follows
+    # (a resumption from just after this record starts inside that block). Framing state,
+    # not part of what the record is: spans compare without it.
+    block_end: int | None = field(default=None, compare=False)
+
+    @property
+    def end(self) -> int:
+        """The file offset just past the record: where the next one's bytes begin."""
+        return record_end(self.offset, self.length, self.segments)
 
     def data(self, buf: Buffer) -> memoryview | bytes:
         """The record's bytes: a view into ``buf``, or a copy for spanned or padded ones."""
@@ -107,8 +133,16 @@ def mapped(path: str | os.PathLike[str]) -> Iterator[memoryview]:
         if fh.seek(0, 2) == 0:
             yield memoryview(b"")
             return
-        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm, memoryview(mm) as view:
+        mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        view = memoryview(mm)
+        try:
             yield view
+        finally:
+            # A slice still alive (held by an exception's traceback) keeps the mapping until it
+            # goes: closing it now would raise BufferError in place of the real error.
+            with contextlib.suppress(BufferError):
+                view.release()
+                mm.close()
 
 
 def frame(
@@ -122,6 +156,9 @@ def frame(
     record_prefix: int = 0,
     layout: Layout | None = None,
     codepage: str = "cp037",
+    start: int | None = None,
+    first_number: int = 0,
+    block_end: int | None = None,
 ) -> Iterator[RecordSpan]:
     """The records of ``buf`` (see the module text for each framing).
 
@@ -129,6 +166,11 @@ def frame(
     ``record_prefix`` bytes at the start of each record (after its RDW) are skipped.
     Descriptor errors raise when iteration reaches them (the records before are good); a fixed
     file whose size does not fit its record length raises before the first record.
+
+    Resuming: ``start`` is where record ``first_number - 1``'s bytes end (its span's ``end``;
+    a line's LF follows), and ``block_end`` the end of the VB/VBS block it lies in (its
+    span's ``block_end``); the records from there are framed, numbered and worded as a
+    whole-file run frames them.
     """
     if framing not in FRAMINGS:
         raise ValueError(f"framing must be one of {', '.join(FRAMINGS)}, not {framing!r}")
@@ -142,32 +184,44 @@ def frame(
             f"and a {skip_trailer}-byte trailer",
         )
     end = len(data) - skip_trailer
+    at = skip_header if start is None else start
+    n = first_number
     if framing == "lines":
+        if start is not None and first_number > 0:
+            at = line_start(data, at, end)  # past the previous record's line end
         lrecl = record_length if record_length is not None else _layout(layout).record_length
         yield from _padded(
-            _lines(data, skip_header, end, lrecl, record_prefix),
+            _lines(data, at, end, lrecl, record_prefix, n),
             lrecl,
             record_prefix,
             space_byte(codepage),
+            n,
         )
         return
+    pieces: Iterator[tuple[list[tuple[int, int]], int | None]]
     if framing == "fixed":
         lrecl = record_length if record_length is not None else _layout(layout).record_length
-        pieces = _fixed(data, skip_header, end, lrecl + record_prefix)
+        pieces = _fixed(data, skip_header, end, lrecl + record_prefix, at)
     elif framing in ("rdw", "rdw-le"):
         little = framing == "rdw-le"
-        pieces = _rdw(data, skip_header, end, little=little, inclusive=rdw_includes_header)
-    elif framing == "vb":
-        pieces = _vb(data, skip_header, end, spanned=False)
-    elif framing == "vbs":
-        pieces = _vb(data, skip_header, end, spanned=True)
+        pieces = _rdw(
+            data,
+            at,
+            end,
+            little=little,
+            inclusive=rdw_includes_header,
+            number=n,
+            first=skip_header,
+        )
+    elif framing in ("vb", "vbs"):
+        pieces = _vb(data, at, end, spanned=framing == "vbs", number=n, block_end=block_end)
     else:
         options = DecodeOptions(codepage=codepage)
         pieces = _odo(
-            data, skip_header, end, _layout(layout), prefix=record_prefix, options=options
+            data, at, end, _layout(layout), prefix=record_prefix, options=options, number=n
         )
-    for number, segments in enumerate(pieces):
-        yield _span(number, segments, record_prefix)
+    for number, (segments, in_block) in enumerate(pieces, n):
+        yield _span(number, segments, record_prefix, in_block)
 
 
 def _layout(layout: Layout | None) -> Layout:
@@ -176,7 +230,9 @@ def _layout(layout: Layout | None) -> Layout:
     return layout
 
 
-def _span(number: int, segments: list[tuple[int, int]], prefix: int) -> RecordSpan:
+def _span(
+    number: int, segments: list[tuple[int, int]], prefix: int, block_end: int | None = None
+) -> RecordSpan:
     """A span of the pieces' data less the first ``prefix`` bytes."""
     total = sum(n for _, n in segments)
     if prefix > total:
@@ -192,14 +248,18 @@ def _span(number: int, segments: list[tuple[int, int]], prefix: int) -> RecordSp
             kept.append((at + cut, n - cut))
     if not kept:  # an empty record sits just after its last (prefix) byte
         at, n = segments[-1]
-        return RecordSpan(number, at + n, 0)
-    return RecordSpan(number, kept[0][0], total - prefix, tuple(kept) if len(kept) > 1 else ())
+        return RecordSpan(number, at + n, 0, block_end=block_end)
+    pieces = tuple(kept) if len(kept) > 1 else ()
+    return RecordSpan(number, kept[0][0], total - prefix, pieces, block_end=block_end)
 
 
 # --- fixed -----------------------------------------------------------------------------------
 
 
-def _fixed(data: memoryview, start: int, end: int, step: int) -> Iterator[list[tuple[int, int]]]:
+def _fixed(
+    data: memoryview, start: int, end: int, step: int, at: int
+) -> Iterator[tuple[list[tuple[int, int]], None]]:
+    """Records from ``at`` (a record boundary); ``start``: the first record's, for the check."""
     if step <= 0:
         raise ValueError(f"the record length must be positive, not {step}")
     size = end - start
@@ -213,8 +273,8 @@ def _fixed(data: memoryview, start: int, end: int, step: int) -> Iterator[list[t
             f"cut off after {extra} bytes",
             _text_mode_hint(data[start:end], step),
         )
-    for i in range(whole):
-        yield [(start + i * step, step)]
+    for pos in range(at, end, step):
+        yield [(pos, step)], None
 
 
 def _text_mode_hint(data: memoryview, step: int) -> str | None:
@@ -246,11 +306,20 @@ def rdw_length_last(first: bytes) -> bool:
 
 
 def _rdw(
-    data: memoryview, start: int, end: int, *, little: bool, inclusive: bool
-) -> Iterator[list[tuple[int, int]]]:
+    data: memoryview,
+    start: int,
+    end: int,
+    *,
+    little: bool,
+    inclusive: bool,
+    number: int = 0,
+    first: int | None = None,
+) -> Iterator[tuple[list[tuple[int, int]], None]]:
+    first = start if first is None else first
     at = start
-    number = 0
-    last = little and rdw_length_last(bytes(data[start : start + 4]))
+    # The variant the file's first RDW shows (at ``first``), for the whole file: a resumed
+    # run reads it there too.
+    last = little and rdw_length_last(bytes(data[first : first + 4]))
     while at < end:
         if end - at < 4:
             raise FramingError(at, f"record {number}: the file ends inside its RDW")
@@ -279,37 +348,32 @@ def _rdw(
                 at,
                 f"record {number}: RDW says {total} bytes, the file has {end - at} left",
             )
-        yield [(at + 4, total - 4)]
+        yield [(at + 4, total - 4)], None
         at += total
         number += 1
 
 
 def _vb(
-    data: memoryview, start: int, end: int, *, spanned: bool
-) -> Iterator[list[tuple[int, int]]]:
+    data: memoryview,
+    start: int,
+    end: int,
+    *,
+    spanned: bool,
+    number: int = 0,
+    block_end: int | None = None,
+) -> Iterator[tuple[list[tuple[int, int]], int | None]]:
+    """Records and where their block ends when more of it follows them. ``block_end``: the
+    end of the block ``start`` lies inside (a resumption between two of its records)."""
     at = start
-    number = 0
     pending: list[tuple[int, int]] | None = None  # segments of an unfinished spanned record
     pending_at = 0
+    resume = block_end if block_end is not None and block_end > start else None
     while at < end:
-        if end - at < 4:
-            raise FramingError(at, "the file ends inside a block descriptor (BDW)")
-        if data[at] & 0x80:  # extended BDW: a 31-bit length in all four bytes
-            block = int.from_bytes(data[at : at + 4], "big") & 0x7FFFFFFF
+        if resume is not None:  # the rest of the block a resumption starts in
+            block_end, rdw, resume = resume, at, None
         else:
-            block = int.from_bytes(data[at : at + 2], "big")
-            if data[at + 2] or data[at + 3]:
-                raise FramingError(
-                    at,
-                    f"BDW {bytes(data[at : at + 4]).hex()} has non-zero bytes 2-3",
-                    "is this RDW-only (rdw) rather than blocked (vb)?",
-                )
-        if block < 4:
-            raise FramingError(at, f"BDW length {block} is less than 4")
-        if at + block > end:
-            raise FramingError(at, f"BDW says {block} bytes, the file has {end - at} left")
-        block_end = at + block
-        rdw = at + 4
+            block_end = at + _bdw(data, at, end)
+            rdw = at + 4
         while rdw < block_end:
             if block_end - rdw < 4:
                 raise FramingError(rdw, "the block ends inside an RDW")
@@ -334,7 +398,7 @@ def _vb(
                         f"{pending_at}) lacks its last segment",
                     )
                 if code == 0:
-                    yield [piece]
+                    yield [piece], _more(rdw + length, block_end)
                     number += 1
                 else:
                     pending, pending_at = [piece], rdw
@@ -345,7 +409,7 @@ def _vb(
                     )
                 pending.append(piece)
                 if code == 2:
-                    yield pending
+                    yield pending, _more(rdw + length, block_end)
                     pending = None
                     number += 1
             rdw += length
@@ -354,15 +418,47 @@ def _vb(
         raise FramingError(pending_at, f"record {number} has no last segment before the end")
 
 
+def _bdw(data: memoryview, at: int, end: int) -> int:
+    """The length of the block whose BDW is at ``at``."""
+    if end - at < 4:
+        raise FramingError(at, "the file ends inside a block descriptor (BDW)")
+    if data[at] & 0x80:  # extended BDW: a 31-bit length in all four bytes
+        block = int.from_bytes(data[at : at + 4], "big") & 0x7FFFFFFF
+    else:
+        block = int.from_bytes(data[at : at + 2], "big")
+        if data[at + 2] or data[at + 3]:
+            raise FramingError(
+                at,
+                f"BDW {bytes(data[at : at + 4]).hex()} has non-zero bytes 2-3",
+                "is this RDW-only (rdw) rather than blocked (vb)?",
+            )
+    if block < 4:
+        raise FramingError(at, f"BDW length {block} is less than 4")
+    if at + block > end:
+        raise FramingError(at, f"BDW says {block} bytes, the file has {end - at} left")
+    return block
+
+
+def _more(at: int, block_end: int) -> int | None:
+    """``block_end`` when the block goes on after ``at``."""
+    return block_end if at < block_end else None
+
+
 # --- ODO-driven length -----------------------------------------------------------------------
 
 
 def _odo(
-    data: memoryview, start: int, end: int, layout: Layout, *, prefix: int, options: DecodeOptions
-) -> Iterator[list[tuple[int, int]]]:
+    data: memoryview,
+    start: int,
+    end: int,
+    layout: Layout,
+    *,
+    prefix: int,
+    options: DecodeOptions,
+    number: int = 0,
+) -> Iterator[tuple[list[tuple[int, int]], None]]:
     # The reference decoder lays the record out exactly as decoding will.
     at = start
-    number = 0
     while at < end:
         window = bytes(data[at + prefix : min(end, at + prefix + layout.record_length)])
         length, problem = record_extent(layout, window, options)
@@ -372,7 +468,7 @@ def _odo(
             raise FramingError(
                 at, f"record {number} needs {prefix + length} bytes, the file has {end - at}"
             )
-        yield [(at, prefix + length)]
+        yield [(at, prefix + length)], None
         at += prefix + length
         number += 1
 
@@ -381,7 +477,7 @@ def _odo(
 
 
 def _lines(
-    data: memoryview, start: int, end: int, lrecl: int, prefix: int
+    data: memoryview, start: int, end: int, lrecl: int, prefix: int, number: int = 0
 ) -> Iterator[list[tuple[int, int]]]:
     width = lrecl + prefix
     if width <= 0:
@@ -390,7 +486,6 @@ def _lines(
     # file that is not text fails at its first line instead of being searched whole.
     reach = width + 2
     at = start
-    number = 0
     while at < end:
         window = bytes(data[at : min(end, at + reach)])
         lf = window.find(b"\n")
@@ -407,13 +502,24 @@ def _lines(
 
 
 def _padded(
-    pieces: Iterator[list[tuple[int, int]]], lrecl: int, prefix: int, space: int
+    pieces: Iterator[list[tuple[int, int]]], lrecl: int, prefix: int, space: int, first: int = 0
 ) -> Iterator[RecordSpan]:
-    for number, segments in enumerate(pieces):
+    for number, segments in enumerate(pieces, first):
         span = _span(number, segments, prefix)
         if span.length < lrecl:
             span = replace(span, padding=bytes([space]) * (lrecl - span.length))
         yield span
+
+
+def line_start(data: Buffer, at: int, end: int) -> int:
+    """Where the line after a record ending at ``at`` starts: past its LF or CR LF (a record's
+    end, as a checkpoint keeps it, is where its data ends)."""
+    view = memoryview(data)
+    if at < end and view[at] == 0x0A:
+        return at + 1
+    if at + 1 < end and view[at] == 0x0D and view[at + 1] == 0x0A:
+        return at + 2
+    return at
 
 
 def long_line_error(

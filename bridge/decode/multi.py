@@ -24,9 +24,9 @@ from typing import Any
 
 from bridge.codepages import space_byte
 from bridge.copybook.layout import Category, Field, Layout, Usage
-from bridge.decode.framing import RecordSpan, frame, mapped
+from bridge.decode.discriminator import DiscriminatorDecoder
+from bridge.decode.framing import FramingError, RecordSpan, frame, mapped
 from bridge.decode.native import Batch, NativeDecoder
-from bridge.decode.reference import decode_value
 from bridge.decode.verdict import DecodeOptions, FieldError, Reason, RecordResult, in_file
 from bridge.errors import BridgeError
 
@@ -199,6 +199,30 @@ class MultiLayoutDecoder:
                 self._raw_decoders[key] = by_case[case]
             else:
                 self._decoders[value.rstrip(" \x00") if trimmed else value] = by_case[case]
+        layouts = [c.layout for c in cases.values()]
+        holder = next(
+            (lay for lay in layouts if discriminator.path.split(".")[0] == lay.name), None
+        )
+        # The discriminator decoded alone in C: at its place in a record, or (in the record
+        # prefix) from the start of a prefix of a given length (made when first needed).
+        self._probe = (
+            DiscriminatorDecoder(discriminator, holder or layouts[0], self.options)
+            if discriminator.offset >= 0
+            else None
+        )
+        self._prefix_probes: dict[int, DiscriminatorDecoder | None] = {}
+
+    def _prefix_probe(self, prefix: int) -> DiscriminatorDecoder | None:
+        """The discriminator's decoder for a record prefix of ``prefix`` bytes read with the
+        record (None: the discriminator starts before such a prefix)."""
+        if prefix not in self._prefix_probes:
+            item = replace(self.discriminator, offset=self.discriminator.offset + prefix)
+            probe = None
+            if item.offset >= 0:
+                layout = Layout(root=item, record_length=item.offset + item.length, min_length=0)
+                probe = DiscriminatorDecoder(item, layout, self.options)
+            self._prefix_probes[prefix] = probe
+        return self._prefix_probes[prefix]
 
     def _check_raw(self, value: bytes) -> None:
         d = self.discriminator
@@ -228,12 +252,17 @@ class MultiLayoutDecoder:
     ) -> tuple[NativeDecoder | None, str | None]:
         """The decoder ``record``'s discriminator selects, and the value it was chosen by (as
         text; hex for raw bytes that select nothing and do not decode)."""
+        return self._choose(record, prefix, self.code(record, prefix))
+
+    def _choose(
+        self, record: bytes | memoryview, prefix: bytes, code: str | None
+    ) -> tuple[NativeDecoder | None, str | None]:
+        """``choose`` given the discriminator's decoded value ``code``."""
         if self._raw_decoders:
             raw = self.raw(record, prefix)
             found = self._raw_decoders.get(raw.rstrip(self._pad) if self.trimmed else raw)
             if found is not None:
                 return found, f"x'{raw.hex().upper()}'"
-        code = self.code(record, prefix)
         if code is None:
             return None, None
         key = code.rstrip(" \x00") if self.trimmed else code
@@ -241,15 +270,25 @@ class MultiLayoutDecoder:
 
     def code(self, record: bytes | memoryview, prefix: bytes = b"") -> str | None:
         """The discriminator's value in ``record``, as text; None when it does not decode."""
-        d = self.discriminator
-        raw = self.raw(record, prefix)
-        if len(raw) < d.length:
-            return None
-        try:
-            value = decode_value(d, raw, self.options)
-        except Exception:  # a field that does not decode selects nothing
-            return None
-        return None if value is None else str(value)
+        if self.discriminator.offset >= 0:
+            return self._codes(record, [0], [len(record)])[0]
+        data = prefix + bytes(record)
+        return self._codes(data, [len(prefix)], [len(record)], len(prefix))[0]
+
+    def _codes(
+        self, data: Any, offsets: list[int], lengths: list[int], prefix: int = 0
+    ) -> list[str | None]:
+        """The discriminator's values (as text) of the records at ``offsets`` in ``data``, each
+        after a ``prefix``-byte record prefix; None where it does not decode."""
+        probe = self._probe
+        if probe is None:  # in the prefix: read from each record's prefix on
+            probe = self._prefix_probe(prefix)
+            if probe is None:
+                return [None] * len(offsets)
+            offsets = [at - prefix for at in offsets]
+            lengths = [n + prefix for n in lengths]
+        values = probe.values(data, offsets, lengths)
+        return [None if v is None else str(v) for v in values]
 
     def decode_file(
         self, path: str | Path, framing: str = "fixed", **frame_args: Any
@@ -260,23 +299,38 @@ class MultiLayoutDecoder:
             # then reads only its own layout's bytes.
             frame_args["record_length"] = self.record_length
         self._prefix = int(frame_args.get("record_prefix", 0))
+        error: FramingError | None = None
         with mapped(path) as view:
             chunk: list[RecordSpan] = []
-            for span in frame(view, framing, codepage=self.options.codepage, **frame_args):
-                chunk.append(span)
-                if len(chunk) == CHUNK_RECORDS:
-                    yield self._decode_chunk(view, chunk)
-                    chunk = []
+            try:
+                for span in frame(view, framing, codepage=self.options.codepage, **frame_args):
+                    chunk.append(span)
+                    if len(chunk) == CHUNK_RECORDS:
+                        yield self._decode_chunk(view, chunk)
+                        chunk = []
+            except FramingError as exc:  # the records before it are decoded first
+                error = exc.with_traceback(None)
             if chunk:
                 yield self._decode_chunk(view, chunk)
+        if error is not None:
+            raise error
 
     def _decode_chunk(self, mm: memoryview, spans: list[RecordSpan]) -> Batch:
         groups: dict[int, tuple[NativeDecoder, list[RecordSpan]]] = {}
         results: dict[int, RecordResult] = {}
+        whole = [s for s in spans if not (s.segments or s.padding)]
+        codes = dict(
+            zip(
+                (s.number for s in whole),
+                self._codes(mm, [s.offset for s in whole], [s.length for s in whole], self._prefix),
+                strict=True,
+            )
+        )
         for span in spans:
             data = span.data(mm)
             prefix = bytes(mm[span.offset - self._prefix : span.offset]) if self._prefix else b""
-            decoder, code = self.choose(data, prefix)
+            code = codes[span.number] if span.number in codes else self.code(data, prefix)
+            decoder, code = self._choose(data, prefix, code)
             if decoder is None:
                 results[span.number] = self._unknown(span, data, code, prefix)
                 continue

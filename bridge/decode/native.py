@@ -29,12 +29,14 @@ from bridge import _native
 from bridge._native import ffi, lib
 from bridge.codepages import decode_table, space_byte
 from bridge.copybook.layout import Field, Layout, Usage
-from bridge.decode.encoder import EditedPicture
+from bridge.decode.edited import EditedPicture
 from bridge.decode.framing import (
     FRAMINGS,
+    FileChangedError,
     FramingError,
     RecordSpan,
     frame,
+    line_start,
     long_line_error,
     rdw_length_last,
 )
@@ -45,6 +47,7 @@ from bridge.decode.verdict import (
     Reason,
     RecordResult,
     Segments,
+    no_count_value,
     record_bytes,
     record_end,
     relocate,
@@ -80,6 +83,9 @@ class Batch:
     # A multi-layout batch: the layout each record decoded with (absent: the decoder's own,
     # or none for an unknown record type).
     layouts: dict[int, Layout] = field(default_factory=dict)
+    # VB/VBS: by batch index, the end of the block a record ends in when more of the block
+    # follows it (None at a block boundary); None for framings without blocks.
+    block_ends: Sequence[int | None] | None = None
 
     @property
     def count(self) -> int:
@@ -104,6 +110,10 @@ class Batch:
     def end(self, index: int) -> int:
         """The file offset just past record ``index`` of the batch."""
         return record_end(self.offsets[index], self.lengths[index], self.segments.get(index, ()))
+
+    def block_end(self, index: int) -> int | None:
+        """The end of the VB/VBS block record ``index`` ends inside (None: at its end)."""
+        return self.block_ends[index] if self.block_ends is not None else None
 
     def raw(self, index: int, buf: Any) -> bytes:
         """Record ``index``'s bytes in ``buf`` (the whole file), pieces joined when spanned."""
@@ -138,10 +148,13 @@ class NativeDecoder:
         out_bytes: int = 4 << 20,
         error_cap: int = 4096,
         max_out_bytes: int = 1 << 30,
+        plan: Plan | None = None,
     ) -> None:
+        """``plan``: a plan compiled for ``layout`` and ``options`` (one with checks or an event
+        plan's); by default the layout's decode plan."""
         self.layout = layout
         self.options = options or DecodeOptions()
-        self.plan: Plan = compile_plan(layout, self.options)
+        self.plan: Plan = plan if plan is not None else compile_plan(layout, self.options)
         has_floats = any(f.usage in (Usage.COMP1, Usage.COMP2) for f in layout.fields())
         self._floats = layout.root if has_floats and layout.root.is_group else None
         self._out = bytearray(max(out_bytes, 1024))
@@ -315,8 +328,8 @@ class NativeDecoder:
         root = self.layout.root
         if root.is_group:
             _floats_in(doc, root)
-        elif root.name in doc:
-            doc[root.name] = _float_values(doc[root.name], root)
+        elif root.key in doc:
+            doc[root.key] = _float_values(doc[root.key], root)
         return doc
 
     def decode_file(
@@ -331,8 +344,14 @@ class NativeDecoder:
         record_prefix: int = 0,
         batch_records: int = BATCH_RECORDS,
         window_bytes: int = WINDOW_BYTES,
+        start: int | None = None,
+        first_record: int = 0,
+        block_end: int | None = None,
     ) -> Iterator[Batch]:
         """Batches of a whole file, framed as :func:`bridge.decode.framing.frame` frames it.
+
+        ``start``, ``first_record`` and ``block_end`` resume as ``frame`` does: from where
+        record ``first_record - 1`` ends, nothing before it read.
 
         fixed, rdw, rdw-le, vb and lines go through a moving mmap window of ``window_bytes``
         (framed in C; a batch of lines holding a short one is decoded from padded copies);
@@ -352,6 +371,9 @@ class NativeDecoder:
             skip_header=skip_header,
             skip_trailer=skip_trailer,
             prefix=record_prefix,
+            start=start if first_record > 0 and start is not None else None,
+            first_record=first_record,
+            block_end=block_end,
         )
         with walk:
             if skip_header + skip_trailer > walk.size:
@@ -378,8 +400,8 @@ class NativeDecoder:
 def _floats_in(members: dict[str, Any], group: Field) -> None:
     """COMP-1/COMP-2 values parsed as Decimal back to float, in place."""
     for child in group.children:
-        if child.name in members:
-            members[child.name] = _float_values(members[child.name], child)
+        if child.key in members:
+            members[child.key] = _float_values(members[child.key], child)
 
 
 def _float_values(value: Any, f: Field) -> Any:
@@ -405,6 +427,9 @@ class _FileWalk:
         skip_header: int,
         skip_trailer: int,
         prefix: int,
+        start: int | None = None,
+        first_record: int = 0,
+        block_end: int | None = None,
     ) -> None:
         self.decoder = decoder
         self.path = path
@@ -416,7 +441,10 @@ class _FileWalk:
         self.fh = path.open("rb")
         self.size = os.fstat(self.fh.fileno()).st_size
         self.end = self.size - skip_trailer
-        self.number = 0
+        self.number = first_record
+        self.start = skip_header if start is None else start  # where framing begins
+        self.resumed = start is not None
+        self.block_end = block_end if block_end is not None and block_end > self.start else None
 
     def __enter__(self) -> _FileWalk:
         return self
@@ -424,27 +452,45 @@ class _FileWalk:
     def __exit__(self, *exc: object) -> None:
         self.fh.close()
 
-    def window(self, pos: int, length: int) -> tuple[int, mmap.mmap]:
-        """An mmap from ``pos`` (rounded down to the granularity) of about ``length`` bytes."""
+    def window(self, pos: int, length: int) -> tuple[int, bytearray]:
+        """The bytes from ``pos`` (rounded down to the granularity) of about ``length`` bytes.
+
+        Read, not mapped: a file cut short while it is read (another process truncating it)
+        is then a short read and a FramingError naming the offset, where a mapped page past
+        the new end would kill the process with SIGBUS.
+        """
         start = pos - pos % mmap.ALLOCATIONGRANULARITY
         stop = min(self.end, start + max(length, pos - start + 1))
-        mm = mmap.mmap(self.fh.fileno(), stop - start, access=mmap.ACCESS_READ, offset=start)
-        if hasattr(mmap, "MADV_SEQUENTIAL"):
-            mm.madvise(mmap.MADV_SEQUENTIAL)
-        return start, mm
+        buf = bytearray(stop - start)
+        got = 0
+        with memoryview(buf) as view:
+            while got < len(buf):
+                n = os.preadv(self.fh.fileno(), [view[got:]], start + got)
+                if n == 0:
+                    raise FileChangedError(start + got)
+                got += n
+        return start, buf
 
     def batches(
-        self, data: Any, offsets: array[int], lengths: array[int], base: int
+        self,
+        data: Any,
+        offsets: array[int],
+        lengths: array[int],
+        base: int,
+        block_ends: list[int | None] | None = None,
     ) -> Iterator[Batch]:
         done = 0
         while done < len(offsets):
+            upto = done + self.batch_records  # a VB block may hold more records than a batch
             batch = self.decoder.decode_batch(
                 data,
-                offsets[done:],
-                lengths[done:],
+                offsets[done:upto],
+                lengths[done:upto],
                 base_offset=base,
                 first_record=self.number,
             )
+            if block_ends is not None:
+                batch.block_ends = block_ends[done : done + batch.count]
             yield batch
             done += batch.count
             self.number += batch.count
@@ -457,14 +503,14 @@ class _FileWalk:
             raise ValueError(f"the record length must be positive, not {step}")
         if (self.end - self.skip_header) % step:
             self.reference_error("fixed", record_length=lrecl)
-        pos = self.skip_header
+        pos = self.start
         per_window = max(1, self.window_bytes // step)
         while pos < self.end:
             start, mm = self.window(pos, per_window * step)
             try:
                 whole = (start + len(mm) - pos) // step
                 if whole == 0:  # a record larger than the window
-                    mm.close()
+                    _close(mm)
                     start, mm = self.window(pos, step)
                     whole = 1
                 yield from self.fixed_window(
@@ -475,7 +521,7 @@ class _FileWalk:
             pos += whole * step
 
     def fixed_window(
-        self, mm: mmap.mmap, at: int, whole: int, *, lrecl: int, step: int, base: int
+        self, mm: bytearray, at: int, whole: int, *, lrecl: int, step: int, base: int
     ) -> Iterator[Batch]:
         for first in range(0, whole, self.batch_records):
             n = min(self.batch_records, whole - first)
@@ -512,7 +558,12 @@ class _FileWalk:
         offsets = array("Q", bytes(8 * cap))
         lengths = array("I", bytes(4 * cap))
         f: Any = ffi.new("bridge_frame *")
-        pos = self.skip_header
+        pos = self.start
+        if self.block_end is not None:  # resumed inside a block: its rest framed in Python
+            yield from self.spans(
+                "vb", record_length=None, rdw_includes_header=inclusive, stop=self.block_end
+            )
+            pos = self.block_end
         window = self.window_bytes
         while pos < self.end:
             start, mm = self.window(pos, window)
@@ -529,11 +580,20 @@ class _FileWalk:
                     _native.ensure(lib.bridge_frame_records(f), "framing")
                     n, nxt, status, bad = int(f.n), int(f.next), int(f.status), int(f.bad)
                     f.data = f.offsets = f.lengths = ffi.NULL
+                ends = None
+                if kind == _native.FRAME_VB:
+                    ends = _block_ends(offsets, lengths, n, start)
+                    if status == _native.FRAME_BROKEN and bad > nxt:
+                        # The good records of the block with the bad RDW: inside it.
+                        block = _bdw_length(mm[nxt : nxt + 4])
+                        for j in range(n):
+                            if offsets[j] > nxt:
+                                ends[j] = start + nxt + block
                 short = None
                 if self.prefix:
                     n, short = self.cut_prefix(offsets, lengths, n, start)
                 at_end = start + len(mm) == self.end
-                yield from self.batches(mm, offsets[:n], lengths[:n], start)
+                yield from self.batches(mm, offsets[:n], lengths[:n], start, ends)
                 if short is not None:
                     raise short
             finally:
@@ -654,7 +714,10 @@ class _FileWalk:
         # Padded copies go to one reusable buffer, so a batch holds at most PAD_BYTES of them.
         frames = _LineFrames(max(1, min(self.batch_records, PAD_BYTES // width)), width)
         space = space_byte(self.decoder.options.codepage)
-        pos = self.skip_header
+        pos = self.start
+        if self.resumed:  # past the LF of the line before
+            self.fh.seek(pos)
+            pos = line_start(self.fh.read(2), 0, self.end - pos) + pos
         window = self.window_bytes
         while pos < self.end:
             start, mm = self.window(pos, window)
@@ -728,23 +791,33 @@ class _FileWalk:
     # -- vbs, odo: the reference framing, records copied ----------------------------------
 
     def spans(
-        self, framing: str, *, record_length: int | None, rdw_includes_header: bool
+        self,
+        framing: str,
+        *,
+        record_length: int | None,
+        rdw_includes_header: bool,
+        stop: int | None = None,
     ) -> Iterator[Batch]:
+        """Batches framed by the reference framing (``stop``: only the records before it, the
+        rest of a block a resumption starts in)."""
         if self.size == 0:
             return
         decoder = self.decoder
         mm = mmap.mmap(self.fh.fileno(), 0, access=mmap.ACCESS_READ)
         try:
             spans = frame(
-                _buffer(mm),
+                _buffer(mm) if stop is None else memoryview(mm)[:stop],
                 framing,
                 record_length=record_length,
                 rdw_includes_header=rdw_includes_header,
                 skip_header=self.skip_header,
-                skip_trailer=self.skip_trailer,
+                skip_trailer=self.skip_trailer if stop is None else 0,
                 record_prefix=self.prefix,
                 layout=decoder.layout,
                 codepage=decoder.options.codepage,
+                start=self.start,
+                first_number=self.number,
+                block_end=self.block_end,
             )
             failure: FramingError | None = None
             while failure is None:
@@ -778,6 +851,8 @@ class _FileWalk:
                         file_offsets=None if spanned is None else spanned[done:],
                         first_record=self.number,
                     )
+                    if framing in ("vb", "vbs"):
+                        batch.block_ends = [s.block_end for s in chunk[done : done + batch.count]]
                     if spanned is not None:
                         for i, span in enumerate(chunk[done : done + batch.count]):
                             if span.segments:
@@ -809,7 +884,7 @@ class _LineFrames:
         self._padded: Any = ffi.new("size_t *")
 
     def frame(
-        self, mm: mmap.mmap, at: int, *, final: bool, space: int
+        self, mm: bytearray, at: int, *, final: bool, space: int
     ) -> tuple[int, int, int, int]:
         """Lines from ``at`` in ``mm``: (records, where to go on, status, short lines)."""
         f = self._f
@@ -826,15 +901,38 @@ class _LineFrames:
         return int(f.n), int(f.next), int(f.status), int(self._padded[0])
 
 
+def _block_ends(offsets: array[int], lengths: array[int], n: int, base: int) -> list[int | None]:
+    """For VB records framed whole blocks at a time (data offsets after their RDWs), the file
+    offset where each one's block ends when more of the block follows it, else None: a record
+    and the next share a block when the next one's RDW starts where this one ends."""
+    ends: list[int | None] = [None] * n
+    block = 0
+    for j in range(n - 1, -1, -1):
+        end = offsets[j] + lengths[j]
+        if j == n - 1 or offsets[j + 1] != end + 4:
+            block = end  # the last record of its block
+        elif block > end:
+            ends[j] = base + block
+    return ends
+
+
+def _bdw_length(bdw: bytes | bytearray) -> int:
+    """The block length a (valid) BDW gives."""
+    if bdw[0] & 0x80:
+        return int.from_bytes(bdw, "big") & 0x7FFFFFFF
+    return int.from_bytes(bdw[:2], "big")
+
+
 def _buffer(mm: mmap.mmap) -> Any:
     """An mmap where a bytes-like object is expected (the reference framing's parameter)."""
     return mm
 
 
-def _close(mm: mmap.mmap) -> None:
+def _close(mm: mmap.mmap | bytearray) -> None:
     """Unmap now, or (while an exception's traceback still holds views of it) when freed."""
-    with contextlib.suppress(BufferError):
-        mm.close()
+    if isinstance(mm, mmap.mmap):
+        with contextlib.suppress(BufferError):
+            mm.close()
 
 
 def _message(decoder: NativeDecoder, e: Any, reason: Reason, raw: bytes, rec_start: int) -> str:
@@ -856,7 +954,8 @@ def _message(decoder: NativeDecoder, e: Any, reason: Reason, raw: bytes, rec_sta
         count = f.occurs.depending_on
         if i == 0:
             return f"count {count} was not decoded before the table"
-        shown = "did not decode" if i == 1 else f"is {int(e.value)}"
+        pic = decoder.layout.field(count).picture
+        shown = no_count_value(pic) if i == 1 else f"is {int(e.value)}"
         return f"count {count} {shown}; the table takes {f.occurs.min} to {f.occurs.max}"
     if reason is Reason.BLANK_NUMERIC:
         kind = "packed" if f.usage is Usage.COMP3 else "numeric"

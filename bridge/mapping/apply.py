@@ -9,85 +9,23 @@ the target scale; nothing passes through a binary float.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from bridge.copybook.layout import Field, Layout
 from bridge.decode.verdict import Reason
-from bridge.mapping.check import plans_for
-from bridge.mapping.compiled import Compiler, ScopeRun
-from bridge.mapping.convert import (
-    ConversionError,
-    convert_date,
-    convert_timestamp,
-    make_converter,
-    make_protector,
-    mask,
-    pii_hash,
-    safe_decimal,
-    text_form,
-)
-from bridge.mapping.fastconvert import fast_converter, fast_protector
+from bridge.mapping.convert import ConversionError, make_converter, make_protector, safe_decimal
+from bridge.mapping.lint import plans_for
 from bridge.mapping.model import (
     CASE_PROPERTY,
     MappingDoc,
-    MappingError,
-    PiiKeySource,
-    PiiPolicyKind,
-    Problem,
 )
 from bridge.mapping.paths import lookup, pointer_suffix, put, subscripted, unescape
 from bridge.mapping.plan import FieldPlan, Plan, TablePlan
 from bridge.mapping.reasons import CHECK_CONVERT, CHECK_DECODE, Violation, jsonable
 
-# The conversions moved to convert.py; callers still import them from here.
-__all__ = [
-    "Applied",
-    "ConversionError",
-    "Mapper",
-    "Site",
-    "convert_date",
-    "convert_timestamp",
-    "load_pii_key",
-    "make_converter",
-    "make_protector",
-    "mask",
-    "message_key",
-    "pii_hash",
-    "subscripted",
-    "text_form",
-]
-
-MIN_KEY_BYTES = 32  # HMAC-SHA256 keys shorter than the hash output weaken it
-
-
-def load_pii_key(source: PiiKeySource, environ: Mapping[str, str] | None = None) -> bytes:
-    """The HMAC key from an environment variable or a file; never from the mapping itself."""
-    env = os.environ if environ is None else environ
-    if source.env is not None:
-        value = env.get(source.env)
-        if not value:
-            raise MappingError(
-                [Problem("/pii_key/env", f"environment variable {source.env} is not set")]
-            )
-        key = value.encode()
-    else:
-        assert source.file is not None
-        try:
-            key = Path(source.file).read_bytes().rstrip(b"\r\n")
-        except OSError as exc:
-            raise MappingError(
-                [Problem("/pii_key/file", f"cannot read the key file: {exc}")]
-            ) from exc
-    if len(key) < MIN_KEY_BYTES:
-        raise MappingError(
-            [Problem("/pii_key", f"the PII key has {len(key)} bytes; at least {MIN_KEY_BYTES}")]
-        )
-    return key
-
+__all__ = ["Applied", "Mapper", "Site"]
 
 # --- the mapper ------------------------------------------------------------------------------
 
@@ -131,13 +69,11 @@ class Mapper:
         layouts: Sequence[Layout],
         *,
         pii_key: bytes | None = None,
-        environ: Mapping[str, str] | None = None,
     ) -> None:
+        """``pii_key``: the keyed hash's key (program.py loads it), needed when a field's
+        policy is hash."""
         self.mapping = mapping
         self.plans: dict[str | None, Plan] = {p.case: p for p in plans_for(mapping, layouts)}
-        needs_key = any(s.protection is PiiPolicyKind.HASH for s in mapping.fields)
-        if needs_key and pii_key is None and mapping.pii_key is not None:
-            pii_key = load_pii_key(mapping.pii_key, environ)
         self._leaves: dict[int, _Leaf] = {}
         self._suffix: dict[int, str] = {}  # JSON pointer of each member within its scope
         for plan in self.plans.values():
@@ -151,15 +87,6 @@ class Mapper:
                 self._suffix[id(node)] = pointer_suffix(node.target)
                 if isinstance(node, TablePlan):
                     stack.extend(node.members)
-        fast = {
-            id(fp): (fast_converter(fp.spec, fp.item), fast_protector(fp.spec, pii_key))
-            for plan in self.plans.values()
-            for fp in plan.fields()
-        }
-        compiler = Compiler(lambda fp: fast[id(fp)])
-        self._compiled: dict[str | None, ScopeRun] = {
-            case: compiler.scope(plan.members) for case, plan in self.plans.items()
-        }
 
     def redefines_for(self, case: str | None) -> dict[str, str]:
         """The DecodeOptions.redefines a record of ``case`` decodes with."""
@@ -194,18 +121,7 @@ class Mapper:
         )
 
     def apply(self, decoded: Mapping[str, Any], case: str | None = None) -> Applied:
-        """One record's events and conversion failures (the compiled walk, compiled.py)."""
-        run = self._compiled[case]
-        clear: dict[str, Any] = {}
-        event: dict[str, Any] = {}
-        applied = Applied(clear, event, case)
-        if case is not None:
-            clear[CASE_PROPERTY] = event[CASE_PROPERTY] = case
-        run(decoded, clear, event, (applied.violations, None))
-        return applied
-
-    def apply_reference(self, decoded: Mapping[str, Any], case: str | None = None) -> Applied:
-        """``apply`` by the straightforward walk and the reference converters (for tests)."""
+        """One record's events and conversion failures."""
         plan = self.plans[case]
         clear: dict[str, Any] = {}
         event: dict[str, Any] = {}
@@ -355,7 +271,7 @@ def _resolve(
         rest = tokens[n:]
         item = member.item
         if isinstance(member, TablePlan):
-            if not rest or not rest[0].isdigit():
+            if not rest or not (rest[0].isascii() and rest[0].isdigit()):
                 return _site(item, subscripts, extra, whole=True)
             i = int(rest[0])
             return _resolve(
@@ -365,7 +281,7 @@ def _resolve(
                 extra + i * item.length,
                 plan,
             ) or _site(item, (*subscripts, (item.path, i)), extra + i * item.length)
-        if member.repeated and rest and rest[0].isdigit():
+        if member.repeated and rest and rest[0].isascii() and rest[0].isdigit():
             i = int(rest[0])
             return _site(item, (*subscripts, (item.path, i)), extra + i * item.length)
         return _site(item, subscripts, extra, whole=member.repeated)
@@ -386,46 +302,3 @@ def _equal_scalar(value: Any, wanted: Any) -> bool:
     if isinstance(value, bool) or isinstance(wanted, bool):
         return False
     return safe_decimal(value) == safe_decimal(wanted)
-
-
-def message_key(mapping: MappingDoc, event: Mapping[str, Any], which: str = "kafka") -> str | None:
-    """The Kafka (or Redis) key of a published event: key field values joined by the separator."""
-    targets = _key_targets(mapping, which)
-    if targets is None:
-        return None
-    parts: list[str] = []
-    for target in targets:
-        if len(target) == 1 and type(event) is dict:
-            value = event.get(target[0])  # lookup's answer: None when absent
-        else:
-            _, value = lookup(event, target)
-        parts.append("" if value is None else value if type(value) is str else text_form(value))
-    key = mapping.keys.separator.join(parts)
-    return mapping.keys.redis_prefix + key if which == "redis" else key
-
-
-# message_key runs twice per record; the property paths it reads depend only on the (frozen)
-# mapping, so they are kept per mapping object. An entry holds its mapping, so the id in its
-# key cannot be reused by another object while the entry lives.
-_KEY_TARGETS: dict[tuple[int, str], tuple[MappingDoc, tuple[tuple[str, ...], ...] | None]] = {}
-_KEY_TARGETS_LIMIT = 64
-
-
-def _key_targets(mapping: MappingDoc, which: str) -> tuple[tuple[str, ...], ...] | None:
-    """The event property paths of a key's fields (None: the mapping has no such key)."""
-    entry = _KEY_TARGETS.get((id(mapping), which))
-    if entry is not None and entry[0] is mapping:
-        return entry[1]
-    paths = mapping.keys.kafka if which == "kafka" else mapping.keys.redis
-    targets: tuple[tuple[str, ...], ...] | None = None
-    if paths:
-        found = []
-        for path in paths:
-            spec = mapping.field_spec(path)
-            assert spec is not None
-            found.append(tuple(spec.target.split(".")))
-        targets = tuple(found)
-    if len(_KEY_TARGETS) >= _KEY_TARGETS_LIMIT:
-        _KEY_TARGETS.clear()
-    _KEY_TARGETS[(id(mapping), which)] = (mapping, targets)
-    return targets

@@ -1,8 +1,8 @@
 """Reference conversions: one decoded value -> its event value, and the PII policies.
 
 These are the obviously-correct definitions: ``make_converter`` tries every value type in turn
-and says, through a ``ConversionError``, why a value does not convert. The mapper's compiled
-path (fastconvert.py) specialises them per field and must agree with them on every value.
+and says, through a ``ConversionError``, why a value does not convert. The C event plan
+(event_plan.py) must agree with them on every value.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from decimal import ROUND_DOWN, Context, Decimal, InvalidOperation
 from typing import Any
 
 from bridge.copybook.layout import Category, Field
-from bridge.mapping.check import DATE_FORMAT_DIGITS
+from bridge.mapping.lint import DATE_FORMAT_DIGITS
 from bridge.mapping.model import FieldSpec, MappingError, PiiPolicyKind, Problem, TargetType
 from bridge.mapping.plan import is_numeric
 from bridge.mapping.record_schema import canonical_decimal

@@ -1,7 +1,7 @@
 """Addressing inside records and events: decoded key chains, event property paths, pointers.
 
-Shared by the mapper's two walks (the reference one in apply.py and the compiled one in
-compiled.py), so both name a field and place a value the same way.
+Shared by the mapper (apply.py) and the key builder (keys.py), so both read and place a value
+the same way.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from bridge.copybook.layout import Layout
-from bridge.mapping.check import plans_for
+from bridge.mapping.lint import plans_for
 from bridge.mapping.model import CASE_PROPERTY, MappingDoc, PiiPolicyKind, TargetType
 from bridge.mapping.plan import FieldPlan, Plan, TablePlan, char_length
 

@@ -1,23 +1,18 @@
-"""Validate events against their record schema, reporting every violated rule.
+"""Validate events against their record schema, reporting every violated rule (in Python).
 
-``jsonschema``'s Draft202012Validator (extended with the bridge's exact decimal bounds) is the
-oracle. ``FastValidator`` compiles the small keyword set record schemas use into per-field
-checks with exactly the oracle's semantics, so it can run on every record; a schema using any
-other keyword is not fast-path material, and ``make_validator`` then warns and falls back to
-the oracle: validation is never skipped. A native fast path (constraints compiled into the C
-decode plan) will implement the same ``Validator`` protocol.
+``jsonschema``'s Draft202012Validator, extended with the bridge's exact decimal bounds, is the
+one Python validator: the fallback for a schema the C checks (check_plan.py) do not cover, and
+the oracle they are tested against. ``map_and_validate`` maps a record and validates it;
+``locate`` places a violation at its field's bytes.
 """
 
 from __future__ import annotations
 
-import logging
-import numbers
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 from jsonschema import Draft202012Validator, FormatChecker, ValidationError
 from jsonschema.validators import extend
@@ -26,48 +21,7 @@ from bridge.mapping.apply import Mapper
 from bridge.mapping.model import json_pointer
 from bridge.mapping.reasons import CHECK_SCHEMA, Violation, jsonable
 
-log = logging.getLogger(__name__)
-
-# Keywords that only annotate (never fail a record).
-ANNOTATIONS = frozenset(
-    {"$schema", "$id", "$comment", "title", "description", "examples", "default", "deprecated"}
-)
-# Keywords FastValidator implements, with jsonschema's exact semantics.
-FAST_KEYWORDS = frozenset(
-    {
-        "type",
-        "enum",
-        "const",
-        "minimum",
-        "maximum",
-        "minLength",
-        "maxLength",
-        "pattern",
-        "format",
-        "properties",
-        "required",
-        "additionalProperties",
-        "items",
-        "minItems",
-        "maxItems",
-        "decimalMinimum",
-        "decimalMaximum",
-    }
-)
-FAST_FORMATS = frozenset({"date"})
 _DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)  # jsonschema's own date regex
-
-
-class Validator(Protocol):
-    """Checks one event; returns every violation (empty: valid)."""
-
-    name: str
-
-    def validate(self, event: Any) -> list[Violation]: ...
-
-
-# --- the oracle ------------------------------------------------------------------------------
 
 
 def _decimal_or_none(value: Any) -> Decimal | None:
@@ -162,317 +116,6 @@ class JsonSchemaValidator:
         return _error_violations(self._validator.iter_errors(event))
 
 
-# --- the fast path ---------------------------------------------------------------------------
-
-
-def fast_path_supported(schema: Any) -> bool:
-    """True when every keyword of ``schema`` (recursively) is one FastValidator implements."""
-    return not unsupported_keywords(schema)
-
-
-def unsupported_keywords(schema: Any, pointer: str = "") -> list[str]:
-    """Pointers of the keywords that keep ``schema`` off the fast path."""
-    if not isinstance(schema, dict):
-        return [pointer or "/"]  # boolean schemas: not needed by record schemas
-    out: list[str] = []
-    for key, value in schema.items():
-        here = f"{pointer}/{_escape(key)}"
-        if key in ANNOTATIONS or key.startswith("x-"):
-            continue
-        if (
-            key not in FAST_KEYWORDS
-            or (key == "format" and value not in FAST_FORMATS)
-            or (key == "additionalProperties" and value is not False)
-        ):
-            out.append(here)
-        elif key == "properties":
-            if not isinstance(value, dict):
-                out.append(here)
-            else:
-                for name, sub in value.items():
-                    out.extend(unsupported_keywords(sub, f"{here}/{_escape(name)}"))
-        elif key == "items":
-            out.extend(unsupported_keywords(value, here))
-        elif key == "type" and not _type_names_ok(value):
-            out.append(here)
-    return out
-
-
-_TYPES = ("null", "boolean", "integer", "number", "string", "array", "object")
-
-
-def _type_names_ok(value: Any) -> bool:
-    names = value if isinstance(value, list) else [value]
-    return all(isinstance(n, str) and n in _TYPES for n in names)
-
-
-def _is_type(instance: Any, name: str) -> bool:
-    """jsonschema's 2020-12 type checker."""
-    if name == "string":
-        return isinstance(instance, str)
-    if name == "object":
-        return isinstance(instance, dict)
-    if name == "array":
-        return isinstance(instance, list)
-    if name == "null":
-        return instance is None
-    if name == "boolean":
-        return isinstance(instance, bool)
-    if isinstance(instance, bool):
-        return False
-    if name == "integer":
-        return isinstance(instance, int) or (isinstance(instance, float) and instance.is_integer())
-    return isinstance(instance, numbers.Number)  # number
-
-
-def _is_integer(i: Any) -> bool:
-    if isinstance(i, int):
-        return not isinstance(i, bool)
-    return isinstance(i, float) and i.is_integer()
-
-
-_PREDICATES: dict[str, Callable[[Any], bool]] = {
-    "string": lambda i: isinstance(i, str),
-    "null": lambda i: i is None,
-    "object": lambda i: isinstance(i, dict),
-    "array": lambda i: isinstance(i, list),
-    "boolean": lambda i: isinstance(i, bool),
-    "integer": _is_integer,
-    "number": lambda i: _is_type(i, "number"),
-}
-
-
-def _type_predicate(names: list[str]) -> Callable[[Any], bool]:
-    """One call per value: the common one- and two-type cases without a loop."""
-    preds = [_PREDICATES[n] for n in names]
-    if len(preds) == 1:
-        return preds[0]
-    if len(preds) == 2:
-        first, second = preds
-        return lambda i: first(i) or second(i)
-    return lambda i: any(p(i) for p in preds)
-
-
-_TRUE, _FALSE = object(), object()
-
-
-def _unbool(value: Any) -> Any:
-    if value is True:
-        return _TRUE
-    if value is False:
-        return _FALSE
-    return value
-
-
-def _equal(one: Any, two: Any) -> bool:
-    """jsonschema's ``equal``: JSON equality, where true is not 1 and false is not 0."""
-    if one is two:
-        return True
-    if isinstance(one, str) or isinstance(two, str):
-        return bool(one == two)
-    if isinstance(one, Sequence) and isinstance(two, Sequence):
-        return len(one) == len(two) and all(_equal(a, b) for a, b in zip(one, two, strict=True))
-    if isinstance(one, Mapping) and isinstance(two, Mapping):
-        return one.keys() == two.keys() and all(_equal(one[k], two[k]) for k in one)
-    return bool(_unbool(one) == _unbool(two))
-
-
-Check = Callable[[Any, str, list[Violation]], None]
-
-
-def _violation(
-    rule: str, pointer: str, expected: Any, actual: Any, message: str, *, summarize: bool = True
-) -> Violation:
-    if summarize and isinstance(actual, dict | list):
-        actual = f"<{type(actual).__name__}>"
-    return Violation(
-        CHECK_SCHEMA,
-        rule,
-        message,
-        pointer=pointer,
-        expected=jsonable(expected),
-        actual=jsonable(actual),
-    )
-
-
-def _compile(schema: Mapping[str, Any]) -> Check:
-    """One closure per keyword, run in schema order (violation order does not matter)."""
-    checks: list[Check] = []
-    for key, value in schema.items():
-        check = _keyword(key, value, schema)
-        if check is not None:
-            checks.append(check)
-
-    if len(checks) == 1:
-        return checks[0]
-
-    def run(instance: Any, pointer: str, out: list[Violation]) -> None:
-        for check in checks:
-            check(instance, pointer, out)
-
-    return run
-
-
-def _keyword(key: str, value: Any, schema: Mapping[str, Any]) -> Check | None:
-    if key == "type":
-        accepts = _type_predicate(value if isinstance(value, list) else [value])
-
-        def type_(i: Any, p: str, out: list[Violation]) -> None:
-            if not accepts(i):
-                out.append(_violation("type", p, value, i, f"{i!r} is not of type {value!r}"))
-
-        return type_
-    if key in ("enum", "const"):
-        options = value if key == "enum" else [value]
-
-        def enum_(i: Any, p: str, out: list[Violation]) -> None:
-            if not any(_equal(o, i) for o in options):
-                out.append(_violation(key, p, value, i, f"{i!r} is not one of {value!r}"))
-
-        return enum_
-    if key in ("minimum", "maximum"):
-        below = key == "minimum"
-
-        def bound(i: Any, p: str, out: list[Violation]) -> None:
-            if _is_type(i, "number") and ((i < value) if below else (i > value)):
-                out.append(_violation(key, p, value, i, f"{i!r} is out of the {key} {value}"))
-
-        return bound
-    if key in ("decimalMinimum", "decimalMaximum"):
-        limit = Decimal(value)
-        dbelow = key == "decimalMinimum"
-
-        def dbound(i: Any, p: str, out: list[Violation]) -> None:
-            number = _decimal_or_none(i)
-            if number is not None and ((number < limit) if dbelow else (number > limit)):
-                out.append(_violation(key, p, value, i, f"{i!r} is out of the {key} {value}"))
-
-        return dbound
-    if key in ("minLength", "maxLength"):
-        shortest = key == "minLength"
-
-        def length(i: Any, p: str, out: list[Violation]) -> None:
-            if isinstance(i, str) and ((len(i) < value) if shortest else (len(i) > value)):
-                out.append(_violation(key, p, value, i, f"{i!r} breaks {key} {value}"))
-
-        return length
-    if key == "pattern":
-        regex = re.compile(value)
-
-        def pattern(i: Any, p: str, out: list[Violation]) -> None:
-            if isinstance(i, str) and not regex.search(i):
-                out.append(_violation(key, p, value, i, f"{i!r} does not match {value!r}"))
-
-        return pattern
-    if key == "format":
-
-        def format_(i: Any, p: str, out: list[Violation]) -> None:
-            if isinstance(i, str) and not _is_date(i):
-                out.append(_violation(key, p, value, i, f"{i!r} is not a {value!r}"))
-
-        return format_
-    if key == "properties":
-        subs = [(name, _compile(sub), f"/{_escape(name)}") for name, sub in value.items()]
-
-        def properties(i: Any, p: str, out: list[Violation]) -> None:
-            if isinstance(i, dict):
-                for name, check, suffix in subs:
-                    if name in i:
-                        check(i[name], p + suffix, out)
-
-        return properties
-    if key == "required":
-
-        def required(i: Any, p: str, out: list[Violation]) -> None:
-            if isinstance(i, dict):
-                for name in value:
-                    if name not in i:
-                        out.append(
-                            _violation(
-                                "required",
-                                f"{p}/{_escape(name)}",
-                                name,
-                                None,
-                                f"{name!r} is a required property",
-                            )
-                        )
-
-        return required
-    if key == "additionalProperties":
-        allowed = set(schema.get("properties", {}))
-        expected = sorted(allowed)
-
-        def additional(i: Any, p: str, out: list[Violation]) -> None:
-            if isinstance(i, dict):
-                extras = [k for k in i if k not in allowed]
-                if extras:
-                    message = "Additional properties are not allowed"
-                    out.append(
-                        _violation(key, p, expected, sorted(extras), message, summarize=False)
-                    )
-
-        return additional
-    if key == "items":
-        sub = _compile(value)
-
-        def items(i: Any, p: str, out: list[Violation]) -> None:
-            if isinstance(i, list):
-                for n, element in enumerate(i):
-                    sub(element, f"{p}/{n}", out)
-
-        return items
-    if key in ("minItems", "maxItems"):
-        fewest = key == "minItems"
-
-        def count(i: Any, p: str, out: list[Violation]) -> None:
-            if isinstance(i, list) and ((len(i) < value) if fewest else (len(i) > value)):
-                out.append(_violation(key, p, value, f"<{len(i)} items>", f"breaks {key}"))
-
-        return count
-    return None  # annotations
-
-
-def _is_date(text: str) -> bool:
-    if not _ISO_DATE.fullmatch(text):
-        return False
-    try:
-        date.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
-
-
-class FastValidator:
-    """Compiled per-field checks: the oracle's verdicts without running jsonschema per record."""
-
-    name = "fast"
-
-    def __init__(self, schema: Mapping[str, Any]) -> None:
-        bad = unsupported_keywords(schema)
-        if bad:
-            raise ValueError(f"not fast-path material: {', '.join(bad)}")
-        self._check = _compile(schema)
-
-    def validate(self, event: Any) -> list[Violation]:
-        out: list[Violation] = []
-        self._check(event, "", out)
-        return out
-
-
-def make_validator(schema: Mapping[str, Any], prefer_fast: bool = True) -> Validator:
-    """The fast validator when the schema allows it, else (with a warning) the oracle."""
-    if prefer_fast:
-        bad = unsupported_keywords(schema)
-        if not bad:
-            return FastValidator(schema)
-        log.warning(
-            "record schema %s uses keywords the fast path lacks (%s): validating with jsonschema",
-            schema.get("$id", "?"),
-            ", ".join(bad[:5]),
-        )
-    return JsonSchemaValidator(schema)
-
-
 def _escape(token: str) -> str:
     return token.replace("~", "~0").replace("/", "~1")
 
@@ -499,7 +142,7 @@ def _under(pointer: str, failed: set[str]) -> bool:
 
 def map_and_validate(
     mapper: Mapper,
-    validators: Mapping[str | None, Validator],
+    validators: Mapping[str | None, JsonSchemaValidator],
     decoded: Mapping[str, Any],
     case: str | None = None,
     *,
@@ -547,9 +190,9 @@ def locate(
 
 
 def validators_for(
-    schemas: Mapping[str | None, Mapping[str, Any]], prefer_fast: bool = True
-) -> dict[str | None, Validator]:
-    return {case: make_validator(s, prefer_fast) for case, s in schemas.items()}
+    schemas: Mapping[str | None, Mapping[str, Any]],
+) -> dict[str | None, JsonSchemaValidator]:
+    return {case: JsonSchemaValidator(s) for case, s in schemas.items()}
 
 
 def violation_keys(violations: Iterable[Violation]) -> list[tuple[str | None, str]]:

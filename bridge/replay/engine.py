@@ -1,7 +1,8 @@
 """``replay()``: one file to Kafka exactly once, resumable after a crash at any instant.
 
-The CLI, the daemon and Python callers all come here with a loaded mapping runtime, a path and
-a :class:`~bridge.config.Config`. Each chunk of records (one judged batch) is one Kafka
+The CLI, the daemon and Python callers all come here with a compiled mapping (a
+:class:`~bridge.mapping.program.Program` from ``load_program``), a path and a
+:class:`~bridge.config.Config`. Each chunk of records (one judged batch) is one Kafka
 transaction: its events, its audits (chained, see chain.py), then the file's progress record
 (next checkpoint, counts, chain head, offsets), and with the last chunk the file summary. A run
 starts with ``init_transactions`` under a transactional.id derived from the file's SHA-256 and
@@ -27,9 +28,8 @@ from bridge.config import Config, TopicNames
 from bridge.errors import BridgeError
 from bridge.exitcodes import RET_FATAL_DATA, RET_INVALID_RECORDS, RET_OK, RET_UNRECONCILED
 from bridge.mapping.audit import AuditContext, audit_json
+from bridge.mapping.program import Program
 from bridge.mapping.record_schema import record_schema
-from bridge.mapping.runtime import Runtime
-from bridge.records import audit_context
 from bridge.replay.chain import CHAIN_RUN, ChainHead
 from bridge.replay.progress import Counts, FileRef, Progress, now
 from bridge.sinks import headers as h
@@ -41,6 +41,7 @@ from bridge.sinks.kafka import (
     merge_offsets,
     read_topic,
 )
+from bridge.stage.audits import audit_context
 from bridge.stage.batch import Checkpoint, EventBatch, JudgedBatch
 from bridge.stage.judge import judge_batches
 
@@ -92,16 +93,16 @@ class Summary:
         return doc
 
 
-def transactional_id(file_sha256: str, runtime: Runtime, topics: TopicNames) -> str:
+def transactional_id(file_sha256: str, program: Program, topics: TopicNames) -> str:
     """Derived from the file's content and where its progress is kept (the progress record's
     key and topic): a second run of the same file anywhere fences the first (KIP-618's zombie
     fencing, per file), whatever the mapping version it runs with."""
     digest = hashlib.sha256(f"{file_sha256}\x00{topics.progress}".encode()).hexdigest()
-    return f"bridge-replay-{runtime.mapping.name}-{digest[:40]}"
+    return f"bridge-replay-{program.mapping.name}-{digest[:40]}"
 
 
 def replay(
-    runtime: Runtime,
+    program: Program,
     path: str | Path,
     config: Config,
     *,
@@ -115,20 +116,20 @@ def replay(
 ) -> Summary:
     """Publish ``path`` (module docstring); raises KafkaUnavailableError, KafkaFatalError."""
     path = Path(path)
-    context = audit_context(runtime, path)
+    context = audit_context(program, path)
     file = FileRef(str(path), context.source_sha256, os.path.getsize(path))
     chunk = chunk_records or config.replay.chunk_records
     mapping_ref = {
-        "name": runtime.mapping.name,
-        "version": runtime.mapping.version,
+        "name": program.mapping.name,
+        "version": program.mapping.version,
         "fingerprint": context.fingerprint,
-        "schema_id": runtime.schema_id,
+        "schema_id": program.schema_id,
     }
     fresh = _fresh(file, mapping_ref, 1, from_record or 0)
     if dry_run:
-        return _dry_run(runtime, path, context, fresh, chunk, from_record, on_chunk)
+        return _dry_run(program, path, context, fresh, chunk, from_record, on_chunk)
 
-    topics = config.topics.for_mapping(runtime.mapping.name)
+    topics = config.topics.for_mapping(program.mapping.name)
     patience = Patience(
         config.kafka.bootstrap,
         timeout if timeout is not None else config.replay.timeout,
@@ -137,7 +138,7 @@ def replay(
     )
     props = config.kafka.properties
     partitions = ensure_topics(props, topics, config.topics, patience)
-    publisher = Publisher(config.kafka, transactional_id(file.sha256, runtime, topics), patience)
+    publisher = Publisher(config.kafka, transactional_id(file.sha256, program, topics), patience)
     try:
         publisher.start()  # fences older runs: from here on the committed progress is final
         key = file.sha256.encode()
@@ -163,9 +164,9 @@ def replay(
         else:
             run = committed.run + 1 if committed is not None else 1
             progress = _fresh(file, mapping_ref, run, from_record or 0)
-        schema = _schema_message(runtime, props, topics, patience)
+        schema = _schema_message(program, props, topics, patience)
         return _publish(
-            runtime, path, context, topics, publisher, progress, schema, chunk, resumed_from,
+            program, path, context, topics, publisher, progress, schema, chunk, resumed_from,
             on_chunk, partitions[topics.events],
         )  # fmt: skip
     finally:
@@ -195,17 +196,17 @@ def _fresh(file: FileRef, mapping: dict[str, Any], run: int, first: int) -> Prog
 
 
 def _batches(
-    runtime: Runtime, path: Path, context: AuditContext, start: Checkpoint, chunk: int
+    program: Program, path: Path, context: AuditContext, start: Checkpoint, chunk: int
 ) -> Iterator[JudgedBatch]:
     """Batches from ``start``; a start without a known byte offset (--from-record) is found by
     judging from the beginning and dropping the records before it."""
     if start.record and not start.offset:
-        for batch in judge_batches(runtime, path, context=context, batch_records=chunk):
+        for batch in judge_batches(program, path, context=context, batch_records=chunk):
             if batch.end.record <= start.record and not batch.framing_failed:
                 continue
             yield _trimmed(batch, start.record)
         return
-    yield from judge_batches(runtime, path, start=start, context=context, batch_records=chunk)
+    yield from judge_batches(program, path, start=start, context=context, batch_records=chunk)
 
 
 def _trimmed(batch: JudgedBatch, first: int) -> JudgedBatch:
@@ -228,6 +229,7 @@ def _trimmed(batch: JudgedBatch, first: int) -> JudgedBatch:
         kafka_keys=[ev.kafka_keys[i] for i in keep],
         redis_keys=[ev.redis_keys[i] for i in keep],
         cases=[ev.cases[i] for i in keep],
+        segments={j: ev.segments[i] for j, i in enumerate(keep) if i in ev.segments},
     )
     rejected = [r for r in batch.rejected if r.record >= first]
     return JudgedBatch(Checkpoint(first, 0), batch.end, events, rejected)
@@ -286,7 +288,7 @@ def _with_last(batches: Iterator[JudgedBatch]) -> Iterator[tuple[JudgedBatch | N
 
 
 def _dry_run(
-    runtime: Runtime,
+    program: Program,
     path: Path,
     context: AuditContext,
     progress: Progress,
@@ -295,7 +297,7 @@ def _dry_run(
     on_chunk: Callable[[Progress], None],
 ) -> Summary:
     counts = Counts()
-    for batch, _ in _with_last(_batches(runtime, path, context, progress.next, chunk)):
+    for batch, _ in _with_last(_batches(program, path, context, progress.next, chunk)):
         if batch is None:
             break
         _count(counts, batch, len(batch.events), len(batch.rejected))
@@ -318,18 +320,18 @@ def _count(counts: Counts, batch: JudgedBatch, published: int, rejected: int) ->
 
 
 def _schema_message(
-    runtime: Runtime, props: Any, topics: TopicNames, patience: Patience
+    program: Program, props: Any, topics: TopicNames, patience: Patience
 ) -> tuple[bytes, bytes] | None:
     """The record schema to publish with the first chunk, unless its $id is already there."""
-    sid = runtime.schema_id.encode()
+    sid = program.schema_id.encode()
     for _ in read_topic(props, topics.schemas, patience, keep=lambda k: k == sid):
         return None
-    schema = record_schema(runtime.mapping, runtime.layouts, published=True)
+    schema = record_schema(program.mapping, program.layouts, published=True)
     return sid, json.dumps(schema, ensure_ascii=False, separators=(",", ":")).encode()
 
 
 def _publish(
-    runtime: Runtime,
+    program: Program,
     path: Path,
     context: AuditContext,
     topics: TopicNames,
@@ -342,9 +344,9 @@ def _publish(
     event_partitions: int,
 ) -> Summary:
     sha = progress.file.sha256
-    constant = _EventHeaders(runtime, path, sha, event_partitions)
+    constant = _EventHeaders(program, path, sha, event_partitions)
     published_now = rejected_now = 0
-    batches = _prefetched(_batches(runtime, path, context, progress.next, chunk))
+    batches = _prefetched(_batches(program, path, context, progress.next, chunk))
     for batch, last in _with_last(batches):
         outcome: list[Progress] = []  # what the transaction committed, once it succeeds
         fill = functools.partial(
@@ -427,17 +429,17 @@ def _fill_chunk(
 class _EventHeaders:
     """The headers every event of a run shares, per case."""
 
-    def __init__(self, runtime: Runtime, path: Path, sha: str, partitions: int) -> None:
-        m = runtime.mapping
+    def __init__(self, program: Program, path: Path, sha: str, partitions: int) -> None:
+        m = program.mapping
         self.sha = sha
         self.partitions = partitions  # of the events topic
         self.source = f"/bridge/{m.name}/{path.name}"
-        self.schema_id = runtime.schema_id
+        self.schema_id = program.schema_id
         self.per_case: dict[str | None, tuple[str, str]] = {}
         cases = [c.name for c in m.discriminator.cases] if m.discriminator else [None]
         for case in cases:
             ce_type = m.name if case is None else f"{m.name}.{case}"
-            self.per_case[case] = (ce_type, runtime.layout(case).fingerprint)
+            self.per_case[case] = (ce_type, program.layout(case).fingerprint)
 
 
 def _produce_events(pub: Publisher, topic: str, ev: EventBatch, c: _EventHeaders) -> None:
@@ -511,6 +513,6 @@ def _produce_events(pub: Publisher, topic: str, ev: EventBatch, c: _EventHeaders
     delivered.sent(topic, len(ev))
 
 
-def _first_case(runtime: Runtime) -> str | None:
-    d = runtime.mapping.discriminator
+def _first_case(program: Program) -> str | None:
+    d = program.mapping.discriminator
     return d.cases[0].name if d else None

@@ -9,8 +9,8 @@ without judging, publishing or losing a record twice.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["Checkpoint", "EventBatch", "JudgedBatch", "RejectedRecord"]
@@ -20,9 +20,11 @@ __all__ = ["Checkpoint", "EventBatch", "JudgedBatch", "RejectedRecord"]
 class Checkpoint:
     """Where the next record of a file begins: its number and its byte offset.
 
-    ``block_end`` is the end of the VB/VBS block the offset lies in (None between blocks, and
-    for framings without blocks), so framing can resume inside a block without reading its
-    descriptor again.
+    ``offset`` is where the previous record's bytes end (its last piece's, when spanned; a
+    text line's LF or CR LF follows it), or with ``record`` 0 the file's start (framing then
+    skips the mapping's header itself). ``block_end`` is the end of the VB/VBS block the offset
+    lies in (None between blocks, and for framings without blocks), so framing can resume
+    inside a block without reading its descriptor again.
     """
 
     record: int = 0
@@ -45,6 +47,7 @@ class EventBatch:
     ``bridge decode --mapping`` writes it); it is record ``records[i]`` of the file, whose bytes
     start at ``offsets[i]`` and are ``lengths[i]`` long (a spanned record: its first piece's
     offset, its joined length). Keys are UTF-8 text, None when the mapping names no such key.
+    ``segments`` gives a spanned record's pieces (file offset, length) by event index.
     """
 
     buffer: bytes
@@ -56,6 +59,7 @@ class EventBatch:
     kafka_keys: Sequence[bytes | None]
     redis_keys: Sequence[bytes | None]
     cases: Sequence[str | None]
+    segments: Mapping[int, tuple[tuple[int, int], ...]] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.records)
@@ -67,6 +71,13 @@ class EventBatch:
     def documents(self) -> Iterator[bytes]:
         for i in range(len(self.records)):
             yield self.document(i)
+
+    def end(self, i: int) -> int:
+        """The file offset just past event ``i``'s record (its last piece, when spanned)."""
+        pieces = self.segments.get(i)
+        if pieces:
+            return pieces[-1][0] + pieces[-1][1]
+        return self.offsets[i] + self.lengths[i]
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@
  *                     bit 0x10 of its flags byte the checked fields' data is shaped into values
  *                     of their kind: dates in every format, numbers of up to 63 digits)
  *   byte 0 / 4 % 8 == 6 (modes 0-2): a mapped event's plan (plan.emitting, native/emit.c): field
- *                     ops carry emit bytes laid out as bridge/mapping/emit.py does (make_emit:
+ *                     ops carry emit bytes laid out as bridge/mapping/event_plan.py does (make_emit:
  *                     every conversion on the kinds it fits, masks of 1-6 byte characters,
  *                     HMAC keys of 0-100 bytes, null and choice lists, the text ops' character
  *                     table, a generous max-bytes), sometimes corrupted (offsets, counts,
@@ -226,7 +226,7 @@ static uint32_t assemble(cursor *c, bridge_op *ops, uint32_t *slots, const uint3
     return n;
 }
 
-/* ---- validation checks (native/validate.c), as bridge/mapping/native.py fills them ---- */
+/* ---- validation checks (native/validate.c), as bridge/mapping/check_plan.py fills them ---- */
 
 #define CHECKS_BLOB_MAX 8192
 
@@ -369,7 +369,7 @@ static int checkable(const bridge_op *op)
            !(op->flags & BRIDGE_F_HIDDEN);
 }
 
-/* One check for the op, as native.py's _compile_field would write it for some target. */
+/* One check for the op, as check_plan.py's _compile_field would write it for some target. */
 static void make_check(cursor *c, blobbuf *b, const bridge_op *op, bridge_check *k)
 {
     static const uint8_t date_width[] = {0, 8, 6, 5, 7, 7, 10, 14, 14, 14, 14};
@@ -663,7 +663,7 @@ static void shape_field(uint8_t *s, size_t avail, const bridge_op *op, const bri
     put_digits(s, op, plan, digs, nd, neg);
 }
 
-/* ---- mapped events (native/emit.c), their bytes laid out as bridge/mapping/emit.py does ----
+/* ---- mapped events (native/emit.c), their bytes laid out as bridge/mapping/event_plan.py does ----
  *
  * Per op: a 44-byte header (bridge_core.h, BRIDGE_EMIT_HEADER), then text ops' 512-byte
  * character table, the null list, the choice list (number entries with their targets after

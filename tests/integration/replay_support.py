@@ -18,12 +18,12 @@ from pathlib import Path
 from confluent_kafka.admin import AdminClient
 
 from bridge.config import TopicNames, load_config
-from bridge.mapping.runtime import Runtime
-from bridge.records import Event, judge_file
+from bridge.mapping.program import load_program
 from bridge.replay.progress import SUMMARY_FORMAT
 from bridge.replay.verify import check_chains
 from bridge.sinks import headers as h
 from bridge.sinks.kafka import Patience, StoredMessage, read_topic
+from bridge.stage.records import Event, judge_file
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "copybooks" / "samples" / "acctmast.dat"
@@ -85,11 +85,11 @@ class Expected:
 
 def expected(path: Path, mapping: Path = MAPPING) -> Expected:
     os.environ.update(PII_ENV)
-    runtime = Runtime.load(mapping)
+    program = load_program(mapping)
     events: dict[int, tuple[bytes | None, bytes]] = {}
     rejected: dict[int, str] = {}
     sha = ""
-    for outcome in judge_file(runtime, path):
+    for outcome in judge_file(program, path):
         if isinstance(outcome, Event):
             key = outcome.kafka_key.encode() if outcome.kafka_key is not None else None
             events[outcome.record] = (key, outcome.document)

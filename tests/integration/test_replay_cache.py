@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 import redis
 
-from bridge.mapping.runtime import Runtime
-from bridge.records import Event, judge_file
+from bridge.mapping.program import load_program
+from bridge.stage.records import Event, judge_file
 from tests.integration.events import held_offsets, states
 from tests.integration.replay_support import MAPPING, PII_ENV, SAMPLE, Topics, run_replay
 
@@ -40,7 +40,7 @@ def test_replay_then_cache(topics: Topics, redis_url: str, tmp_path: Path) -> No
             f'group = "cache-{uuid.uuid4().hex[:8]}"\n'
         )
     os.environ.update(PII_ENV)
-    runtime = Runtime.load(mapping)
+    runtime = load_program(mapping)
     last: dict[str, bytes] = {}
     for outcome in judge_file(runtime, SAMPLE):
         if isinstance(outcome, Event):

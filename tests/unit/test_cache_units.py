@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from bridge.cli import main
 from bridge.copybook.compiler import compile_copybook
 from bridge.exitcodes import RET_COPYBOOK_INVALID, RET_NOT_FOUND, RET_USAGE
-from bridge.mapping.check import check_mapping, errors
+from bridge.mapping.lint import check_mapping, errors
 from bridge.mapping.model import MappingError, parse_mapping
 from bridge.sinks.cache_config import ConfigError, load_cache_config
 from bridge.sinks.materializer import CacheRules, Materializer, MaterializerStats, rules_for

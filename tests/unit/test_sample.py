@@ -15,7 +15,7 @@ import pytest
 from bridge.copybook.compiler import compile_copybook
 from bridge.decode.native import NativeDecoder
 from bridge.mapping.apply import Mapper
-from bridge.mapping.check import errors, load_checked
+from bridge.mapping.lint import errors, load_checked
 from bridge.mapping.record_schema import case_schemas
 from bridge.mapping.validate import map_and_validate, validators_for
 
@@ -59,7 +59,7 @@ def test_size_is_a_multiple_of_the_lrecl() -> None:
 def test_records_are_bad_exactly_where_the_fault_list_says() -> None:
     mapping, layouts, problems = load_checked(MAPPING)
     assert errors(problems) == []
-    mapper = Mapper(mapping, layouts, environ={"BRIDGE_PII_KEY": TEST_PII_KEY})
+    mapper = Mapper(mapping, layouts, pii_key=TEST_PII_KEY.encode())
     validators = validators_for(case_schemas(mapping, layouts, published=False))
     data = DATA.read_bytes()
     found: dict[int, tuple[str, set[tuple[str | None, str]]]] = {}

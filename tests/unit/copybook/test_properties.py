@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from bridge.copybook.compiler import compile_text
 from bridge.copybook.layout import Field, Layout, Usage
+from tests.volume import volume
 
 # (clause text, usage, digits or chars, expected bytes, IBM SYNC boundary m)
 ELEMENTARY = st.one_of(
@@ -119,7 +120,7 @@ def occurrence_starts(layout: Layout, f: Field) -> list[int]:
 
 
 @given(copybooks())
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=volume(150, least=10), deadline=None)
 def test_generated_copybooks_keep_invariants(case: tuple[str, list[Spec], bool]) -> None:
     text, _, odo = case
     (layout,) = compile_text(text)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bridge.copybook.layout import Category, Field, Layout, Occurs, Usage
-from bridge.decode.encoder import EditedPicture
+from bridge.decode.edited import EditedPicture
 
 _PLACEHOLDER = 0
 

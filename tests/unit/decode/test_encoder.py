@@ -10,7 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bridge.copybook.layout import Field, Usage
-from bridge.decode.encoder import EditedPicture, EncodeError, encode_record, expand_picture
+from bridge.decode.edited import EditedPicture, expand_picture
+from bridge.decode.encoder import EncodeError, encode_record
 from bridge.decode.hfp import HFP_MAX, from_hfp, to_hfp
 
 from .layouts import alnum, edited, float_item, group, national, num, occurs, record

@@ -17,6 +17,7 @@ from bridge.decode.framing import FramingError, frame
 from bridge.decode.native import NativeDecoder
 from bridge.decode.reference import decode_record
 from bridge.decode.verdict import DecodeOptions, RecordResult
+from tests.volume import volume
 
 from .layouts import alnum, num, record
 
@@ -119,7 +120,7 @@ def test_lines_need_a_record_length() -> None:
         spans(b"ab\n", record_length=0)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=volume(300, least=10), deadline=None)
 @given(
     st.lists(st.sampled_from([b"a", b"b", b" ", b"\r", b"\n", b"\r\n"]), max_size=120).map(
         b"".join
@@ -246,7 +247,9 @@ def test_native_across_windows_and_batches(tmp_path: Path, batch: int, shape: st
     assert got == want
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=volume(150, least=10), deadline=None, suppress_health_check=list(HealthCheck)
+)
 @given(
     st.lists(
         st.sampled_from([b"abcd123", b"ab", b"", b"a\rb12}", b"abcd1234", b"\r", b"\n", b"\r\n"]),

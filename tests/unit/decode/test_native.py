@@ -24,6 +24,7 @@ from bridge.decode.native import NativeDecoder
 from bridge.decode.reference import decode_record, decode_to_dict
 from bridge.decode.verdict import DecodeOptions, Reason
 from bridge.decode.zoned import zoned_bytes
+from tests.volume import volume
 
 from .layouts import alnum, float_item, group, national, num, occurs, record, redefines
 from .strategies import CP037, Draw, leaves, members, texts
@@ -31,7 +32,10 @@ from .strategies import CP037, Draw, leaves, members, texts
 Case = tuple[Layout, dict[str, Any], dict[str, str]]
 
 SETTINGS = settings(
-    max_examples=400, deadline=None, suppress_health_check=list(HealthCheck), database=None
+    max_examples=volume(400, least=10),
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    database=None,
 )
 
 

@@ -18,6 +18,7 @@ from bridge.decode.framing import FramingError, frame
 from bridge.decode.native import NativeDecoder
 from bridge.decode.reference import decode_record
 from bridge.decode.verdict import RecordResult
+from tests.volume import volume
 
 from ..descriptors import blocks, rdw
 from .layouts import alnum, num, occurs, record
@@ -104,7 +105,9 @@ def native(
     return results, None
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=volume(150, least=10), deadline=None, suppress_health_check=list(HealthCheck)
+)
 @given(
     st.sampled_from(["fixed", "rdw", "rdw-le", "vb", "vbs"]),
     st.integers(0, 2**32),

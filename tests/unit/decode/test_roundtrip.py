@@ -15,11 +15,14 @@ from bridge.copybook.layout import Layout
 from bridge.decode.encoder import encode_record
 from bridge.decode.reference import decode_record, decode_to_dict, to_json
 from bridge.decode.verdict import DecodeOptions, Reason
+from tests.volume import volume
 
 from .strategies import CP037, as_number, hfp, records
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=volume(300, least=10), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(records())
 def test_encode_then_decode_gives_the_values_back(case: tuple[Layout, dict[str, Any]]) -> None:
     layout, values = case
@@ -31,7 +34,9 @@ def test_encode_then_decode_gives_the_values_back(case: tuple[Layout, dict[str, 
     json.loads(result.document)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=volume(300, least=10), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(records(), st.binary(max_size=200), st.sampled_from(["cp037", "ascii", "cp875"]))
 def test_random_bytes_never_crash(
     case: tuple[Layout, dict[str, Any]], data: bytes, codepage: str
@@ -68,7 +73,7 @@ _COPYBOOK = """
 """
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=volume(100, least=10), deadline=None)
 @given(
     st.integers(0, 10**11 - 1),
     st.text(st.sampled_from(CP037), max_size=20).map(lambda s: s.rstrip(" ")),

@@ -12,9 +12,9 @@ import pytest
 
 from bridge.copybook.compiler import compile_copybook, compile_text
 from bridge.copybook.layout import Layout
-from bridge.mapping.check import check_mapping, errors
-from bridge.mapping.init import default_mapping
+from bridge.mapping.lint import check_mapping, errors
 from bridge.mapping.model import MappingDoc, load_mapping, parse_mapping
+from bridge.mapping.scaffold import default_mapping
 
 ROOT = Path(__file__).resolve().parents[3]
 SCHEMAS = ROOT / "schemas"

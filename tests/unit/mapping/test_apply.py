@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -14,16 +16,15 @@ from bridge.copybook.compiler import compile_text
 from bridge.copybook.layout import Field, Layout
 from bridge.decode.encoder import encode_record
 from bridge.decode.reference import decode_to_dict
-from bridge.mapping.apply import (
+from bridge.mapping.apply import Mapper
+from bridge.mapping.convert import (
     ConversionError,
-    Mapper,
     convert_date,
     convert_timestamp,
-    load_pii_key,
     make_converter,
     mask,
-    message_key,
 )
+from bridge.mapping.keys import MessageKey
 from bridge.mapping.model import (
     EnumValue,
     FieldSpec,
@@ -32,6 +33,7 @@ from bridge.mapping.model import (
     PiiKeySource,
     TargetType,
 )
+from bridge.mapping.program import load_pii_key, pii_key_for
 
 from .conftest import TEST_PII_KEY, acct_values
 
@@ -46,7 +48,7 @@ def test_acctmast_end_to_end(
     layout = acct_layouts[0]
     record = encode_record(layout, acct_values())
     decoded = decode_to_dict(layout, record)
-    applied = Mapper(acct_mapping, acct_layouts).apply(decoded)
+    applied = Mapper(acct_mapping, acct_layouts, pii_key=TEST_PII_KEY.encode()).apply(decoded)
     assert applied.violations == []
     empty_hold = {"amount": "0.00", "reason": "", "expiry": None}
     assert applied.event == {
@@ -82,8 +84,8 @@ def test_acctmast_end_to_end(
     # The clear event keeps the values PII policies hide (validation sees them).
     assert applied.clear["customer"]["nationalIdHash"] == "046454286"
     assert applied.clear["customer"]["birthDate"] == "1980-05-17"
-    assert message_key(acct_mapping, applied.event) == "00123-004567890123"
-    assert message_key(acct_mapping, applied.event, "redis") == "acct:00123-004567890123"
+    assert MessageKey(acct_mapping, "kafka")(applied.event) == "00123-004567890123"
+    assert MessageKey(acct_mapping, "redis")(applied.event) == "acct:00123-004567890123"
 
 
 def test_conversion_failures_are_reported_not_guessed(
@@ -94,7 +96,7 @@ def test_conversion_failures_are_reported_not_guessed(
     values["AM-STATUS"] = "X"
     values["AM-HOLDS"][2]["AM-HOLD-EXPIRY"] = 20261399
     values["AM-JOINT-FLAG"] = "?"
-    applied = Mapper(acct_mapping, acct_layouts).apply(values)
+    applied = Mapper(acct_mapping, acct_layouts, pii_key=TEST_PII_KEY.encode()).apply(values)
     got = {(v.pointer, v.rule, v.path) for v in applied.violations}
     assert got == {
         ("/openDate", "date-format", "ACCT-MASTER-REC.AM-OPEN-DATE"),
@@ -110,7 +112,7 @@ def test_conversion_failures_are_reported_not_guessed(
 
 def test_missing_hash_key(acct_mapping: MappingDoc, acct_layouts: tuple[Layout, ...]) -> None:
     with pytest.raises(MappingError, match="BRIDGE_PII_KEY is not set"):
-        Mapper(acct_mapping, acct_layouts, environ={})
+        pii_key_for(acct_mapping, environ={})
 
 
 def test_pii_key_sources(tmp_path: Path) -> None:
@@ -285,3 +287,19 @@ def test_null_values() -> None:
     assert _convert("9(8)", 0, TargetType.DATE, **spec) is None
     assert _convert("9(8)", 99999999, TargetType.DATE, **spec) is None
     assert _convert("9(8)", 20240101, TargetType.DATE, **spec) == "2024-01-01"
+
+
+def test_message_keys_per_mapping(acct_mapping: MappingDoc) -> None:
+    """Each mapping's key builder reads its own key fields, from an event or any mapping."""
+    event = {"branch": "00123", "accountNumber": 4567890123, "customer": {"id": True}}
+    assert MessageKey(acct_mapping, "kafka")(event) == "00123-4567890123"
+    assert MessageKey(acct_mapping, "redis")(event) == "acct:00123-4567890123"
+    assert MessageKey(acct_mapping, "kafka")({"branch": None}) == "-"
+    other = replace(
+        acct_mapping,
+        keys=replace(acct_mapping.keys, kafka=("ACCT-MASTER-REC.AM-CUSTOMER.AM-CUST-ID",)),
+    )
+    assert MessageKey(other, "kafka")(event) == "true"
+    assert MessageKey(other, "kafka")(MappingProxyType(event)) == "true"
+    keyless = replace(acct_mapping, keys=replace(acct_mapping.keys, kafka=()))
+    assert MessageKey(keyless, "kafka")(event) is None

@@ -20,14 +20,14 @@ from bridge.decode.encoder import encode_record
 from bridge.decode.reference import decode_record, decode_to_dict
 from bridge.mapping.apply import Mapper
 from bridge.mapping.audit import AuditContext, audit_json, audit_schema, file_sha256
-from bridge.mapping.check import errors, load_checked
-from bridge.mapping.init import default_mapping
+from bridge.mapping.lint import errors, load_checked
 from bridge.mapping.model import MappingDoc, parse_mapping
 from bridge.mapping.reasons import Violation
 from bridge.mapping.record_schema import case_schemas, schema_id
+from bridge.mapping.scaffold import default_mapping
 from bridge.mapping.validate import map_and_validate, validators_for
 
-from .conftest import ACCTMAST_MAPPING, CARDDEMO, acct_values
+from .conftest import ACCTMAST_MAPPING, CARDDEMO, TEST_PII_KEY, acct_values
 
 AUDIT = Draft202012Validator(audit_schema(), format_checker=FormatChecker())
 
@@ -69,7 +69,7 @@ def test_decode_and_validate_rejections(
     bad_rule = encode_record(layout, values)
     data = good + bytes(bad_decode) + bad_rule
     context = _context(tmp_path, acct_mapping, layout, data)
-    mapper = Mapper(acct_mapping, acct_layouts)
+    mapper = Mapper(acct_mapping, acct_layouts, pii_key=TEST_PII_KEY.encode())
     validators = validators_for(case_schemas(acct_mapping, acct_layouts, published=False))
     audits = []
     size = layout.record_length

@@ -1,4 +1,4 @@
-"""Events written by C (bridge/mapping/emit.py, native/emit.c) against the Python mapper.
+"""Events written by C (bridge/mapping/event_plan.py, native/emit.c) against the Python mapper.
 
 Records are generated from each mapping's constraints (the generator of
 test_native_validate.py), encoded, judged by the native checks; every record that passes
@@ -25,11 +25,12 @@ import pytest
 from bridge import _native
 from bridge.copybook.compiler import compile_copybook
 from bridge.decode.encoder import encode_record
-from bridge.mapping.emit import EventDecoder, event_decoder
-from bridge.mapping.init import default_mapping
-from bridge.mapping.native import NativeValidation, native_validation
-from bridge.mapping.runtime import Runtime
-from bridge.records import Event, judge_file
+from bridge.mapping.check_plan import ValidatingDecoder
+from bridge.mapping.event_plan import EventDecoder
+from bridge.mapping.program import Program, load_program
+from bridge.mapping.scaffold import default_mapping
+from bridge.stage.records import Event, judge_file
+from tests.volume import volume
 
 from .conftest import ACCTMAST_MAPPING, CARDDEMO, ROOT, TEST_PII_KEY
 from .test_native_validate import P_WILD, _specs, _text_numbers_mapping, values_for
@@ -163,9 +164,9 @@ def _events_mapping(tmp_path: Path, **change: Any) -> Path:
     return path
 
 
-def _runtime(path: Path, monkeypatch: pytest.MonkeyPatch) -> Runtime:
+def _runtime(path: Path, monkeypatch: pytest.MonkeyPatch) -> Program:
     monkeypatch.setenv("BRIDGE_PII_KEY", TEST_PII_KEY)
-    return Runtime.load(path, prefer_fast=False)
+    return load_program(path)
 
 
 def _values(layout: Any, specs: Any, rng: random.Random) -> dict[str, Any]:
@@ -176,10 +177,12 @@ def _values(layout: Any, specs: Any, rng: random.Random) -> dict[str, Any]:
     return values
 
 
-def _compare(runtime: Runtime, rng: random.Random, batches: int) -> dict[str, int]:
+def _compare(runtime: Program, rng: random.Random, batches: int) -> dict[str, int]:
     """Valid generated records: C's events == the Python mapper's, byte for byte."""
-    native = NativeValidation(runtime)
-    events = EventDecoder(runtime)
+    case = runtime.cases[None]
+    assert case.checks is not None and case.events is not None
+    native = ValidatingDecoder(case.checks)
+    events = EventDecoder(case.events)
     layout = native.layout
     specs = _specs(runtime)
     tally = {"records": 0, "events": 0, "nulls": 0}
@@ -188,12 +191,10 @@ def _compare(runtime: Runtime, rng: random.Random, batches: int) -> dict[str, in
         data = b"".join(records)
         lengths = [len(r) for r in records]
         offsets = list(itertools.accumulate(lengths[:-1], initial=0))
-        batch = native.decoder.decode_batch(data, offsets, lengths)
+        batch = native.decode_batch(data, offsets, lengths)
         assert batch.count == len(records)
         valid = [
-            i
-            for i in range(batch.count)
-            if i not in batch.errors and i not in native.decoder.rule_errors
+            i for i in range(batch.count) if i not in batch.errors and i not in native.rule_errors
         ]
         docs = batch.documents()
         got = events.events(data, [offsets[i] for i in valid], [lengths[i] for i in valid])
@@ -214,7 +215,7 @@ def test_events_match_the_python_mapper(
     name: str, batches: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = BENCH_MAPPING if name == "account" else ACCTMAST_MAPPING
-    tally = _compare(_runtime(path, monkeypatch), random.Random(11), batches)
+    tally = _compare(_runtime(path, monkeypatch), random.Random(11), volume(batches))
     assert tally["events"] > 0.15 * tally["records"], tally
 
 
@@ -222,7 +223,7 @@ def test_every_conversion_matches_the_python_mapper(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     runtime = _runtime(_events_mapping(tmp_path), monkeypatch)
-    tally = _compare(runtime, random.Random(12), 30)
+    tally = _compare(runtime, random.Random(12), volume(30))
     assert tally["events"] > 0.2 * tally["records"], tally
     assert tally["nulls"] > 0, tally
 
@@ -230,7 +231,7 @@ def test_every_conversion_matches_the_python_mapper(
 def test_the_sample_publishes_the_same_events_either_way(monkeypatch: pytest.MonkeyPatch) -> None:
     """judge_file with C's events and keys == judge_file with the Python mapper's."""
     runtime = _runtime(ACCTMAST_MAPPING, monkeypatch)
-    assert native_validation(runtime) is not None  # else both runs are the Python path
+    assert runtime.cases[None].checks is not None  # else both runs are the Python path
     native = [o for o in judge_file(runtime, SAMPLE) if isinstance(o, Event)]
     python = [o for o in judge_file(runtime, SAMPLE, native_events=False) if isinstance(o, Event)]
     assert len(native) == len(python) == 988
@@ -255,9 +256,9 @@ def test_a_split_target_object_keeps_the_python_mapper(
         if f["source"] == "EVT-REC.E-NATID":
             f["target"] = "natIdHash"
     path.write_text(json.dumps(document, ensure_ascii=False))
-    runtime = _runtime(path, monkeypatch)
     with caplog.at_level(logging.WARNING):
-        assert event_decoder(runtime) is None
+        runtime = _runtime(path, monkeypatch)
+    assert runtime.cases[None].events is None
     assert "native events do not cover" in caplog.text
     assert "split by other properties" in caplog.text
 
@@ -268,7 +269,9 @@ def test_the_plan_check_refuses_broken_emit_bytes(
     """Emit bytes C would read past, or a bound too small for what it writes: refused."""
     ffi, lib = _native.ffi, _native.lib
     runtime = _runtime(_events_mapping(tmp_path), monkeypatch)
-    plan = EventDecoder(runtime).plan
+    events = runtime.cases[None].events
+    assert events is not None
+    plan = events.plan
     bad = ffi.new("uint32_t *")
     assert lib.bridge_plan_check(plan.c, bad) == lib.BRIDGE_OK
     n = plan.c.n_ops
@@ -307,8 +310,8 @@ def test_line_files_publish_the_same_events_either_way(
     path = tmp_path / "t.mapping.json"
     path.write_text(json.dumps(doc))
     runtime = _runtime(path, monkeypatch)
-    assert native_validation(runtime) is not None  # else both runs are the Python path
-    assert event_decoder(runtime) is not None
+    assert runtime.cases[None].checks is not None  # else both runs are the Python path
+    assert runtime.cases[None].events is not None
     file = CARDDEMO / "ascii" / rendering
     native = [o for o in judge_file(runtime, file) if isinstance(o, Event)]
     python = [o for o in judge_file(runtime, file, native_events=False) if isinstance(o, Event)]
@@ -323,6 +326,6 @@ def test_numbers_held_as_text_match_the_python_mapper(
 ) -> None:
     """PIC X items mapped to integers and decimals: signs, padding, white space, points."""
     runtime = _runtime(_text_numbers_mapping(tmp_path), monkeypatch)
-    assert event_decoder(runtime) is not None
+    assert runtime.cases[None].events is not None
     tally = _compare(runtime, random.Random(13), 20)
     assert tally["events"] > 0.2 * tally["records"], tally

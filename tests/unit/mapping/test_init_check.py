@@ -12,11 +12,11 @@ import pytest
 from bridge.cli import main
 from bridge.copybook.compiler import compile_copybook, compile_text
 from bridge.decode.encoder import encode_record
-from bridge.mapping.check import check_mapping, errors, load_checked
-from bridge.mapping.init import default_mapping, target_name
+from bridge.mapping.lint import check_mapping, errors, load_checked
 from bridge.mapping.model import Problem, meta_problems, parse_mapping
-from bridge.mapping.runtime import Runtime
-from bridge.records import Event, judge_file
+from bridge.mapping.program import load_program
+from bridge.mapping.scaffold import default_mapping, target_name
+from bridge.stage.records import Event, judge_file
 
 from .conftest import ACCTMAST_CPY, ACCTMAST_MAPPING, CARDDEMO, acct_document
 
@@ -423,7 +423,7 @@ def test_init_multi_layout(
         encode_record(by["TRL-REC"], {"REC-TYPE": 9, "TRL-COUNT": 1}),
     ]
     (tmp_path / "multi.dat").write_bytes(b"".join(r.ljust(26, b"\x40") for r in records))
-    runtime = Runtime.load(tmp_path / "multi.mapping.json")
+    runtime = load_program(tmp_path / "multi.mapping.json")
     events = [e for e in judge_file(runtime, tmp_path / "multi.dat") if isinstance(e, Event)]
     assert [e.case for e in events] == ["hdrRec", "dtlRec", "trlRec"]
     assert [e.event["recordType"] for e in events] == ["hdrRec", "dtlRec", "trlRec"]

@@ -14,11 +14,11 @@ import pytest
 from bridge.copybook.compiler import compile_copybook
 from bridge.decode.multi import resolve_field
 from bridge.mapping.audit import audit_schema
-from bridge.mapping.init import default_mapping, default_multi_mapping
 from bridge.mapping.model import meta_problems
-from bridge.mapping.runtime import Runtime
+from bridge.mapping.program import Program, load_program
+from bridge.mapping.scaffold import default_mapping, default_multi_mapping
 from bridge.mapping.validate import JsonSchemaValidator
-from bridge.records import Event, Rejected, judge_file
+from bridge.stage.records import Event, Rejected, judge_file
 
 from ..copybooks import MIXED
 from .conftest import CARDDEMO, acct_document
@@ -43,7 +43,7 @@ def test_lines_in_the_meta_schema(framing: dict[str, Any], ok: bool) -> None:
     assert all(p.pointer.startswith("/source/framing") for p in problems)
 
 
-def _runtime(tmp_path: Path) -> Runtime:
+def _runtime(tmp_path: Path) -> Program:
     copybook = CARDDEMO / "cpy" / "CVACT03Y.cpy"
     doc = default_mapping(
         compile_copybook(copybook), str(copybook), name="cardxref", code_page="latin-1"
@@ -51,7 +51,7 @@ def _runtime(tmp_path: Path) -> Runtime:
     doc["source"]["framing"] = {"type": "lines"}
     path = tmp_path / "cardxref.mapping.json"
     path.write_text(json.dumps(doc))
-    return Runtime.load(path)
+    return load_program(path)
 
 
 def test_short_lines_become_events(tmp_path: Path) -> None:
@@ -79,7 +79,7 @@ def test_a_long_line_ends_the_file_with_a_framing_audit(tmp_path: Path) -> None:
     assert JsonSchemaValidator(audit_schema()).validate(reject.audit) == []
 
 
-def _mixed_runtime(tmp_path: Path, framing: dict[str, Any]) -> Runtime:
+def _mixed_runtime(tmp_path: Path, framing: dict[str, Any]) -> Program:
     copybook = tmp_path / "MIXED.cpy"
     copybook.write_text(MIXED)
     layouts = compile_copybook(copybook)
@@ -94,7 +94,7 @@ def _mixed_runtime(tmp_path: Path, framing: dict[str, Any]) -> Runtime:
     doc["source"]["framing"] = framing
     path = tmp_path / "mixed.mapping.json"
     path.write_text(json.dumps(doc))
-    return Runtime.load(path)
+    return load_program(path)
 
 
 def test_a_multi_layout_text_file(tmp_path: Path) -> None:

@@ -27,37 +27,44 @@ from hypothesis import strategies as st
 from bridge.copybook.compiler import compile_copybook
 from bridge.copybook.layout import Category, Field, Layout, Usage
 from bridge.decode.encoder import encode_record
-from bridge.mapping.model import FieldSpec, TargetType
-from bridge.mapping.native import (
+from bridge.mapping.check_plan import (
     V_ENUM,
     V_FIRST,
     V_PATTERN,
     NativeUnsupported,
-    NativeValidation,
+    ValidatingDecoder,
     compile_pattern,
-    native_validation,
 )
+from bridge.mapping.model import FieldSpec, TargetType
+from bridge.mapping.program import Program, load_program
 from bridge.mapping.record_schema import case_schemas
-from bridge.mapping.runtime import Runtime
 from bridge.mapping.validate import JsonSchemaValidator, map_and_validate, violation_keys
+from tests.volume import volume
 
 from .conftest import ACCTMAST_MAPPING, ROOT, TEST_PII_KEY
 
 BENCH_MAPPING = ROOT / "bench" / "account.mapping.json"
 BATCH = 1000
 # Batches per mapping: 70 x 1,000 ACCOUNT records and 30 x 1,000 ACCTMAST records.
-BATCHES = {"account": 70, "acctmast": 30}
+BATCHES = {"account": volume(70), "acctmast": volume(30)}
 P_WILD = (0.0, 0.0, 0.01, 0.03, 0.1, 0.3)
 
 _ASCII_ODD = "é-'\n\t.,/ÀÝ"
 
 
-def _runtime(path: Path, monkeypatch: pytest.MonkeyPatch) -> Runtime:
+def _runtime(path: Path, monkeypatch: pytest.MonkeyPatch) -> Program:
     monkeypatch.setenv("BRIDGE_PII_KEY", TEST_PII_KEY)
-    return Runtime.load(path, prefer_fast=False)
+    return load_program(path)
 
 
-def _specs(runtime: Runtime) -> dict[str, FieldSpec]:
+def _native(runtime: Program) -> ValidatingDecoder:
+    """A decoder validating with the program's C checks."""
+    checks = runtime.cases[None].checks
+    assert checks is not None
+    return ValidatingDecoder(checks)
+
+
+def _specs(runtime: Program) -> dict[str, FieldSpec]:
     return {s.source: s for s in runtime.mapping.fields}
 
 
@@ -246,7 +253,7 @@ def values_for(
 # --- the comparison --------------------------------------------------------------------------
 
 
-def _oracle(runtime: Runtime) -> Callable[[dict[str, Any]], list[tuple[str | None, str]]]:
+def _oracle(runtime: Program) -> Callable[[dict[str, Any]], list[tuple[str | None, str]]]:
     schemas = case_schemas(runtime.mapping, runtime.layouts, published=False)
     validators = {case: JsonSchemaValidator(s) for case, s in schemas.items()}
 
@@ -258,7 +265,7 @@ def _oracle(runtime: Runtime) -> Callable[[dict[str, Any]], list[tuple[str | Non
 
 
 def _run_batch(
-    runtime: Runtime, native: NativeValidation, rng: random.Random, tally: dict[str, int]
+    runtime: Program, native: ValidatingDecoder, rng: random.Random, tally: dict[str, int]
 ) -> None:
     layout = native.layout
     specs = _specs(runtime)
@@ -271,8 +278,8 @@ def _run_batch(
     data = memoryview(b"".join(records))
     done = 0
     while done < BATCH:  # a batch may stop early when the error array fills
-        batch = native.decoder.decode_batch(data[done * size :], fixed_length=size)
-        decoder = native.decoder
+        batch = native.decode_batch(data[done * size :], fixed_length=size)
+        decoder = native
         assert batch.count > 0
         for i, doc in enumerate(batch.documents()):
             if i in batch.errors:
@@ -335,22 +342,21 @@ def _text_numbers_mapping(tmp_path: Path) -> Path:
 def test_text_numbers_native_vs_jsonschema(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Numbers held as text convert in C as apply.py converts them (20,000 records)."""
     runtime = _runtime(_text_numbers_mapping(tmp_path), monkeypatch)
-    native = native_validation(runtime)
-    assert native is not None
+    native = _native(runtime)
     tally = {"records": 0, "valid": 0, "decode": 0}
     rng = random.Random(5)
-    for _ in range(20):
+    for _ in range(volume(20)):
         _run_batch(runtime, native, rng, tally)
-    assert tally["records"] == 20 * BATCH, tally
+    assert tally["records"] == volume(20) * BATCH, tally
     assert 0.05 * tally["records"] < tally["valid"] < 0.95 * tally["records"], tally
 
 
 @pytest.mark.parametrize("name", sorted(BATCHES))
 def test_differential_native_vs_jsonschema(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    assert sum(BATCHES.values()) * BATCH >= 100_000
+    assert sum(BATCHES.values()) * BATCH >= volume(100_000)
     path = BENCH_MAPPING if name == "account" else ACCTMAST_MAPPING
     runtime = _runtime(path, monkeypatch)
-    native = NativeValidation(runtime)
+    native = _native(runtime)
     tally = {"records": 0, "valid": 0, "decode": 0}
 
     @settings(max_examples=BATCHES[name], deadline=None, database=None)
@@ -366,15 +372,15 @@ def test_differential_native_vs_jsonschema(name: str, monkeypatch: pytest.Monkey
 
 def test_violations_are_located(monkeypatch: pytest.MonkeyPatch) -> None:
     runtime = _runtime(BENCH_MAPPING, monkeypatch)
-    native = NativeValidation(runtime)
+    native = _native(runtime)
     layout = native.layout
     values = values_for(layout, _specs(runtime), random.Random(1), 0.0)
     values.update({"ACCT-BRANCH": "nyc001", "ACCT-CREDIT-LIMIT": Decimal("-0.01")})
     record = encode_record(layout, values)
-    batch = native.decoder.decode_batch(record, fixed_length=len(record), base_offset=1000)
+    batch = native.decode_batch(record, fixed_length=len(record), base_offset=1000)
     assert batch.errors == {}
     [doc] = batch.documents()
-    by = {(v.pointer, v.rule): v for v in native.decoder.violations(0, doc, record, 1000)}
+    by = {(v.pointer, v.rule): v for v in native.violations(0, doc, record, 1000)}
     assert set(by) == {
         ("/branch", "pattern"),
         ("/branch", "enum"),
@@ -400,7 +406,7 @@ def test_rule_errors_by_record(monkeypatch: pytest.MonkeyPatch) -> None:
     """Broken rules are grouped per record; a record that also failed to decode is judged by
     its decode errors alone."""
     runtime = _runtime(BENCH_MAPPING, monkeypatch)
-    native = NativeValidation(runtime)
+    native = _native(runtime)
     layout = native.layout
     values: dict[str, Any] = {
         "ACCT-ID": 12345678901,
@@ -417,10 +423,10 @@ def test_rule_errors_by_record(monkeypatch: pytest.MonkeyPatch) -> None:
     bad_rules = encode_record(layout, values | {"ACCT-BRANCH": "nyc001"})
     bad_both = bytearray(bad_rules)
     bad_both[42] = 0xAA  # ACCT-BALANCE (COMP-3 at 42): two digit nibbles of X'A'
-    batch = native.decoder.decode_batch(
+    batch = native.decode_batch(
         good + bad_rules + bytes(bad_both) + bad_rules, fixed_length=len(good)
     )
-    rules = native.decoder.rule_errors
+    rules = native.rule_errors
     assert set(batch.errors) == {2}
     assert [e.reason for e in batch.errors[2]] == ["bad-packed-digit"]
     assert len(rules) == 2
@@ -432,8 +438,8 @@ def test_rule_errors_by_record(monkeypatch: pytest.MonkeyPatch) -> None:
     broken = {V_FIRST + V_PATTERN, V_FIRST + V_ENUM}
     assert {(e[0], e[4]) for e in rules[1]} == {(1, r) for r in broken}
     assert {(e[0], e[4]) for e in rules[3]} == {(3, r) for r in broken}
-    native.decoder.decode_batch(good, fixed_length=len(good))
-    assert len(native.decoder.rule_errors) == 0
+    native.decode_batch(good, fixed_length=len(good))
+    assert len(native.rule_errors) == 0
 
 
 @pytest.mark.parametrize(
@@ -469,7 +475,8 @@ def test_unsupported_mapping_warns_and_falls_back(
             f["pattern"] = "^(NYC|LON|PAR|BER)[0-9]{3}$"
     path = tmp_path / "m.json"
     path.write_text(json.dumps(document))
-    runtime = _runtime(path, monkeypatch)
     with caplog.at_level(logging.WARNING):
-        assert native_validation(runtime) is None
+        runtime = _runtime(path, monkeypatch)
+    assert runtime.cases[None].checks is None
+    assert runtime.cases[None].refused
     assert "native validation does not cover" in caplog.text

@@ -1,48 +1,39 @@
-"""The record stage (judge_file) against the reference framing, for every framing.
+"""Seeded record files for the record-stage tests: mapping shapes, every framing, damage.
 
-Seeded random files of a few hundred records, some with bytes that do not decode, some with
-values that break the mapping's constraints, some with their framing broken part way, judged
-with events written in C and by the Python mapper alike. The oracle is ``frame()``: one
-outcome per span, in order, where the span is, holding the span's bytes (a short line's own
-bytes, a spanned record's pieces joined), with reasons pointing at the record's bytes in the
-file; then exactly one framing audit iff ``frame()`` raised, starting where the last record
-ends (or at the error, if before), with the reference's offset and message.
+``bodies`` makes encoded records (some with bad field bytes, all spaces, cut short or longer
+than their layout), ``file`` frames them as a mapping's framing says (with record prefixes,
+headers and trailers), ``damage`` breaks a file's framing or bytes, ``runtime`` writes and
+loads the default mapping of a shape framed so, ``reference`` frames a file with the
+reference framing, ``comparable`` reduces an outcome to what two runs must share, and
+``small_batches`` walks files in the smallest windows and batches.
 """
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import json
 import random
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import pytest
 
-from bridge import records
 from bridge.copybook.compiler import compile_copybook
 from bridge.copybook.layout import Layout
 from bridge.decode.encoder import encode_record
 from bridge.decode.framing import FramingError, RecordSpan, frame
 from bridge.decode.multi import resolve_field
 from bridge.decode.native import Batch, NativeDecoder
-from bridge.decode.verdict import record_bytes, record_end
-from bridge.mapping.init import default_mapping, default_multi_mapping
-from bridge.mapping.runtime import Runtime
-from bridge.records import FRAMING_RAW_LIMIT, Event, Rejected, judge_file
+from bridge.mapping.program import Program, load_program
+from bridge.mapping.scaffold import default_mapping, default_multi_mapping
+from bridge.stage import judge as stage_judge
+from bridge.stage.records import Event, Rejected
 
-from .descriptors import blocks, rdw, spanned
+from ..descriptors import blocks, rdw, spanned
 
-ROOT = Path(__file__).resolve().parents[2]
-AUDIT = jsonschema.Draft202012Validator(
-    json.loads((ROOT / "schemas/audit-record.schema.json").read_text())
-)
 SPACE = 0x40  # cp037
 
 
@@ -99,6 +90,14 @@ SHAPES = {
         multi=True,
     ),
 }
+# Fields classified pii (besides those `mapping init` classifies by name: ACCT-NAME): their
+# bytes are redacted in every audit document (docs/audit.md), each case's in its own layout,
+# every case's in a record of no known case; an ODO table's elements as far as the record goes.
+PII = {
+    "flat": {"ACCT-REC.ACCT-NAME"},
+    "odo": {"ORDER-REC.ORDER-LINE.SKU"},
+    "multi": {"HEAD-REC.RUN-DATE", "ITEM-REC.NOTE"},
+}
 FRAMINGS = ["fixed", "lines", "rdw", "rdw-le", "vb", "vbs", "odo"]
 CASES = [
     (f, s)
@@ -116,7 +115,7 @@ DAMAGE = ["none", "cut", "descriptor", "byte"]
 TEXTS = ["", "ANNE", "  LEAD", 'O"BRIEN\\', "ÉLISE", "a-b c", "   "]  # quotes, escapes, spaces
 
 
-def _values(layout: Layout, rng: random.Random) -> dict[str, Any]:
+def record_values(layout: Layout, rng: random.Random) -> dict[str, Any]:
     if layout.name == "ACCT-REC":
         return {
             "ACCT-ID": rng.randint(0, 999999),
@@ -142,7 +141,7 @@ def _values(layout: Layout, rng: random.Random) -> dict[str, Any]:
     }
 
 
-def _bodies(
+def make_bodies(
     framing: str, shape: str, layouts: dict[str, Layout], rng: random.Random, n: int
 ) -> list[bytes]:
     """Encoded records: about one in eight with a byte no field of its kind holds, a few all
@@ -156,7 +155,7 @@ def _bodies(
     for _ in range(n):
         if shape == "multi":
             layout = layouts["HEAD-REC" if rng.random() < 0.2 else "ITEM-REC"]
-        body = bytearray(encode_record(layout, _values(layout, rng)))
+        body = bytearray(encode_record(layout, record_values(layout, rng)))
         roll = rng.random()
         if roll < 0.12 and len(body) > spare:
             bad = rng.choice([0x00, 0xFF, 0x5C, 0xC1, rng.randrange(256)])
@@ -173,7 +172,7 @@ def _bodies(
     return bodies
 
 
-def _file(
+def make_file(
     framing: str, lrecl: int, bodies: list[bytes], rng: random.Random
 ) -> tuple[bytes, dict[str, Any]]:
     """The records framed as ``framing`` says, and the mapping's framing object for them
@@ -214,7 +213,7 @@ def _file(
     return data, spec
 
 
-def _damage(
+def damaged(
     data: bytes, spec: dict[str, Any], spans: list[RecordSpan], rng: random.Random, how: str
 ) -> bytes:
     """``data`` damaged as ``how`` says (``spans``: its records, as framed before)."""
@@ -247,7 +246,7 @@ def _damage(
     return bytes(out)
 
 
-def _runtime(tmp_path: Path, shape: str, framing: dict[str, Any], keys: bool) -> Runtime:
+def load_runtime(tmp_path: Path, shape: str, framing: dict[str, Any], keys: bool) -> Program:
     """``bridge mapping init``'s mapping of the shape's copybook (written by ``_layouts``),
     framed as said, with its maxima (and message keys)."""
     copybook = tmp_path / f"{shape}.cpy"
@@ -267,14 +266,18 @@ def _runtime(tmp_path: Path, shape: str, framing: dict[str, Any], keys: bool) ->
     for spec in doc["fields"]:
         if spec["source"] in SHAPES[shape].limits:
             spec["maximum"] = SHAPES[shape].limits[spec["source"]]
+        if spec["source"] in PII[shape] and spec["classification"] != "pii":
+            spec["classification"] = "pii"  # kept in clear in events, still not in audits
+            spec["pii"] = {"policy": "keep"}
+    assert {s["source"] for s in doc["fields"] if s["classification"] == "pii"} == PII[shape]
     if keys:
         doc["keys"] = {"kafka": SHAPES[shape].keys, "redis": SHAPES[shape].keys}
     path = tmp_path / f"{shape}.mapping.json"
     path.write_text(json.dumps(doc))
-    return Runtime.load(path)
+    return load_program(path)
 
 
-def _reference(
+def reference_spans(
     data: bytes, spec: dict[str, Any], layouts: dict[str, Layout]
 ) -> tuple[list[RecordSpan], FramingError | None]:
     options = {k: v for k, v in spec.items() if k != "type"}
@@ -289,7 +292,7 @@ def _reference(
     return spans, None
 
 
-def _comparable(outcome: Event | Rejected) -> tuple[Any, ...]:
+def comparable(outcome: Event | Rejected) -> tuple[Any, ...]:
     if isinstance(outcome, Event):
         return (
             "event",
@@ -306,128 +309,14 @@ def _comparable(outcome: Event | Rejected) -> tuple[Any, ...]:
     return ("rejected", outcome.record, outcome.offset, outcome.stage, audit)
 
 
-def _field_place(layouts: dict[str, Layout], reason: dict[str, Any]) -> tuple[int, int]:
-    """Where the reason's field (a path with 0-based subscripts) starts in the record, and its
-    length; an odo-out-of-range reason names the table and points at its count."""
-    at = 0
-    walked: list[str] = []
-    for part in reason["path"].split("."):
-        found = re.fullmatch(r"([^\[]+)(?:\[(\d+)\])?", part)
-        assert found is not None, reason
-        name, index = found.groups()
-        walked.append(name)
-        layout = layouts[walked[0]]
-        if index is not None:
-            at += int(index) * layout.field(".".join(walked)).length
-    item = layout.field(".".join(walked))
-    if reason["rule"] == "odo-out-of-range":
-        assert item.occurs is not None and item.occurs.depending_on is not None
-        count = layout.field(item.occurs.depending_on)
-        return count.offset, count.length
-    return at + item.offset, item.length
-
-
-def _check_record(
-    outcome: Event | Rejected, span: RecordSpan, data: bytes, layouts: dict[str, Layout]
-) -> None:
-    own = record_bytes(data, span.offset, span.length, span.segments)  # no padding
-    assert outcome.offset == span.offset
-    if isinstance(outcome, Event):
-        assert (outcome.length, outcome.segments) == (span.length, span.segments)
-        assert record_bytes(data, outcome.offset, outcome.length, outcome.segments) == own
-        assert outcome.end == record_end(span.offset, span.length, span.segments)
-        return
-    assert outcome.stage in ("decode", "validate")
-    record = outcome.audit["record"]
-    assert base64.b64decode(record["raw_base64"]) == own
-    assert (record["number"], record["offset"], record["length"]) == (
-        span.number,
-        span.offset,
-        span.length,
-    )
-    listed = [(p["offset"], p["length"]) for p in record.get("segments", [])]
-    assert listed == list(span.segments)
-    # The record's bytes in the file; past its end (a short line's padding, a field the record
-    # is too short for) where they would be were the record whole.
-    pieces = span.segments or ((span.offset, span.length),)
-    end = pieces[-1][0] + pieces[-1][1]
-    places = [at + k for at, n in pieces for k in range(n)] + list(range(end, end + 64))
-    padded = bytes(span.data(data))
-    for reason in outcome.audit["reasons"]:
-        if reason["offset"] is None:
-            continue
-        at, length = _field_place(layouts, reason)
-        assert (reason["offset"], reason["length"]) == (places[at], length), (reason, span)
-        if reason["raw"] is not None:  # fewer bytes when the record ends inside the field
-            assert bytes.fromhex(reason["raw"]) == padded[at : at + length], (reason, span)
-
-
-def _check_framing(
-    outcome: Event | Rejected,
-    spans: list[RecordSpan],
-    error: FramingError,
-    data: bytes,
-    skip_header: int,
-) -> None:
-    assert isinstance(outcome, Rejected)
-    assert (outcome.record, outcome.stage) == (len(spans), "framing")
-    last = spans[-1] if spans else None
-    done_to = record_end(last.offset, last.length, last.segments) if last else skip_header
-    start = min(done_to, error.offset)
-    assert outcome.offset == start
-    record = outcome.audit["record"]
-    assert (record["number"], record["offset"], record["length"]) == (
-        len(spans),
-        start,
-        len(data) - start,
-    )
-    assert base64.b64decode(record["raw_base64"]) == data[start : start + FRAMING_RAW_LIMIT]
-    [reason] = outcome.audit["reasons"]
-    assert (reason["check"], reason["offset"], reason["message"]) == (
-        "framing",
-        error.offset,
-        str(error),
-    )
-
-
-def _layouts(tmp_path: Path, shape: str) -> dict[str, Layout]:
+def layouts_of(tmp_path: Path, shape: str) -> dict[str, Layout]:
     copybook = tmp_path / f"{shape}.cpy"
     copybook.write_text(SHAPES[shape].copybook)
     return {lay.name: lay for lay in compile_copybook(copybook)}
 
 
-@pytest.mark.parametrize("damage", DAMAGE)
-@pytest.mark.parametrize(("framing", "shape"), CASES)
-def test_judge_file_against_the_reference_framing(
-    tmp_path: Path, framing: str, shape: str, damage: str
-) -> None:
-    _check_file(tmp_path, framing, shape, damage, f"{framing}/{shape}/{damage}")
-
-
-def _check_file(tmp_path: Path, framing: str, shape: str, damage: str, seed: str) -> None:
-    """One random file of the framing and shape, damaged as said, judged against frame()."""
-    rng = random.Random(seed)
-    layouts = _layouts(tmp_path, shape)
-    bodies = _bodies(framing, shape, layouts, rng, rng.randint(250, 400))
-    lrecl = max(lay.record_length for lay in layouts.values())
-    data, spec = _file(framing, lrecl, bodies, rng)
-    data = _damage(data, spec, _reference(data, spec, layouts)[0], rng, damage)
-    keys = rng.random() < 0.8
-    with _small_batches(rng.random() < 0.5):
-        spans, error, outcomes = _judge(tmp_path, shape, spec, data, layouts, keys=keys)
-
-    # The file tests what it is meant to: a framing error exactly when cut, and (records
-    # enough) events beside rejections of both stages.
-    if damage in ("none", "cut"):
-        assert (error is not None) == (damage == "cut")
-    if len(spans) >= 100:
-        stages = [o.stage for o in outcomes if isinstance(o, Rejected)]
-        assert len(outcomes) > len(stages)
-        assert set(stages) >= {"decode", "validate"}
-
-
 @contextlib.contextmanager
-def _small_batches(small: bool) -> Iterator[None]:
+def small_batches(small: bool) -> Iterator[None]:
     """With ``small``, files walked in the smallest windows and batches of a few records, and
     multi-layout chunks of a few records, so records straddle every boundary."""
     if not small:
@@ -440,123 +329,11 @@ def _small_batches(small: bool) -> Iterator[None]:
         init(self, *args, **{**kw, "out_bytes": 1024, "error_cap": 16})
 
     def tiny_walk(self: NativeDecoder, *args: Any, **kw: Any) -> Iterator[Batch]:
-        return decode_file(self, *args, **{**kw, "batch_records": 7, "window_bytes": 1})
+        small = min(7, kw.get("batch_records", 7))
+        return decode_file(self, *args, **{**kw, "batch_records": small, "window_bytes": 1})
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(NativeDecoder, "__init__", tiny_init)
         patch.setattr(NativeDecoder, "decode_file", tiny_walk)
-        patch.setattr(records, "CASES_CHUNK", 5)
+        patch.setattr(stage_judge, "BATCH_RECORDS", 5)
         yield
-
-
-def _judge(
-    tmp_path: Path,
-    shape: str,
-    spec: dict[str, Any],
-    data: bytes,
-    layouts: dict[str, Layout],
-    *,
-    keys: bool = True,
-) -> tuple[list[RecordSpan], FramingError | None, list[Event | Rejected]]:
-    """``data`` judged as a file of the mapping ``spec`` frames, checked against frame()."""
-    path = tmp_path / "records.dat"
-    path.write_bytes(data)
-    runtime = _runtime(tmp_path, shape, spec, keys)
-    spans, error = _reference(data, spec, layouts)
-
-    outcomes = list(judge_file(runtime, path))
-    by_python = list(judge_file(runtime, path, native_events=False))
-    assert [_comparable(o) for o in outcomes] == [_comparable(o) for o in by_python]
-
-    assert [o.record for o in outcomes] == list(range(len(outcomes)))
-    assert len(outcomes) == len(spans) + (error is not None)
-    for span, outcome in zip(spans, outcomes, strict=False):
-        _check_record(outcome, span, data, layouts)
-    if error is not None:
-        _check_framing(outcomes[-1], spans, error, data, spec.get("skip_header", 0))
-    for outcome in outcomes:
-        if isinstance(outcome, Rejected):
-            assert not list(AUDIT.iter_errors(outcome.audit)), outcome.audit
-    return spans, error, outcomes
-
-
-def _vb(*segments: bytes) -> bytes:
-    body = b"".join(segments)
-    return (len(body) + 4).to_bytes(2, "big") + b"\0\0" + body
-
-
-_ACCT = bytes(range(0xF0, 0xFA)) * 4  # 40 bytes: ACCT-REC's length
-_PREFIX = b"\xf0\xf1\xf2"
-EDGES = [
-    pytest.param(
-        {"type": "lines", "record_prefix": 3},
-        _PREFIX + _ACCT[:20] + b"\n\xf0\n" + _ACCT[:10],
-        id="lines-a-line-shorter-than-its-prefix",
-    ),
-    pytest.param(
-        {"type": "lines"}, _ACCT[:20] + b"\r\r\n\n\n" + _ACCT[:10] + b"\r", id="lines-crs-as-data"
-    ),
-    pytest.param({"type": "lines"}, b"\r\n\n", id="lines-only-line-ends"),
-    pytest.param({"type": "vbs"}, b"", id="vbs-an-empty-file"),
-    pytest.param(
-        {"type": "rdw", "record_prefix": 2},
-        rdw(_PREFIX[:2] + _ACCT) + rdw(_PREFIX[:2]) + rdw(_PREFIX[:2] + _ACCT[:7]),
-        id="rdw-empty-and-short-records",
-    ),
-    pytest.param(
-        {"type": "rdw", "record_prefix": 2},
-        rdw(_PREFIX[:2] + _ACCT) + rdw(b"\xf0"),
-        id="rdw-a-record-shorter-than-its-prefix",
-    ),
-    pytest.param(
-        {"type": "rdw", "rdw_includes_header": False},
-        rdw(_ACCT, inclusive=False) + rdw(b"", inclusive=False),
-        id="rdw-exclusive-empty-record",
-    ),
-    pytest.param(
-        {"type": "vbs", "record_prefix": 3},
-        _vb(rdw(_PREFIX[:2], code=1), rdw(_PREFIX[2:] + _ACCT[:20], code=3))
-        + _vb(rdw(_ACCT[20:], code=2), rdw(_PREFIX + _ACCT))
-        + _vb(rdw(_PREFIX[:1], code=1), rdw(_PREFIX[1:], code=2)),
-        id="vbs-pieces-of-prefix-alone",
-    ),
-    pytest.param(
-        {"type": "vbs"},
-        _vb(rdw(b"", code=1), rdw(_ACCT, code=3), rdw(b"", code=2)) + _vb() + _vb(rdw(b"")),
-        id="vbs-empty-pieces-and-blocks",
-    ),
-    pytest.param(
-        {"type": "rdw-le", "skip_trailer": 2},
-        rdw(_ACCT, little=True) + bytes(FRAMING_RAW_LIMIT + 100),  # an RDW of length 0
-        id="rdw-le-more-after-the-error-than-an-audit-holds",
-    ),
-]
-
-
-@pytest.mark.parametrize(("spec", "data"), EDGES)
-@pytest.mark.parametrize("shape", ["flat", "multi"])
-def test_judge_file_on_edge_files(
-    tmp_path: Path, spec: dict[str, Any], data: bytes, shape: str
-) -> None:
-    """Files at the edges of their framing: empty records and pieces, prefixes longer than
-    their record, a framing error followed by more bytes than an audit document holds."""
-    _judge(tmp_path, shape, spec, data, _layouts(tmp_path, shape))
-
-
-@pytest.mark.parametrize("data", [b"", b"\xc8\xc8"], ids=["empty", "2-bytes"])
-@pytest.mark.parametrize(("framing", "shape"), CASES)
-def test_a_file_without_its_header_is_one_framing_audit(
-    tmp_path: Path, framing: str, shape: str, data: bytes
-) -> None:
-    """A file shorter than the header and trailer its mapping names: a framing audit of its
-    every byte, from byte 0 (the Rejected's offset too, not the header's end past the file).
-    An empty one too: not a file of no records."""
-    layouts = _layouts(tmp_path, shape)
-    spec: dict[str, Any] = {"type": framing, "skip_header": 5, "skip_trailer": 1}
-    if framing == "fixed":
-        spec["record_length"] = max(lay.record_length for lay in layouts.values())
-    spans, error, outcomes = _judge(tmp_path, shape, spec, data, layouts)
-    assert (spans, error is not None) == ([], True)
-    assert [(o.record, o.offset, o.stage) for o in outcomes if isinstance(o, Rejected)] == [
-        (0, 0, "framing")
-    ]

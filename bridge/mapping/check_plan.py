@@ -1,18 +1,18 @@
-"""The native validation fast path: a mapping's constraints compiled into the C decode plan.
+"""The C check plan: a mapping's constraints compiled into the C decode plan.
 
-``NativeValidation.build(runtime, case)`` compiles, for every mapped field, what apply.py's
-conversion and the clear record schema require of its value (required, numeric bounds and enums
-on the exact scaled integer, string lengths in characters, enums, simple anchored patterns, date
-and timestamp validity, null values) into ``bridge_check`` structs (native/validate.c) carried
-by the decode plan. C then reports each broken rule in the decoder's error array, so a batch
-decodes and validates in one call and Python builds objects only for failing records: their
-errors become :class:`Violation` objects in the same format as the Python validators' (field
-path, rule, expected, actual, file offset, length, raw hex).
+``CheckPlan(layout, options, mapping_plan, schema)`` compiles, for every mapped field, what
+apply.py's conversion and the clear record schema require of its value (required, numeric
+bounds and enums on the exact scaled integer, string lengths in characters, enums, simple
+anchored patterns, date and timestamp validity, null values) into ``bridge_check`` structs
+(native/validate.c) carried by the decode plan. C then reports each broken rule in the
+decoder's error array, so a batch decodes and validates in one call and Python builds objects
+only for failing records: their errors become :class:`Violation` objects in the same format
+as jsonschema's (field path, rule, expected, actual, file offset, length, raw hex).
 
-Anything the native path does not implement (a pattern with groups or alternation, floats,
-national text, text converted to numbers, ...) raises :class:`NativeUnsupported`;
-:func:`native_validation` then warns once and returns None, and the caller keeps the Python
-validators (jsonschema or FastValidator): validation is never skipped.
+Anything the C checks do not implement (a pattern with groups or alternation, floats, national
+text, text converted to numbers, ...) raises :class:`NativeUnsupported`; the program
+(program.py) then warns and validates the case's records with jsonschema: validation is never
+skipped. docs/backlog.md lists the shapes refused.
 """
 
 from __future__ import annotations
@@ -24,24 +24,24 @@ import re
 import struct
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from typing import Any
 
 from bridge._bridge_native import ffi, lib
 from bridge.codepages import decode_table
-from bridge.copybook.layout import Field
+from bridge.copybook.layout import Field, Layout
 from bridge.decode.native import NativeDecoder
-from bridge.decode.plan import REASONS
+from bridge.decode.plan import REASONS, compile_plan
 from bridge.decode.verdict import DecodeOptions, FieldError
-from bridge.mapping.apply import ConversionError, make_converter
-from bridge.mapping.check import DATE_FORMAT_DIGITS
+from bridge.mapping.convert import ConversionError, make_converter
+from bridge.mapping.cvalues import FORMATS, INT64, TRIMS, char_table, scaled
+from bridge.mapping.lint import DATE_FORMAT_DIGITS
 from bridge.mapping.model import FieldSpec, TargetType
 from bridge.mapping.plan import FieldPlan, TablePlan, is_numeric
+from bridge.mapping.plan import Plan as MappingPlan
 from bridge.mapping.reasons import CHECK_CONVERT, CHECK_SCHEMA, Violation, jsonable
-from bridge.mapping.record_schema import case_schemas
-from bridge.mapping.runtime import Runtime
 
-__all__ = ["NativeUnsupported", "NativeValidation", "ValidatingDecoder", "native_validation"]
+__all__ = ["CheckPlan", "NativeUnsupported", "ValidatingDecoder"]
 
 log = logging.getLogger(__name__)
 
@@ -58,30 +58,11 @@ V_CHOICE: int = lib.BRIDGE_V_CHOICE
 V_FORMAT: int = lib.BRIDGE_V_FORMAT
 V_SCALE: int = lib.BRIDGE_V_SCALE
 
-_FORMATS = {
-    "YYYYMMDD": lib.BRIDGE_FMT_YYYYMMDD,
-    "YYMMDD": lib.BRIDGE_FMT_YYMMDD,
-    "YYDDD": lib.BRIDGE_FMT_YYDDD,
-    "YYYYDDD": lib.BRIDGE_FMT_YYYYDDD,
-    "CYYMMDD": lib.BRIDGE_FMT_CYYMMDD,
-    "YYYY-MM-DD": lib.BRIDGE_FMT_ISO_DATE,
-    "YYYYMMDDHHMMSS": lib.BRIDGE_FMT_TS14,
-    "YYYY-MM-DD HH:MM:SS": lib.BRIDGE_FMT_TS_SPACE,
-    "YYYY-MM-DD HH:MM:SS.ffffff": lib.BRIDGE_FMT_TS_SPACE_F,
-    "YYYY-MM-DD-HH.MM.SS.ffffff": lib.BRIDGE_FMT_TS_DB2,
-}
-_TRIMS = {
-    "none": lib.BRIDGE_TRIM_NONE,
-    "right": lib.BRIDGE_TRIM_RIGHT,
-    "both": lib.BRIDGE_TRIM_BOTH,
-}
 # Keys of a clear value schema (record_schema.value_schema) the native checks account for.
 _SCHEMA_KEYS = frozenset(
     {"type", "maxLength", "minLength", "pattern", "enum", "minimum", "maximum"}
     | {"decimalMinimum", "decimalMaximum", "format", "description"}
 )
-_INT64 = (-(2**63), 2**63 - 1)
-_EXACT = Context(prec=200)
 _NUMERIC_OPS = (lib.BRIDGE_OP_ZONED, lib.BRIDGE_OP_PACKED, lib.BRIDGE_OP_BINARY)
 _FIELD_OPS = (lib.BRIDGE_OP_TEXT, *_NUMERIC_OPS, lib.BRIDGE_OP_EDITED)
 
@@ -93,21 +74,8 @@ class NativeUnsupported(Exception):  # noqa: N818 (a verdict on a mapping, not a
 # --- values for C ----------------------------------------------------------------------------
 
 
-def _scaled(value: Any, scale: int, rounding: str | None = None) -> int | None:
-    """``value * 10**scale`` as an integer: exact (None when not integral), or rounded."""
-    if isinstance(value, bool):
-        return None
-    try:
-        number = Decimal(value).scaleb(scale, _EXACT)
-    except (InvalidOperation, ValueError, TypeError):
-        return None
-    if rounding is None:
-        return int(number) if number == number.to_integral_value() else None
-    return int(number.to_integral_value(rounding=rounding))
-
-
 def _in_range(n: int) -> int:
-    if not _INT64[0] <= n <= _INT64[1]:
+    if not INT64[0] <= n <= INT64[1]:
         raise NativeUnsupported(f"bound {n} does not fit 64 bits")
     return n
 
@@ -130,11 +98,7 @@ class _Text:
             raise NativeUnsupported(f"code page {codepage} is not one character per byte")
         self.table: tuple[str | None, ...] = table
         self.encode = {c: b for b, c in enumerate(table) if c is not None}
-        ascii_ = bytes(ord(c) if c is not None and ord(c) < 128 else 0 for c in table)
-        flags = bytes(
-            (c is not None and c.isspace()) | (c == " ") << 1 | (c == "\n") << 2 for c in table
-        )
-        self.chars = ascii_ + flags
+        self.chars = char_table(codepage)
 
     def encoded(self, text: str) -> bytes | None:
         out = bytearray()
@@ -254,7 +218,7 @@ class _Compiled:
 
 
 def _compile_field(
-    fp: FieldPlan, schema: dict[str, Any], op: Any, text: _Text, blob: bytearray
+    fp: FieldPlan, schema: Mapping[str, Any], op: Any, text: _Text, blob: bytearray
 ) -> _Compiled:
     spec, item = fp.spec, fp.item
     extra = set(schema) - _SCHEMA_KEYS - {k for k in schema if k.startswith("x-")}
@@ -283,13 +247,13 @@ def _compile_field(
         return (*out.put(_strings(encoded)), len(encoded))
 
     def numbers(values: Sequence[Any], ranges: Sequence[tuple[Any, Any]] = ()) -> tuple[int, ...]:
-        pairs = [(n, n) for n in (_scaled(v, scale) for v in values) if n is not None]
+        pairs = [(n, n) for n in (scaled(v, scale) for v in values) if n is not None]
         for lo, hi in ranges:
-            low, high = _scaled(lo, scale, ROUND_CEILING), _scaled(hi, scale, ROUND_FLOOR)
+            low, high = scaled(lo, scale, ROUND_CEILING), scaled(hi, scale, ROUND_FLOOR)
             if low is not None and high is not None and low <= high:
                 pairs.append((low, high))
-        pairs = [(max(lo, _INT64[0]), min(hi, _INT64[1])) for lo, hi in pairs if lo <= _INT64[1]]
-        return (*out.put(_numbers([p for p in pairs if p[1] >= _INT64[0]])), len(pairs))
+        pairs = [(max(lo, INT64[0]), min(hi, INT64[1])) for lo, hi in pairs if lo <= INT64[1]]
+        return (*out.put(_numbers([p for p in pairs if p[1] >= INT64[0]])), len(pairs))
 
     if spec.required:
         rule(V_TYPE, CHECK_SCHEMA, "type", schema["type"])
@@ -301,7 +265,7 @@ def _compile_field(
     kind_ = spec.type
     if kind_ is TargetType.STRING:
         f["target"] = lib.BRIDGE_CT_STRING
-        f["trim"] = _TRIMS[spec.trim]
+        f["trim"] = TRIMS[spec.trim]
         if not is_text:
             if scale > 0:
                 f["width"] = 0
@@ -335,10 +299,10 @@ def _compile_field(
         f["target"] = lib.BRIDGE_CT_DECIMAL if decimal else lib.BRIDGE_CT_INTEGER
         low, high = ("decimalMinimum", "decimalMaximum") if decimal else ("minimum", "maximum")
         if low in schema:
-            f["min"] = _in_range(_scaled(schema[low], scale, ROUND_CEILING) or 0)
+            f["min"] = _in_range(scaled(schema[low], scale, ROUND_CEILING) or 0)
             rule(V_MINIMUM, CHECK_SCHEMA, low, schema[low])
         if high in schema:
-            f["max"] = _in_range(_scaled(schema[high], scale, ROUND_FLOOR) or 0)
+            f["max"] = _in_range(scaled(schema[high], scale, ROUND_FLOOR) or 0)
             rule(V_MAXIMUM, CHECK_SCHEMA, high, schema[high])
         if "enum" in schema:
             f["enum_off"], f["enum_len"], f["n_enum"] = numbers(
@@ -355,10 +319,10 @@ def _compile_field(
             rule(V_CONVERT_TYPE, CHECK_CONVERT, "type", "integer")
     elif kind_ in (TargetType.DATE, TargetType.TIMESTAMP):
         assert spec.format is not None
-        if spec.format not in _FORMATS or (not is_text and scale > 0):
+        if spec.format not in FORMATS or (not is_text and scale > 0):
             raise NativeUnsupported(f"{item.path}: {spec.format} from this item")
         f["target"] = lib.BRIDGE_CT_DATE
-        f["format"] = _FORMATS[spec.format]
+        f["format"] = FORMATS[spec.format]
         f["window"] = spec.century_window or 0
         date = kind_ is TargetType.DATE
         f["width"] = DATE_FORMAT_DIGITS.get(spec.format, 10) if date else 14
@@ -443,8 +407,8 @@ class ValidatingDecoder(NativeDecoder):
     next call too. ``violations`` turns one record's into Violations, for the audit document.
     """
 
-    def __init__(self, validation: NativeValidation, options: DecodeOptions) -> None:
-        super().__init__(validation.layout, options)
+    def __init__(self, validation: CheckPlan) -> None:
+        super().__init__(validation.layout, validation.options, plan=validation.plan)
         self.validation = validation
         self.rule_errors: RuleErrors = _NO_RULE_ERRORS
         if ffi.sizeof("bridge_error") != _ERROR.size:
@@ -511,10 +475,10 @@ class ValidatingDecoder(NativeDecoder):
 
 def _sites(
     members: Sequence[FieldPlan | TablePlan],
-    schema: dict[str, Any],
+    schema: Mapping[str, Any],
     pointer: str,
     keys: tuple[str | None, ...],
-) -> Iterator[tuple[FieldPlan, dict[str, Any], str, tuple[str | None, ...]]]:
+) -> Iterator[tuple[FieldPlan, Mapping[str, Any], str, tuple[str | None, ...]]]:
     """Each mapped field with its value schema, pointer template and decoded key path."""
     for m in members:
         here = pointer + "".join(
@@ -533,20 +497,24 @@ def _sites(
             yield m, node, here, path
 
 
-class NativeValidation:
-    """One case of a mapping, its constraints compiled into a validating decoder."""
+class CheckPlan:
+    """One case of a mapping, its constraints compiled into a decode plan that validates as it
+    decodes (``ValidatingDecoder(checks)`` runs it). Raises NativeUnsupported for a mapping
+    the C checks cannot decide exactly."""
 
-    def __init__(self, runtime: Runtime, case: str | None = None) -> None:
-        options = runtime.decode_options(case)
+    def __init__(
+        self,
+        layout: Layout,
+        options: DecodeOptions,
+        mplan: MappingPlan,
+        schema: Mapping[str, Any],
+    ) -> None:
         if options.decimals_as_strings:
             raise NativeUnsupported("decimals_as_strings")
-        self.runtime = runtime
-        self.case = case
-        self.layout = runtime.layout(case)
+        self.layout = layout
+        self.options = options
         self.text = _Text(options.codepage)
-        self.decoder = ValidatingDecoder(self, options)
-        plan = self.decoder.plan
-        schema = case_schemas(runtime.mapping, runtime.layouts, published=False)[case]
+        self.plan = plan = compile_plan(layout, options)
         ops = {
             op.field.path: i
             for i, op in enumerate(plan.ops)
@@ -555,7 +523,6 @@ class NativeValidation:
         self._c_checks: Any = ffi.new("bridge_check[]", len(plan.ops))
         blob = bytearray()
         self.sites: dict[int, _Site] = {}
-        mplan = runtime.mapper.plans[case]
         for fp, value_schema, pointer, keys in _sites(mplan.members, schema, "", ()):
             if fp.item.path not in ops:
                 raise NativeUnsupported(f"{fp.item.path}: not a decoded field")
@@ -584,7 +551,7 @@ class NativeValidation:
         if lib.bridge_plan_check(checked, bad) != 0:
             raise NativeUnsupported(f"the C core refused the checks at op {bad[0]}")
         self._plan_c = checked
-        plan.c = checked  # the decoder now validates as it decodes
+        plan.c = checked  # decoders of this plan validate as they decode
         self._converters = {i: make_converter(s.spec, s.item) for i, s in self.sites.items()}
 
     def violations(
@@ -609,7 +576,7 @@ class NativeValidation:
                     rule.check,
                     rule.rule,
                     _message(rule, actual),
-                    path=self.decoder.plan.path(site.op, subs),
+                    path=self.plan.path(site.op, subs),
                     pointer=site.pointer.format(*subs),
                     expected=jsonable(rule.expected),
                     actual=actual,
@@ -650,28 +617,6 @@ def _message(rule: _Rule, actual: Any) -> str:
     if name in ("minLength", "maxLength"):
         return f"{actual!r} breaks {name} {expected}"
     return f"{actual!r} is out of the {name} {expected}"
-
-
-_warned: set[tuple[str, str | None]] = set()
-
-
-def native_validation(runtime: Runtime, case: str | None = None) -> NativeValidation | None:
-    """The case's native validation, or None (warned once) when the Python validators must
-    judge its records instead."""
-    try:
-        return NativeValidation(runtime, case)
-    except NativeUnsupported as exc:
-        key = (runtime.schema_id, case)
-        if key not in _warned:
-            _warned.add(key)
-            log.warning(
-                "record schema %s%s: native validation does not cover %s; validating with %s",
-                runtime.schema_id,
-                f" case {case}" if case else "",
-                exc,
-                runtime.validators[case].name,
-            )
-        return None
 
 
 assert REASONS  # the decode reasons stay below V_FIRST

@@ -20,12 +20,11 @@ import pytest
 from bridge.copybook.compiler import compile_copybook
 from bridge.decode.encoder import encode_record
 from bridge.decode.reference import decode_record
-from bridge.mapping.emit import DiscriminatorDecoder, EmitUnsupported, event_decoder
-from bridge.mapping.native import native_validation
 from bridge.mapping.plan import layouts_fingerprint
-from bridge.mapping.runtime import Runtime
+from bridge.mapping.program import Program, load_program
 from bridge.mapping.validate import violation_keys
-from bridge.records import Event, Rejected, judge_file
+from bridge.stage.records import Event, Rejected, judge_file
+from tests.volume import volume
 
 COPYBOOK = """\
        01  HDR-REC.
@@ -141,7 +140,7 @@ def _file(tmp_path: Path, n: int, rng: random.Random) -> Path:
     return path
 
 
-def _oracle(runtime: Runtime, path: Path) -> list[tuple[Any, ...]]:
+def _oracle(runtime: Program, path: Path) -> list[tuple[Any, ...]]:
     """Every record judged alone, in Python."""
     data = path.read_bytes()
     layouts = {lay.name: lay for lay in runtime.layouts}
@@ -170,7 +169,7 @@ def _oracle(runtime: Runtime, path: Path) -> list[tuple[Any, ...]]:
     return out
 
 
-def _judged(runtime: Runtime, path: Path, native_events: bool) -> list[tuple[Any, ...]]:
+def _judged(runtime: Program, path: Path, native_events: bool) -> list[tuple[Any, ...]]:
     out: list[tuple[Any, ...]] = []
     for o in judge_file(runtime, path, native_events=native_events):
         if isinstance(o, Event):
@@ -193,21 +192,22 @@ def test_a_multi_layout_file_is_judged_as_each_record_alone(
     """Chunked (events from C or from the mapper), and record by record (the way spanned or
     padded records go)."""
     monkeypatch.setenv("BRIDGE_PII_KEY", PII_KEY)
-    runtime = Runtime.load(_mapping(tmp_path), prefer_fast=False)
-    DiscriminatorDecoder(runtime)  # the file allows the chunked path
+    runtime = load_program(_mapping(tmp_path))
+    assert runtime.discriminator_decoder() is not None  # the file allows the chunked path
     if not chunked:
 
-        def refused(runtime: Runtime) -> None:
-            raise EmitUnsupported("record by record, for this test")
+        def refused(program: Program) -> None:
+            return None  # record by record, for this test
 
-        monkeypatch.setattr("bridge.records.DiscriminatorDecoder", refused)
+        monkeypatch.setattr(Program, "discriminator_decoder", refused)
     for case in ("header", "detail", "trailer"):
-        assert native_validation(runtime, case) is not None
-        assert event_decoder(runtime, case) is not None
-    path = _file(tmp_path, 20_000, random.Random(1))  # chunks of 8,192: a partial last one
+        assert runtime.cases[case].checks is not None
+        assert runtime.cases[case].events is not None
+    n = volume(20_000, least=10_000)  # more than a chunk of 8,192, headers among them
+    path = _file(tmp_path, n, random.Random(1))  # chunks of 8,192: a partial last one
     want = _oracle(runtime, path)
     got = _judged(runtime, path, native_events)
-    assert len(got) == len(want) == 20_000
+    assert len(got) == len(want) == n
     for g, w in zip(got, want, strict=True):
         assert g == w
     stages = {w[1] for w in want}
@@ -219,7 +219,7 @@ def test_unknown_record_types_name_the_discriminator(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("BRIDGE_PII_KEY", PII_KEY)
-    runtime = Runtime.load(_mapping(tmp_path), prefer_fast=False)
+    runtime = load_program(_mapping(tmp_path))
     path = _file(tmp_path, 2_000, random.Random(2))
     unknown = [
         o
@@ -243,7 +243,7 @@ def test_a_framing_error_comes_after_every_record_before_it(
     document = json.loads(path.read_text())
     document["source"]["framing"] = {"type": "rdw"}
     path.write_text(json.dumps(document))
-    runtime = Runtime.load(path, prefer_fast=False)
+    runtime = load_program(path)
     data = _file(tmp_path, 9_000, random.Random(3)).read_bytes()
     records = [data[at : at + 40] for at in range(0, len(data), 40)]
     rdw = [(n + 4).to_bytes(2, "big") + b"\0\0" for n in (40,) * len(records)]

@@ -24,13 +24,13 @@ from bridge.copybook.layout import Layout
 from bridge.decode.framing import frame
 from bridge.decode.verdict import record_bytes
 from bridge.mapping.apply import Mapper
-from bridge.mapping.runtime import Runtime
-from bridge.records import Event, judge_file
+from bridge.mapping.program import load_program
+from bridge.stage.records import Event, judge_file
 
-from .copybooks import MIXED
-from .descriptors import blocks, rdw, spanned
+from ..copybooks import MIXED
+from ..descriptors import blocks, rdw, spanned
 
-ROOT = Path(__file__).resolve().parents[1].parent
+ROOT = Path(__file__).resolve().parents[2].parent
 
 COPYBOOK = MIXED
 AUDIT = jsonschema.Draft202012Validator(
@@ -249,7 +249,7 @@ def test_events_of_spanned_records_know_their_pieces(
     """Each event's pieces hold its record's bytes, and its end is where the next record's
     first piece begins (less the descriptors between them)."""
     cpy, path, bodies, data = spanned
-    runtime = Runtime.load(_mapping(tmp_path, cpy, True, capsysbinary))
+    runtime = load_program(_mapping(tmp_path, cpy, True, capsysbinary))
     outcomes = list(judge_file(runtime, path))
     assert [o.record for o in outcomes] == list(range(len(bodies)))
     spans = list(frame(data, "vbs"))
@@ -284,7 +284,7 @@ def test_spanned_records_become_events_in_c(
     items = [b for b in bodies if b[:1] == b"D"]
     path = tmp_path / "items.vbs"
     path.write_bytes(_vbs_file(random.Random(5), items))
-    runtime = Runtime.load(_mapping(tmp_path, cpy, False, capsysbinary))
+    runtime = load_program(_mapping(tmp_path, cpy, False, capsysbinary))
     python = list(judge_file(runtime, path, native_events=False))
     calls = 0
     apply = Mapper.apply

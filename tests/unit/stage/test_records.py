@@ -8,23 +8,23 @@ from pathlib import Path
 import pytest
 
 from bridge.mapping.audit import audit_schema
+from bridge.mapping.program import Program, load_program
 from bridge.mapping.record_schema import record_schema
-from bridge.mapping.runtime import Runtime
 from bridge.mapping.validate import JsonSchemaValidator
-from bridge.records import Event, Rejected, judge_file
+from bridge.stage.records import Event, Rejected, judge_file
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SAMPLES = ROOT / "copybooks" / "samples"
 MAPPING = ROOT / "schemas" / "acctmast.mapping.json"
 
 
 @pytest.fixture
-def runtime(monkeypatch: pytest.MonkeyPatch) -> Runtime:
+def runtime(monkeypatch: pytest.MonkeyPatch) -> Program:
     monkeypatch.setenv("BRIDGE_PII_KEY", "test-only-key-0123456789abcdef0123456789abcdef")
-    return Runtime.load(MAPPING)
+    return load_program(MAPPING)
 
 
-def test_sample_is_accounted_for_record_by_record(runtime: Runtime) -> None:
+def test_sample_is_accounted_for_record_by_record(runtime: Program) -> None:
     faults = json.loads((SAMPLES / "acctmast.faults.json").read_text())
     outcomes = list(judge_file(runtime, SAMPLES / faults["file"]))
     assert [o.record for o in outcomes] == list(range(faults["records"]))
@@ -50,7 +50,7 @@ def test_sample_is_accounted_for_record_by_record(runtime: Runtime) -> None:
     assert len(set(keys)) == len(keys)
 
 
-def test_cut_file_becomes_a_framing_audit_document(runtime: Runtime, tmp_path: Path) -> None:
+def test_cut_file_becomes_a_framing_audit_document(runtime: Program, tmp_path: Path) -> None:
     cut = tmp_path / "cut.dat"
     cut.write_bytes((SAMPLES / "acctmast.dat").read_bytes()[: 300 * 4 + 17])
     outcomes = list(judge_file(runtime, cut))

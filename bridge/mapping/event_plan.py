@@ -9,7 +9,7 @@ null values, then masking or the keyed hash of PII. One C call turns a batch of 
 batch of published events, byte for byte what ``Mapper.apply`` and ``json.dumps`` give
 (tests/unit/mapping/test_emit.py holds them to each other).
 
-It decodes only records that passed validation (bridge/mapping/native.py): conversions trust
+It decodes only records that passed validation (bridge/mapping/check_plan.py): conversions trust
 their input. A mapping it cannot express raises :class:`EmitUnsupported`; the caller keeps the
 Python mapper for that case (warned once), so the events are the same either way.
 """
@@ -17,10 +17,11 @@ Python mapper for that case (warned once), so the events are the same either way
 from __future__ import annotations
 
 import json
-import logging
 import struct
+import sys
+from array import array
 from collections.abc import Iterable, Sequence
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_CEILING, ROUND_FLOOR
 from typing import Any
 
 from bridge import _native
@@ -28,36 +29,22 @@ from bridge.codepages import decode_table
 from bridge.copybook.layout import Category, Field, Layout, Usage
 from bridge.decode.native import NativeDecoder
 from bridge.decode.plan import Plan, PlanError, _Builder, _key, _Op
-from bridge.mapping.check import DATE_FORMAT_DIGITS
+from bridge.decode.verdict import DecodeOptions
+from bridge.mapping.cvalues import FORMATS, INT64, TRIMS, char_table, scaled
+from bridge.mapping.lint import DATE_FORMAT_DIGITS
 from bridge.mapping.model import CASE_PROPERTY, FieldSpec, PiiPolicyKind, TargetType
 from bridge.mapping.plan import FieldPlan, TablePlan, is_numeric
-from bridge.mapping.runtime import Runtime
+from bridge.mapping.plan import Plan as MappingPlan
 
-__all__ = ["DiscriminatorDecoder", "EmitUnsupported", "EventDecoder", "event_decoder"]
-
-log = logging.getLogger(__name__)
+__all__ = ["EmitUnsupported", "EventDecoder", "EventPlan"]
 
 lib = _native.lib
+ffi = _native.ffi
+_RECORD_BYTES = ffi.sizeof("bridge_record")
+assert _RECORD_BYTES == 24 and ffi.offsetof("bridge_record", "doc_length") == 8
+_LOW = 0 if sys.byteorder == "little" else 1  # doc_offset's low uint32 in the record
 
 _HEADER = struct.Struct("<BBBBBB2xIIIIIIIII")  # bridge_core.h, BRIDGE_EMIT_HEADER bytes
-_TRIMS = {
-    "none": lib.BRIDGE_TRIM_NONE,
-    "right": lib.BRIDGE_TRIM_RIGHT,
-    "both": lib.BRIDGE_TRIM_BOTH,
-}
-_FORMATS = {
-    "YYYYMMDD": lib.BRIDGE_FMT_YYYYMMDD,
-    "YYMMDD": lib.BRIDGE_FMT_YYMMDD,
-    "YYDDD": lib.BRIDGE_FMT_YYDDD,
-    "YYYYDDD": lib.BRIDGE_FMT_YYYYDDD,
-    "CYYMMDD": lib.BRIDGE_FMT_CYYMMDD,
-    "YYYY-MM-DD": lib.BRIDGE_FMT_ISO_DATE,
-    "YYYYMMDDHHMMSS": lib.BRIDGE_FMT_TS14,
-    "YYYY-MM-DD HH:MM:SS": lib.BRIDGE_FMT_TS_SPACE,
-    "YYYY-MM-DD HH:MM:SS.ffffff": lib.BRIDGE_FMT_TS_SPACE_F,
-    "YYYY-MM-DD-HH.MM.SS.ffffff": lib.BRIDGE_FMT_TS_DB2,
-}
-_INT64 = (-(2**63), 2**63 - 1)
 _MAX_HASH_TEXT = 4096  # native/emit.c BRIDGE_MAX_HASH_TEXT
 
 
@@ -81,40 +68,17 @@ class _Emit:
         return at
 
 
-def _chars(codepage: str) -> bytes:
-    table = decode_table(codepage)
-    ascii_ = bytes(ord(c) if c is not None and ord(c) < 128 else 0 for c in table)
-    flags = bytes(int(c is not None and c.isspace()) for c in table)
-    return ascii_ + flags
-
-
 def _scaled(value: Any, scale: int) -> int | None:
     """The value times 10**scale when that is a 64-bit integer (a value that is not, or has
     more fractional digits, can never equal a decoded number of that scale)."""
-    if isinstance(value, bool):
-        return None
-    try:
-        number = Decimal(value).scaleb(scale)
-    except (InvalidOperation, ValueError, TypeError):
-        return None
-    if not number.is_finite() or number != number.to_integral_value():
-        return None
-    n = int(number)
-    return n if _INT64[0] <= n <= _INT64[1] else None
+    n = scaled(value, scale)
+    return n if n is not None and INT64[0] <= n <= INT64[1] else None
 
 
 def _bound(value: Any, scale: int, up: bool) -> int | None:
     """A range end scaled to integers: rounded inwards, clamped to 64 bits."""
-    if isinstance(value, bool):
-        return None
-    try:
-        number = Decimal(value).scaleb(scale)
-    except (InvalidOperation, ValueError, TypeError):
-        return None
-    if not number.is_finite():
-        return None
-    n = int(number.to_integral_value(rounding="ROUND_CEILING" if up else "ROUND_FLOOR"))
-    return max(_INT64[0], min(_INT64[1], n))
+    n = scaled(value, scale, ROUND_CEILING if up else ROUND_FLOOR)
+    return None if n is None else max(INT64[0], min(INT64[1], n))
 
 
 def _number_list(emit: _Emit, entries: Iterable[tuple[int, int, bytes]]) -> tuple[int, int]:
@@ -160,7 +124,7 @@ def _field_emit(fp: FieldPlan, op: _Op, codepage: str, pii_key: bytes | None) ->
     emit = _Emit()
     table = decode_table(codepage)
     encode = {c: b for b, c in enumerate(table) if c is not None}
-    chars_at = emit.put(_chars(codepage)) if text else 0
+    chars_at = emit.put(char_table(codepage)) if text else 0
     conv, trim, fmt, window, width, extra_flags = lib.BRIDGE_EC_KEEP, 0, 0, 0, 0, 0
     decimal = 0
     null_at = n_null = choice_at = n_choice = 0
@@ -186,7 +150,7 @@ def _field_emit(fp: FieldPlan, op: _Op, codepage: str, pii_key: bytes | None) ->
                 conv = lib.BRIDGE_EC_ZFILL
                 width = (item.digits or 0) + max(0, -(item.scale or 0))
         else:
-            trim = _TRIMS[spec.trim]
+            trim = TRIMS[spec.trim]
     elif kind_ in (TargetType.INTEGER, TargetType.DECIMAL) and text:
         # A number held as text: int(text) or canonical_decimal(text, scale).
         conv = lib.BRIDGE_EC_TEXT_NUMBER
@@ -205,10 +169,10 @@ def _field_emit(fp: FieldPlan, op: _Op, codepage: str, pii_key: bytes | None) ->
         if width > 256:
             raise EmitUnsupported(f"{item.path}: scale {spec.scale}")
     elif kind_ in (TargetType.DATE, TargetType.TIMESTAMP):
-        if national or spec.format not in _FORMATS or (numeric and scale != 0):
+        if national or spec.format not in FORMATS or (numeric and scale != 0):
             raise EmitUnsupported(f"{item.path}: {spec.format} from this item")
         conv = lib.BRIDGE_EC_DATE
-        fmt = _FORMATS[spec.format]
+        fmt = FORMATS[spec.format]
         window = spec.century_window or 0
         is_date = kind_ is TargetType.DATE
         width = DATE_FORMAT_DIGITS.get(spec.format, 10) if is_date else 14
@@ -317,11 +281,17 @@ class _EventBuilder:
     """Lays out an event plan's ops from a mapping plan (bridge/mapping/plan.py)."""
 
     def __init__(
-        self, runtime: Runtime, case: str | None, only: frozenset[str] | None = None
+        self,
+        layout: Layout,
+        options: DecodeOptions,
+        mplan: MappingPlan,
+        pii_key: bytes | None,
+        only: frozenset[str] | None = None,
     ) -> None:
-        self.options = runtime.decode_options(case)
-        self.layout: Layout = runtime.layout(case)
-        self.mplan = runtime.mapper.plans[case]
+        self.options = options
+        self.layout = layout
+        self.mplan = mplan
+        case = mplan.case
         self.members: Sequence[FieldPlan | TablePlan] = self.mplan.members
         # A multi-layout file's events open with the case (Mapper.apply puts it first).
         self.prefix = b""
@@ -333,7 +303,7 @@ class _EventBuilder:
             self.prefix = (json.dumps(CASE_PROPERTY) + ":" + json.dumps(case) + ",").encode()
             if not self.members:
                 raise EmitUnsupported(f"case {case}: no property besides the case")
-        self.pii_key = runtime.pii_key
+        self.pii_key = pii_key
         self.b = _Builder(self.layout, self.options)
         self.mapped = {m.item.path for m in self._walk(self.members)}
 
@@ -416,7 +386,7 @@ class _EventBuilder:
             if hidden_counts_in is not None and not open_path and self.prefix:
                 key, self.prefix = self.prefix + key, b""  # the root's first property
             firsts[-1] = False
-            path_template = f"{template}.{m.item.name}" if tables == 0 else m.item.path
+            path_template = f"{template}.{m.item.key}" if tables == 0 else m.item.path
             if isinstance(m, TablePlan):
                 self.table(m, key, tables)
             elif m.repeated:
@@ -479,20 +449,35 @@ class _EventBuilder:
         return at
 
 
-class EventDecoder(NativeDecoder):
-    """Decodes records straight into their published events (one JSON Lines batch per call);
-    with ``only``, into objects of just those top-level fields (the message keys)."""
+class EventPlan:
+    """One case of a mapping compiled into a decode plan whose output is the published events
+    (with ``only``, objects of just those top-level fields: the message keys). Raises
+    EmitUnsupported for a mapping the event plan cannot express."""
 
     def __init__(
-        self, runtime: Runtime, case: str | None = None, *, only: frozenset[str] | None = None
+        self,
+        layout: Layout,
+        options: DecodeOptions,
+        mplan: MappingPlan,
+        pii_key: bytes | None = None,
+        *,
+        only: frozenset[str] | None = None,
     ) -> None:
-        builder = _EventBuilder(runtime, case, only)
+        builder = _EventBuilder(layout, options, mplan, pii_key, only)
         ops, slots = builder.build()
-        super().__init__(builder.layout, builder.options)
+        self.layout = builder.layout
+        self.options = builder.options
         try:
-            self.plan = Plan(builder.layout, builder.options, ops=ops, slots=slots, emitting=True)
+            self.plan = Plan(layout, options, ops=ops, slots=slots, emitting=True)
         except PlanError as exc:  # the C check refused it: a builder bug, never a guess
             raise EmitUnsupported(str(exc)) from exc
+
+
+class EventDecoder(NativeDecoder):
+    """Decodes records straight into their published events (one JSON Lines batch per call)."""
+
+    def __init__(self, events: EventPlan) -> None:
+        super().__init__(events.layout, events.options, plan=events.plan)
 
     def events(self, data: Any, offsets: Sequence[int], lengths: Sequence[int]) -> list[bytes]:
         """The events of the records at ``offsets`` in ``data`` (records that passed
@@ -507,70 +492,25 @@ class EventDecoder(NativeDecoder):
             done += batch.count
         return out
 
-
-class DiscriminatorDecoder(NativeDecoder):
-    """Decodes a multi-layout file's discriminator alone (as the first case's layout and
-    REDEFINES choices place it): ``{"d": value}`` per record, so a batch finds its cases
-    without decoding every record whole."""
-
-    def __init__(self, runtime: Runtime) -> None:
-        disc = runtime.mapping.discriminator
-        assert disc is not None
-        first = disc.cases[0].name
-        layout, options = runtime.layout(first), runtime.decode_options(first)
-        # The discriminator as the first case's record names it (check.py: same name in each).
-        try:
-            item = layout.field(disc.source.replace(disc.source.split(".")[0], layout.name, 1))
-        except KeyError as exc:
-            raise EmitUnsupported(f"discriminator {disc.source}: not in {layout.name}") from exc
-        if item.variable_offset or item.occurs is not None or item.is_group:
-            raise EmitUnsupported(f"discriminator {disc.source}: not at a fixed place")
-        b = _Builder(layout, options)
-        b.add(_Op(lib.BRIDGE_OP_OPEN_OBJ, layout.root, layout.root.name))
-        b.field_op(item, item.path, b'"d":', 0)
-        b.close(0, lib.BRIDGE_OP_CLOSE_OBJ)
-        super().__init__(layout, options)
-        self.plan = Plan(layout, options, ops=b.ops, slots=b.slots)
-        self.keys = tuple(disc.source.split(".")[1:])
-
-    def values(self, data: Any, offsets: Sequence[int], lengths: Sequence[int]) -> list[Any]:
-        """Each record's decoded discriminator as case_for reads it (nested as the record
-        nests it), or None where it does not decode."""
-        out: list[Any] = []
-        done = 0
+    def event_buffer(
+        self, data: Any, offsets: Sequence[int], lengths: Sequence[int]
+    ) -> tuple[bytes, array[int], array[int]]:
+        """The events as C wrote them, in one buffer (each followed by a newline), with each
+        one's start and size in it."""
+        parts: list[bytes] = []
+        starts, sizes = array("Q"), array("I")
+        base = done = 0
         while done < len(offsets):
             batch = self.decode_batch(data, offsets[done:], lengths[done:])
-            docs = json.loads(b"[" + b",".join(batch.documents()) + b"]", parse_float=Decimal)
-            for i, doc in enumerate(docs):
-                if i in batch.errors:
-                    out.append(None)
-                    continue
-                value: Any = doc["d"]
-                for key in reversed(self.keys):
-                    value = {key: value}
-                out.append(value)
+            if batch.errors:
+                raise EmitUnsupported(f"an event did not decode: {batch.errors}")
+            # bridge_record: uint64 doc_offset, uint32 doc_length, then three uint32 (24 bytes);
+            # the output buffer stays below 4 GiB, so doc_offset's high half is 0.
+            words = array("I")
+            words.frombytes(ffi.buffer(self._records, batch.count * _RECORD_BYTES))
+            starts.extend(base + at for at in words[_LOW::6])
+            sizes.extend(words[2::6])
+            parts.append(batch.jsonl.tobytes())
+            base += len(batch.jsonl)
             done += batch.count
-        return out
-
-
-_warned: set[tuple[str, str | None]] = set()
-
-
-def event_decoder(
-    runtime: Runtime, case: str | None = None, *, only: frozenset[str] | None = None
-) -> EventDecoder | None:
-    """The case's event decoder, or None (warned once) when the Python mapper must build its
-    events instead."""
-    try:
-        return EventDecoder(runtime, case, only=only)
-    except EmitUnsupported as exc:
-        key = (runtime.schema_id, case)
-        if key not in _warned:
-            _warned.add(key)
-            log.warning(
-                "record schema %s%s: native events do not cover %s; mapping in Python",
-                runtime.schema_id,
-                f" case {case}" if case else "",
-                exc,
-            )
-        return None
+        return b"".join(parts), starts, sizes
