@@ -131,19 +131,31 @@ typedef struct {
     uint8_t emitting;
 } bridge_plan;
 
-/* Mapped events (native/emit.c; bridge/mapping/event_plan.py builds them). An op's emit bytes open
- * with a header of BRIDGE_EMIT_HEADER bytes, little-endian: [0] conversion (BRIDGE_EC_*),
- * [1] protection (BRIDGE_PROTECT_*), [2] trim of a string (BRIDGE_TRIM_*), [3] date format
- * (BRIDGE_FMT_*), [4] century window, [5] TEXT_NUMBER: 1 for a decimal target, [8] u32
- * width (ZFILL), zeros to add (DECIMAL) or the decimal's scale (TEXT_NUMBER),
- * [12] u32 null values and [16] u32 their blob offset, [20] u32 choices and [24] their offset,
- * [28] u32 offset of the 512-byte character table (ASCII, then flags: 1 white space),
- * [32] u32 offset and [36] u32 length of the protection's bytes (MASK: u32 characters kept,
- * then the mask character as JSON; HASH: the HMAC key), [40] u32 the most bytes the value
- * can take. Lists on numbers: entries of i64 low, i64 high, u32 target offset, u32 target
- * length (the value scaled to the item). Lists on text: u16 length, the code-page bytes,
- * u16 length, the target's JSON. Offsets count from the header's first byte and stay within
- * emit_len. Nulls come first, then the conversion, then protection. */
+/* Mapped events (native/emit.c; bridge/mapping/event_plan.py builds them). An op's emit
+ * bytes open with a bridge_emit_header (BRIDGE_EMIT_HEADER bytes, its u32 fields
+ * little-endian; emit.c reads it byte by byte, as the blob is not aligned). Lists on numbers:
+ * entries of i64 low, i64 high, u32 target offset, u32 target length (the value scaled to the
+ * item). Lists on text: u16 length, the code-page bytes, u16 length, the target's JSON.
+ * Offsets count from the header's first byte and stay within emit_len. Nulls come first, then
+ * the conversion, then protection. */
+typedef struct {
+    uint8_t conversion;     /* BRIDGE_EC_* */
+    uint8_t protection;     /* BRIDGE_PROTECT_* */
+    uint8_t trim;           /* a string's BRIDGE_TRIM_* */
+    uint8_t date_format;    /* BRIDGE_FMT_* */
+    uint8_t century_window;
+    uint8_t decimal_target; /* TEXT_NUMBER: 1 for a decimal target */
+    uint8_t unused[2];
+    uint32_t width;         /* ZFILL: the width; DECIMAL: zeros to add; TEXT_NUMBER: the scale */
+    uint32_t n_nulls;       /* null values, and their list's offset */
+    uint32_t nulls_off;
+    uint32_t n_choices;     /* choices, and their list's offset */
+    uint32_t choices_off;
+    uint32_t chars_off;     /* the 512-byte character table (ASCII, then flags: 1 white space) */
+    uint32_t protect_off;   /* the protection's bytes (MASK: u32 characters kept, then the */
+    uint32_t protect_len;   /* mask character as JSON; HASH: the HMAC key) */
+    uint32_t max_len;       /* the most bytes the value can take */
+} bridge_emit_header;
 #define BRIDGE_EMIT_HEADER 44
 #define BRIDGE_EC_KEEP 0     /* the decoded value (a string re-trimmed as the mapping says) */
 #define BRIDGE_EC_ZFILL 1    /* an integer as a string, zero-filled to the width */

@@ -11,6 +11,10 @@
 #include "numfmt.h"
 #include "sha256.h"
 
+_Static_assert(sizeof(bridge_emit_header) == BRIDGE_EMIT_HEADER, "the emit header is 44 bytes");
+_Static_assert(offsetof(bridge_emit_header, width) == 8 && offsetof(bridge_emit_header, max_len) == 40,
+               "the emit header's fields sit where emit.c reads them");
+
 #define BRIDGE_MAX_HASH_TEXT 4096 /* UTF-8 bytes of a hashed value (emit.py refuses longer) */
 
 static uint32_t rd16(const uint8_t *b)

@@ -44,7 +44,21 @@ _RECORD_BYTES = ffi.sizeof("bridge_record")
 assert _RECORD_BYTES == 24 and ffi.offsetof("bridge_record", "doc_length") == 8
 _LOW = 0 if sys.byteorder == "little" else 1  # doc_offset's low uint32 in the record
 
-_HEADER = struct.Struct("<BBBBBB2xIIIIIIIII")  # bridge_core.h, BRIDGE_EMIT_HEADER bytes
+_HEADER = struct.Struct("<BBBBBB2xIIIIIIIII")  # bridge_core.h: bridge_emit_header, packed
+
+
+def _header_matches_the_typedef() -> bool:
+    """The packing above lays out bridge_emit_header as the C compiler does (cffi knows it)."""
+    names = ["conversion", "protection", "trim", "date_format", "century_window"]
+    names += ["decimal_target", "width", "n_nulls", "nulls_off", "n_choices", "choices_off"]
+    names += ["chars_off", "protect_off", "protect_len", "max_len"]
+    packed = [0, 1, 2, 3, 4, 5, *range(8, 44, 4)]
+    placed = [ffi.offsetof("bridge_emit_header", n) for n in names]
+    size = ffi.sizeof("bridge_emit_header")
+    return placed == packed and size == _HEADER.size == lib.BRIDGE_EMIT_HEADER
+
+
+assert _header_matches_the_typedef()
 _MAX_HASH_TEXT = 4096  # native/emit.c BRIDGE_MAX_HASH_TEXT
 
 
