@@ -8,7 +8,7 @@ STAMP  := $(VENV)/.installed
 PYTEST := $(BIN)/pytest -p no:cacheprovider
 
 .PHONY: all install services-up services-down lint typecheck test test-unit test-quick \
-        test-integration fuzz demo bench clean
+        test-integration fuzz demo bench soak clean
 
 all: install
 
@@ -48,6 +48,10 @@ test-quick: install
 test-integration: install services-up
 	$(PYTEST) tests/integration
 
+# kill -9 of bridge replay at random instants, then a rerun, 100 times: exactly once every time.
+soak: install services-up
+	BRIDGE_SOAK_TRIALS=100 $(PYTEST) -x tests/integration/test_replay_crash.py
+
 fuzz: install
 	scripts/fuzz --seconds 60
 
@@ -57,10 +61,11 @@ test: lint typecheck test-unit test-integration fuzz
 demo: install services-up
 	$(BIN)/python scripts/demo.py
 
-bench: install
+bench: install services-up
 	$(BIN)/python bench/decode_bench.py
 	$(BIN)/python bench/validate_bench.py
 	$(BIN)/python bench/mapping_bench.py
+	eval "$$(scripts/services env)" && $(BIN)/python bench/replay_bench.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info bridge/_bridge_native*.so bridge/_bridge_native.c

@@ -9,6 +9,10 @@ Two refinements over the raw codecs, both so that "unmappable" means the same ev
 - a byte the codec refuses to decode is ``None`` (``ascii`` above 0x7F);
 - a byte that the codec maps to U+001A SUB, other than EBCDIC SUB itself (X'3F'), is ``None``:
   the standard library's cp875 uses SUB as its placeholder for positions with no character.
+
+And where a codec differs from IBM's CCSID table, IBM wins: every EBCDIC table was compared byte
+by byte with ICU's ``ibm-NNN`` converters (IBM's published mappings; ``scripts/codepage_audit``
+repeats the check), and the differences are corrected below and listed in docs/codepages.md.
 """
 
 from __future__ import annotations
@@ -64,6 +68,38 @@ CODEPAGES: tuple[str, ...] = _EBCDIC + _ASCII
 
 _EBCDIC_SUB = 0x3F
 
+# IBM's CCSID mapping where the Python codec differs (docs/codepages.md says why, per entry).
+# X'15' is NL (U+0085) and X'25' LF in every EBCDIC CCSID here; the ebcdic package maps both to LF
+# (and its cp1047 swaps them, as z/OS UNIX's variant does); Python's cp273 reads X'BC' as U+203E
+# OVERLINE where CCSID 273 has U+00AF MACRON, which the codec lacks entirely.
+_NEL = {0x15: "\x85"}
+_IBM_CORRECTIONS: dict[str, dict[int, str]] = {
+    "cp273": {0xBC: "\u00af"},
+    "cp1047": {0x15: "\x85", 0x25: "\n"},
+    **{
+        name: _NEL
+        for name in (
+            "cp277",
+            "cp278",
+            "cp280",
+            "cp284",
+            "cp285",
+            "cp297",
+            "cp871",
+            "cp1025",
+            "cp1141",
+            "cp1142",
+            "cp1143",
+            "cp1144",
+            "cp1145",
+            "cp1146",
+            "cp1147",
+            "cp1148",
+            "cp1149",
+        )
+    },
+}
+
 
 class UnknownCodepageError(BridgeError):
     """A code page name that bridge has no table for."""
@@ -100,6 +136,8 @@ def _decode_table(canonical: str) -> tuple[str | None, ...]:
             table.append(None)
         else:
             table.append(char)
+    for byte, char in _IBM_CORRECTIONS.get(canonical, {}).items():
+        table[byte] = char
     return tuple(table)
 
 

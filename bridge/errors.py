@@ -23,16 +23,22 @@ class NativeError(BridgeError):
 
 @dataclass(frozen=True)
 class Diagnostic:
-    """One problem in a copybook, at a 1-based line and column of a named file."""
+    """One problem in a copybook, at a 1-based line and column of a named file.
+
+    A warning is something bridge accepted the way other compilers do (an IBM ``-W`` message, a
+    lenient reading of the source); it never fails a compile but is always shown.
+    """
 
     file: str
     line: int
     column: int
     message: str
     text: str = ""
+    severity: str = "error"  # or "warning"
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}:{self.column}: {self.message}"
+        kind = "warning: " if self.severity == "warning" else ""
+        where = f"{self.file}:{self.line}:{self.column}: {kind}{self.message}"
         return f"{where}\n    {self.text}" if self.text else where
 
 

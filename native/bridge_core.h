@@ -221,6 +221,7 @@ int bridge_frame_fixed(size_t data_len, size_t start, uint32_t record_length, ui
 #define BRIDGE_FRAME_RDW 0     /* 4-byte RDW: big-endian length, two zero bytes */
 #define BRIDGE_FRAME_RDW_LE 1  /* the same with a little-endian length */
 #define BRIDGE_FRAME_VB 2      /* blocks: a BDW (or extended BDW), then RDW records */
+#define BRIDGE_FRAME_RDW_LE_HIGH 3 /* RDW with two zero bytes, then a little-endian length */
 
 #define BRIDGE_FRAME_DONE 0    /* reached `end` exactly */
 #define BRIDGE_FRAME_CAP 1     /* the arrays are full; call again from `next` */
@@ -231,7 +232,7 @@ typedef struct {
     const uint8_t *data;   /* a window of the file */
     size_t end;            /* bytes of data that may be read (the window, or up to a trailer) */
     size_t start;          /* where the first descriptor is */
-    uint32_t kind;         /* BRIDGE_FRAME_RDW / _RDW_LE / _VB */
+    uint32_t kind;         /* BRIDGE_FRAME_RDW / _RDW_LE / _VB / _RDW_LE_HIGH */
     uint32_t inclusive;    /* the RDW length counts the RDW itself (else it is added) */
     uint64_t *offsets;     /* out: record data offsets in data (after the RDW) */
     uint32_t *lengths;     /* out: record data lengths */

@@ -526,6 +526,31 @@ static int dec_binary(const bridge_op *op, const uint8_t *s, uint32_t len, uint6
     return 0;
 }
 
+/* Binary items of 9-16 bytes (19-38 digits in the gnucobol and microfocus dialects): the
+ * magnitude's decimal digits end at `end`; `*nd` says how many. */
+static int dec_binary_wide(const bridge_op *op, const uint8_t *s, uint32_t len, char *end,
+                           uint32_t *nd, int *neg)
+{
+    unsigned __int128 u = 0;
+    char *d = end;
+    for (uint32_t i = 0; i < len; i++)
+        u = u << 8 | s[i];
+    *neg = 0;
+    if ((op->flags & BRIDGE_F_SIGNED) && (s[0] & 0x80)) {
+        *neg = 1;
+        u = len == 16 ? 0 - u : ((unsigned __int128)1 << (8 * len)) - u;
+    }
+    do {
+        *--d = (char)('0' + (int)(u % 10));
+        u /= 10;
+    } while (u != 0);
+    *nd = (uint32_t)(end - d);
+    /* TRUNC(STD): a value of more digits than the PICTURE's is out of range. */
+    if ((op->flags & BRIDGE_F_TRUNC_STD) && op->digits > 0 && *nd > op->digits)
+        return BRIDGE_R_BINARY_OUT_OF_RANGE;
+    return 0;
+}
+
 static int dec_float(const bridge_op *op, const uint8_t *s, uint32_t len, double *out)
 {
     uint64_t u = 0;
@@ -808,6 +833,20 @@ static ALWAYS_INLINE int decode_field_t(walk *k, uint32_t ip, uint8_t **wp, cons
         }
         break;
     case BRIDGE_OP_BINARY: {
+        if (len > 8) {
+            char *end = digs + sizeof digs;
+            why = dec_binary_wide(op, s, len, end, &nd, &neg);
+            if (why == 0) {
+                value_digits = end - nd;
+                w = bridge_put_decimal(w, end - nd, nd, neg, op->scale,
+                                       (op->flags & BRIDGE_F_QUOTED) != 0);
+                if (op->flags & BRIDGE_F_COUNT) {
+                    k->slot_val[op->slot] = digits_value(end - nd, nd, neg);
+                    k->slot_ok |= 1ull << op->slot;
+                }
+            }
+            break;
+        }
         why = dec_binary(op, s, len, &mag, &neg);
         have_mag = 1;
         if (why == 0) {

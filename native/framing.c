@@ -29,9 +29,17 @@ int bridge_frame_fixed(size_t data_len, size_t start, uint32_t record_length, ui
 static size_t rdw_total(const bridge_frame *f, size_t at)
 {
     const uint8_t *d = f->data + at;
-    size_t length = f->kind == BRIDGE_FRAME_RDW_LE ? (size_t)d[1] << 8 | d[0]
-                                                   : (size_t)d[0] << 8 | d[1];
-    size_t total = f->inclusive ? length : length + 4;
+    size_t length, total;
+    if (f->kind == BRIDGE_FRAME_RDW_LE_HIGH) {
+        /* Some PC transfer tools: two zero bytes, then the length (little-endian). */
+        length = (size_t)d[3] << 8 | d[2];
+        if (d[0] != 0 || d[1] != 0)
+            return 0;
+        total = f->inclusive ? length : length + 4;
+        return total < 4 ? 0 : total;
+    }
+    length = f->kind == BRIDGE_FRAME_RDW_LE ? (size_t)d[1] << 8 | d[0] : (size_t)d[0] << 8 | d[1];
+    total = f->inclusive ? length : length + 4;
     if (d[2] != 0 || d[3] != 0 || total < 4)
         return 0;
     return total;
@@ -138,7 +146,7 @@ int bridge_frame_records(bridge_frame *f)
 {
     if (f == NULL || (f->data == NULL && f->end != 0) || f->start > f->end ||
         ((f->offsets == NULL || f->lengths == NULL) && f->cap != 0) ||
-        f->kind > BRIDGE_FRAME_VB)
+        f->kind > BRIDGE_FRAME_RDW_LE_HIGH)
         return BRIDGE_E_ARG;
     f->n = 0;
     f->next = f->start;

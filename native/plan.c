@@ -101,6 +101,8 @@ static int field_ok(const bridge_plan *p, const bridge_op *op)
     case BRIDGE_OP_PACKED:
         return len <= BRIDGE_MAX_NUM_LEN / 2;
     case BRIDGE_OP_BINARY:
+        if (len > 8) /* 19-38 digits (gnucobol, microfocus dialects): 128-bit arithmetic */
+            return len <= 16 && (!(op->flags & BRIDGE_F_TRUNC_STD) || op->digits <= 38);
         return len <= 8 && (!(op->flags & BRIDGE_F_TRUNC_STD) || op->digits <= 20);
     case BRIDGE_OP_FLOAT:
         return len == 4 || len == 8;

@@ -7,16 +7,35 @@ import sys
 
 from bridge.copybook.compiler import compile_copybook
 from bridge.copybook.layout import Layout
-from bridge.errors import CopybookError, CopybookNotFoundError
-from bridge.exitcodes import RET_COPYBOOK_INVALID, RET_NOT_FOUND
+from bridge.errors import CopybookError, CopybookNotFoundError, Diagnostic
+from bridge.exitcodes import RET_COPYBOOK_INVALID, RET_NOT_FOUND, CommandFailed
+
+# CommandFailed lives in bridge.exitcodes (the CLI catches it without importing this module);
+# the subcommands keep importing it from here.
+__all__ = ["CommandFailed", "add_copybook_arguments", "load_layouts", "pick_record"]
 
 
-class CommandFailed(Exception):  # noqa: N818  (carries an exit code to the CLI, not an error)
-    """Stop a subcommand with an exit code after its message was printed."""
+def non_negative(text: str) -> int:
+    """An argparse type: a whole number, 0 or more (a count or a byte length)."""
+    value = _whole(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text} is negative (0 or more)")
+    return value
 
-    def __init__(self, status: int) -> None:
-        super().__init__(status)
-        self.status = status
+
+def positive(text: str) -> int:
+    """An argparse type: a whole number, 1 or more (a record length)."""
+    value = _whole(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not positive (1 or more)")
+    return value
+
+
+def _whole(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
 
 
 def add_copybook_arguments(p: argparse.ArgumentParser) -> None:
@@ -44,17 +63,27 @@ def add_copybook_arguments(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="as SPECIAL-NAMES DECIMAL-POINT IS COMMA: swap . and , in PICTUREs and literals",
     )
+    p.add_argument(
+        "--dialect",
+        choices=("ibm", "gnucobol", "microfocus"),
+        default="ibm",
+        help="the compiler the copybook was written for: ibm (default, Enterprise COBOL), "
+        "gnucobol or microfocus (38 digits, their binary sizes, COMP-0; docs/decoding.md)",
+    )
     p.set_defaults(free_format=None)
 
 
 def load_layouts(args: argparse.Namespace, command: str) -> tuple[Layout, ...]:
     """Compile ``args.copybook``; on failure print why and raise CommandFailed."""
+    warnings: list[Diagnostic] = []
     try:
         return compile_copybook(
             args.copybook,
             include_dirs=args.include_dirs,
             free_format=args.free_format,
             decimal_point_is_comma=args.decimal_point_is_comma,
+            warnings=warnings,
+            dialect=args.dialect,
         )
     except CopybookNotFoundError as exc:
         print(f"bridge {command}: {exc}", file=sys.stderr)
@@ -68,6 +97,9 @@ def load_layouts(args: argparse.Namespace, command: str) -> tuple[Layout, ...]:
             file=sys.stderr,
         )
         raise CommandFailed(RET_COPYBOOK_INVALID) from exc
+    finally:
+        for w in warnings:
+            print(w, file=sys.stderr)
 
 
 def pick_record(layouts: tuple[Layout, ...], name: str | None, command: str) -> Layout:

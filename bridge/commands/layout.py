@@ -98,6 +98,8 @@ def render_table(layout: Layout) -> str:
     if layout.min_length != layout.record_length:
         length = f"length {layout.min_length}..{layout.record_length}"
     title = f"{layout.name}  {length}  fingerprint {layout.fingerprint}"
+    if layout.dialect != "ibm":
+        title += f"  dialect {layout.dialect}"
     return "\n".join([title, *lines])
 
 

@@ -11,10 +11,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from bridge.commands._output import OutputFile, refuse_inputs
 from bridge.copybook.compiler import compile_copybook
 from bridge.copybook.layout import Layout
 from bridge.decode.multi import MultiLayoutError, resolve_field
-from bridge.errors import CopybookError, CopybookNotFoundError
+from bridge.errors import CopybookError, CopybookNotFoundError, Diagnostic
 from bridge.exitcodes import RET_COPYBOOK_INVALID, RET_NOT_FOUND, RET_OK, RET_USAGE
 from bridge.mapping.lint import errors, load_checked
 from bridge.mapping.model import MappingError, MappingNotFoundError, Problem
@@ -54,6 +55,12 @@ def register(subparsers: Any) -> None:
         default=[],
         help="look for COPY members in DIR (repeatable)",
     )
+    init.add_argument(
+        "--dialect",
+        choices=("ibm", "gnucobol", "microfocus"),
+        default="ibm",
+        help="the compiler the copybook was written for (default ibm; see bridge layout --help)",
+    )
     init.add_argument("--case", choices=CASE_STYLES, default="camel", help="target name style")
     init.add_argument("--name", help="mapping name (default: the copybook's file name)")
     init.add_argument(
@@ -61,11 +68,17 @@ def register(subparsers: Any) -> None:
     )
     init.add_argument("--code-page", default="cp037", help="EBCDIC code page (default cp037)")
     init.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write the mapping to FILE (replaced when complete; never the copybook), its "
+        "paths relative to FILE's directory, as check reads them",
+    )
+    init.add_argument(
         "--relative-to",
         metavar="DIR",
-        default=".",
         help="write the copybook path relative to DIR, where the mapping file will live "
-        "(default: the current directory)",
+        "(default: -o FILE's directory, else the current directory)",
     )
     init.add_argument(
         "--discriminator",
@@ -95,7 +108,12 @@ def _usage(parser: argparse.ArgumentParser) -> int:
 
 def run_init(args: argparse.Namespace) -> int:
     try:
-        layouts = compile_copybook(args.copybook, include_dirs=args.include_dirs)
+        warnings: list[Diagnostic] = []
+        layouts = compile_copybook(
+            args.copybook, include_dirs=args.include_dirs, dialect=args.dialect, warnings=warnings
+        )
+        for w in warnings:
+            print(w, file=sys.stderr)
     except CopybookNotFoundError as exc:
         print(f"bridge mapping init: {exc}", file=sys.stderr)
         return RET_NOT_FOUND
@@ -103,7 +121,14 @@ def run_init(args: argparse.Namespace) -> int:
         print(exc, file=sys.stderr)
         return RET_COPYBOOK_INVALID
     name = args.name or re.sub(r"[^a-z0-9._-]+", "-", Path(args.copybook).stem.lower())
-    base = args.relative_to
+    base = args.relative_to or (os.path.dirname(args.output) or "." if args.output else ".")
+    out: OutputFile | None = None
+    if args.output:
+        refuse_inputs("mapping init", args.output, "-o", [args.copybook])
+        out = OutputFile("mapping init", args.output)
+        out.check()
+    elif args.relative_to is None:
+        _warn_if_stdout_elsewhere()
     common: dict[str, Any] = {
         "name": name,
         "case": args.case,
@@ -126,8 +151,28 @@ def run_init(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"bridge mapping init: {exc}", file=sys.stderr)
         return RET_USAGE
-    print(json.dumps(doc, indent=2, ensure_ascii=False))
+    text = json.dumps(doc, indent=2, ensure_ascii=False)
+    if out is None:
+        print(text)
+    else:
+        out.write(text + "\n")
+        out.commit()
     return RET_OK
+
+
+def _warn_if_stdout_elsewhere() -> None:
+    """Paths in the mapping are relative to the current directory, where check will not look
+    when stdout is a file in another one."""
+    try:
+        target = Path(os.readlink(f"/proc/self/fd/{sys.stdout.fileno()}"))
+    except (OSError, ValueError, AttributeError):
+        return
+    if target.is_file() and target.parent.resolve() != Path.cwd().resolve():
+        print(
+            f"bridge mapping init: warning: stdout is {target}, but the copybook path is "
+            "written relative to the current directory: use -o FILE (or --relative-to DIR)",
+            file=sys.stderr,
+        )
 
 
 def _multi(
@@ -168,7 +213,7 @@ def run_check(args: argparse.Namespace) -> int:
         return RET_NOT_FOUND
     except MappingError as exc:
         report(exc.problems, args.json, prog)
-        print(f"{prog}: {args.mapping} does not match the mapping meta-schema", file=sys.stderr)
+        print(f"{prog}: {args.mapping} is invalid", file=sys.stderr)
         return RET_COPYBOOK_INVALID
     except CopybookError as exc:
         print(exc, file=sys.stderr)

@@ -6,8 +6,10 @@ Sizes and alignment follow IBM Enterprise COBOL (Language Reference, "USAGE clau
   byte algorithm says, not on a doubleword; COMP-2 aligns on 8, COMP-1/POINTER/INDEX on 4 (31-bit).
 - BINARY/COMP/COMP-4 sizes come from the PICTURE digits (2/4/8 bytes), as with TRUNC(STD/OPT);
   GnuCOBOL's binary-size options do not apply.
-- A REDEFINES below level 01 larger than what it redefines is rejected (IBM only warns, and the
-  resulting storage is not a layout we can state); at level 01 each record is its own Layout.
+- A REDEFINES below level 01 larger than what it redefines is accepted with a warning, as IBM
+  does (IGYDS1154-W) and other decoders do: the redefined and redefining items share their start,
+  the pair takes the size of the larger, the next item starts after it, and the group's length
+  grows by the difference. At level 01 each record is its own Layout.
 Slack bytes before a SYNCHRONIZED item are counted in the group that directly holds the item (or
 the outermost group that starts with it); IBM's worked examples agree, and record lengths are the
 same either way. Tables get slack at the end of each occurrence so that every occurrence aligns.
@@ -18,6 +20,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
+from bridge.copybook.dialect import IBM, Dialect
 from bridge.copybook.layout import Category, Condition, Field, Layout, Occurs, Usage
 from bridge.copybook.parser import Entry, Ref
 from bridge.copybook.picture import Picture, PictureError, analyze
@@ -43,11 +46,6 @@ _NO_PICTURE = {
     Usage.POINTER: (4, 4, Category.POINTER),
     Usage.INDEX: (4, 4, Category.INDEX),
 }
-MAX_BINARY_DIGITS = 18
-
-
-def binary_size(digits: int) -> int:
-    return 2 if digits <= 4 else 4 if digits <= 9 else 8
 
 
 def packed_size(digits: int) -> int:
@@ -103,15 +101,21 @@ class _Node:
 
 
 class Builder:
-    def __init__(self, src: SourceText, *, decimal_point_is_comma: bool = False) -> None:
+    def __init__(
+        self, src: SourceText, *, decimal_point_is_comma: bool = False, dialect: Dialect = IBM
+    ) -> None:
         self.src = src
         self.comma = decimal_point_is_comma
+        self.dialect = dialect
         self.diagnostics: list[Diagnostic] = []
 
     def error(self, pos: Position | None, message: str) -> None:
         if pos is None:
             pos = Position("", 0, 0)
         self.diagnostics.append(self.src.diagnostic(pos, message))
+
+    def warning(self, pos: Position, message: str) -> None:
+        self.diagnostics.append(replace(self.src.diagnostic(pos, message), severity="warning"))
 
     # -- records and nesting ---------------------------------------------------------------
 
@@ -189,7 +193,7 @@ class Builder:
     # -- one record ------------------------------------------------------------------------
 
     def _record(self, root: _Node, renames: list[Entry], earlier: list[_Node]) -> Layout | None:
-        before = len(self.diagnostics)
+        before = self._errors()
         if root.entry.redefines is not None:
             ref = root.entry.redefines
             if not any(r.name == ref.names[0] for r in earlier):
@@ -203,7 +207,7 @@ class Builder:
         self._check_occurs(root)
         self._mark_variable(root)
         extra = [self._renames(root, e) for e in renames]
-        if len(self.diagnostics) > before:
+        if self._errors() > before:
             return None
         root_field = self._freeze(root)
         if extra:
@@ -222,7 +226,11 @@ class Builder:
             record_length=root.total,
             min_length=self._min_total(root),
             source=root.entry.pos.file,
+            dialect=self.dialect.name,
         )
+
+    def _errors(self) -> int:
+        return sum(d.severity != "warning" for d in self.diagnostics)
 
     def _check_entries(self, root: _Node) -> None:
         for node in root.walk():
@@ -266,6 +274,13 @@ class Builder:
         sync: bool,
     ) -> None:
         e = node.entry
+        if usage_name == "COMP-0":
+            if not self.dialect.lenient:
+                self.error(
+                    e.usage_pos, "USAGE COMP-0 is not IBM's: use --dialect gnucobol or microfocus"
+                )
+                return
+            usage_name = "COMP"
         usage = _USAGE[usage_name]
         if usage in _NO_PICTURE:
             size, align, category = _NO_PICTURE[usage]
@@ -280,10 +295,27 @@ class Builder:
                 self.error(e.name_pos, f"{node.name} needs a PICTURE (or subordinate items)")
             return
         try:
-            pic = analyze(e.picture, decimal_point_is_comma=self.comma)
+            pic = analyze(
+                e.picture,
+                decimal_point_is_comma=self.comma,
+                max_digits=self.dialect.max_digits,
+                edited_sign=self.dialect.lenient,
+            )
         except PictureError as exc:
             pos = e.picture_pos
-            self.error(Position(pos.file, pos.line, pos.column + exc.index), f"bad PICTURE: {exc}")
+            line = self.src.line_text(pos)
+            if pos.column + len(e.picture) - 1 == 72 and line[72:].strip():
+                # Fixed format ends the code at column 72: the picture went on past it.
+                self.error(
+                    pos,
+                    f"PICTURE cut at column 72 (fixed format ignores columns 73 on; {exc}): "
+                    "continue the entry on the next line, or use --free",
+                )
+                return
+            why = str(exc)
+            if not self.dialect.lenient and ("digits" in why or why.startswith("'S'")):
+                why += " (--dialect gnucobol or microfocus accept it)"
+            self.error(Position(pos.file, pos.line, pos.column + exc.index), f"bad PICTURE: {why}")
             return
         node.pic = pic
         node.category = pic.category
@@ -302,11 +334,13 @@ class Builder:
             digits = pic.digits or 0
             if usage is Usage.COMP3:
                 node.length = packed_size(digits)
-            elif digits > MAX_BINARY_DIGITS:
-                self.error(e.picture_pos, f"binary items hold at most {MAX_BINARY_DIGITS} digits")
+            elif digits > self.dialect.max_binary_digits:
+                limit = self.dialect.max_binary_digits
+                hint = " (--dialect gnucobol or microfocus: 38)" if not self.dialect.lenient else ""
+                self.error(e.picture_pos, f"binary items hold at most {limit} digits{hint}")
                 return
             else:
-                node.length = binary_size(digits)
+                node.length = self.dialect.binary_size(digits, pic.signed)
                 # IBM: m = 2 for 1-4 digits, 4 for 5 digits or more (8-byte items included).
                 node.align = (2 if digits <= 4 else 4) if sync else 1
         elif usage is Usage.NATIONAL:
@@ -350,7 +384,14 @@ class Builder:
             and pic.signed
             and node.usage in (Usage.DISPLAY, Usage.NATIONAL)
         )
-        if not ok:
+        unsigned = pic is not None and pic.category is Category.NUMERIC and not pic.signed
+        if not ok and unsigned and self.dialect.lenient and node.entry.sign_pos is not None:
+            self.warning(
+                node.entry.sign_pos,
+                f"SIGN on {node.name}, whose PICTURE has no S: no effect, no sign position "
+                f"(as {self.dialect.name} lays it out)",
+            )
+        elif not ok:
             self.error(node.entry.sign_pos, "SIGN needs a signed numeric DISPLAY item (PIC S9...)")
 
     # -- REDEFINES and offsets -------------------------------------------------------------
@@ -401,6 +442,7 @@ class Builder:
                         "bytes before a REDEFINES",
                     )
                 self._place(child, start)
+                cur = max(cur, child.offset + child.total)  # a larger REDEFINES extends the pair
                 continue
             cur += -cur % self._lead_align(child)  # slack bytes before a SYNCHRONIZED item
             self._place(child, cur)
@@ -418,10 +460,12 @@ class Builder:
             ref = node.entry.redefines
             pos = ref.pos if ref else node.entry.pos
             if node.total > target.total:
-                self.error(
+                end = node.offset + node.total
+                self.warning(
                     pos,
                     f"{node.name} ({node.total} bytes) is larger than {target.name} "
-                    f"({target.total} bytes); only a level-01 REDEFINES may be larger",
+                    f"({target.total} bytes) that it redefines (IBM IGYDS1154-W): both start at "
+                    f"offset {target.offset}, the next item at {end}",
                 )
             for n in (node, target):
                 if any(d.entry.occurs and d.entry.occurs.depending_on for d in n.walk()):
@@ -619,8 +663,13 @@ def record_name_from_stem(stem: str) -> str:
 
 
 def build_layouts(
-    entries: list[Entry], src: SourceText, root_name: str, *, decimal_point_is_comma: bool = False
+    entries: list[Entry],
+    src: SourceText,
+    root_name: str,
+    *,
+    decimal_point_is_comma: bool = False,
+    dialect: Dialect = IBM,
 ) -> tuple[list[Layout], list[Diagnostic]]:
-    builder = Builder(src, decimal_point_is_comma=decimal_point_is_comma)
+    builder = Builder(src, decimal_point_is_comma=decimal_point_is_comma, dialect=dialect)
     layouts = builder.build(entries, root_name)
     return layouts, builder.diagnostics

@@ -153,6 +153,12 @@ class Field:
         return self.usage is Usage.GROUP
 
     @property
+    def key(self) -> str:
+        """The item's member name in a record's JSON document: its name, or NAME#N for the
+        Nth item of that name in its group (as in its path), so no document repeats a key."""
+        return self.path.rpartition(".")[2]
+
+    @property
     def is_filler(self) -> bool:
         return self.name == "FILLER"
 
@@ -203,6 +209,7 @@ class Layout:
     record_length: int  # with every ODO table at its maximum
     min_length: int  # with every ODO table at its minimum
     source: str = field(default="", compare=False)  # the copybook file, for messages only
+    dialect: str = "ibm"  # the compiler dialect the copybook was read in (copybook/dialect.py)
 
     @property
     def name(self) -> str:
@@ -244,11 +251,13 @@ class Layout:
 
         Cached: events carry it per record, and the layout is immutable.
         """
-        canonical = {
+        canonical: dict[str, Any] = {
             "record_length": self.record_length,
             "min_length": self.min_length,
             "fields": [f.to_json() for f in self.fields()],
         }
+        if self.dialect != "ibm":  # IBM layouts keep the fingerprints they always had
+            canonical["dialect"] = self.dialect
         text = json.dumps(canonical, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(text.encode()).hexdigest()
 
@@ -259,5 +268,6 @@ class Layout:
             "min_length": self.min_length,
             "max_length": self.max_length,
             "fingerprint": self.fingerprint,
+            "dialect": self.dialect,
             "fields": [f.to_json() for f in self.fields()],
         }

@@ -137,12 +137,12 @@ class Parser:
         return (
             nxt.keyword is not None
             or nxt.upper in USAGES
-            or (_is_data_name(nxt.text) and not nxt.text.isdigit())
+            or (_is_data_name(nxt.text) and not _ascii_digits(nxt.text))
         )
 
     def _integer(self) -> int:
         t = self.tok
-        if t.type is not TokenType.WORD or not t.text.isdigit():
+        if t.type is not TokenType.WORD or not _ascii_digits(t.text):
             raise self._error(t, f"expected an integer, found {_show(t)}")
         self._advance()
         return int(t.text)
@@ -175,7 +175,7 @@ class Parser:
 
     def _entry(self) -> Entry:
         level_tok = self.tok
-        if level_tok.type is not TokenType.WORD or not level_tok.text.isdigit():
+        if level_tok.type is not TokenType.WORD or not _ascii_digits(level_tok.text):
             raise self._error(level_tok, f"expected a level number, found {_show(level_tok)}")
         level = int(level_tok.text)
         if level not in VALID_LEVELS or len(level_tok.text) > 2:
@@ -467,3 +467,8 @@ def parse(
     parser = Parser(tokens, src, decimal_point_is_comma=decimal_point_is_comma)
     entries = parser.parse()
     return entries, parser.diagnostics
+
+
+def _ascii_digits(text: str) -> bool:
+    """0-9 only: str.isdigit() also accepts superscripts and other scripts' digits."""
+    return text.isascii() and text.isdigit()

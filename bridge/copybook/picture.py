@@ -38,14 +38,23 @@ class Picture:
     signed: bool = False
 
 
-def _expand(text: str) -> list[tuple[str, int]]:
-    """Symbols with their index in ``text``: ``X(3)`` gives three X, CR/DB stay one symbol."""
-    out: list[tuple[str, int]] = []
+# IBM Enterprise COBOL 6: an elementary item holds at most 134,217,727 bytes (999,999,999
+# only under LP(64), not supported here); counted, never expanded one position at a time.
+MAX_ITEM_POSITIONS = 134_217_727
+# Numeric and edited pictures are checked symbol by symbol; the longest legal one (IBM allows
+# 249 positions in a numeric-edited item) is far below this.
+_EXPANDED_LIMIT = 4096
+
+
+def _runs(text: str) -> list[tuple[str, int, int]]:
+    """Symbols with their index in ``text`` and repetition: ``X(3)`` is one run of three X,
+    CR/DB stay one symbol."""
+    out: list[tuple[str, int, int]] = []
     i = 0
     while i < len(text):
         ch = text[i]
         if text.startswith(("CR", "DB"), i):
-            out.append((text[i : i + 2], i))
+            out.append((text[i : i + 2], i, 1))
             i += 2
             continue
         if ch == "(":
@@ -53,45 +62,73 @@ def _expand(text: str) -> list[tuple[str, int]]:
             count = text[i + 1 : close] if close > 0 else ""
             if not out or out[-1][0] not in _REPEATABLE:
                 raise PictureError("a repetition count must follow a repeatable symbol", i)
-            if close < 0 or not count.isdigit() or int(count) == 0:
+            if close < 0 or not (count.isascii() and count.isdigit()) or int(count) == 0:
                 raise PictureError("a repetition count must be a positive integer in (...)", i)
-            out.extend([out[-1]] * (int(count) - 1))
+            if int(count) > MAX_ITEM_POSITIONS:
+                raise PictureError(
+                    f"repetition count {int(count):,} is larger than IBM COBOL allows in one "
+                    f"item ({MAX_ITEM_POSITIONS:,})",
+                    i + 1,
+                )
+            sym, at, n = out[-1]
+            out[-1] = (sym, at, n + int(count) - 1)
             i = close + 1
             continue
         if ch not in _SIMPLE:
             if ch == "E":
                 raise PictureError("floating-point editing (E) is not supported", i)
             raise PictureError(f"{ch!r} is not a PICTURE symbol", i)
-        out.append((ch, i))
+        out.append((ch, i, 1))
         i += 1
     return out
 
 
-def analyze(text: str, *, decimal_point_is_comma: bool = False) -> Picture:
+def analyze(
+    text: str,
+    *,
+    decimal_point_is_comma: bool = False,
+    max_digits: int = MAX_DIGITS,
+    edited_sign: bool = False,
+) -> Picture:
+    """``max_digits`` and ``edited_sign`` (an S before numeric editing) follow the dialect."""
     text = text.upper()
     if not text:
         raise PictureError("empty PICTURE string", 0)
     if len(text) > MAX_PICTURE_LENGTH:
         raise PictureError(f"PICTURE strings are limited to {MAX_PICTURE_LENGTH} characters", 50)
-    symbols = _expand(text)
-    kinds = {s for s, _ in symbols}
+    runs = _runs(text)
+    total = sum(n for _, _, n in runs)
+    if total > MAX_ITEM_POSITIONS:
+        raise PictureError(
+            f"{total:,} character positions: IBM COBOL allows at most {MAX_ITEM_POSITIONS:,} "
+            "in one item",
+            0,
+        )
+    kinds = {s for s, _, _ in runs}
     point = "," if decimal_point_is_comma else "."
 
-    if kinds <= {"9", "S", "V", "P"}:
-        return _numeric(text, symbols)
     if kinds <= {"N", "B", "0", "/"} and "N" in kinds:
-        return Picture(text, Category.NATIONAL, len(symbols))
+        return Picture(text, Category.NATIONAL, total)
     if kinds <= {"G", "B"} and "G" in kinds:
-        return Picture(text, Category.DBCS, len(symbols))
-    if kinds <= {"A", "X", "9"}:
+        return Picture(text, Category.DBCS, total)
+    if kinds <= {"A", "X", "9"} and kinds != {"9"}:
         category = Category.ALPHABETIC if kinds == {"A"} else Category.ALPHANUMERIC
-        return Picture(text, category, len(symbols))
+        return Picture(text, category, total)
     if kinds <= {"A", "X", "9", "B", "0", "/"} and kinds & {"A", "X"}:
-        return Picture(text, Category.ALPHANUMERIC_EDITED, len(symbols))
+        return Picture(text, Category.ALPHANUMERIC_EDITED, total)
+    numeric = kinds <= {"9", "S", "V", "P"}
+    if total > _EXPANDED_LIMIT:
+        what = f"more than {max_digits} digits" if numeric else "a numeric-edited PICTURE"
+        raise PictureError(f"{what}: {total:,} positions", 0)
+    symbols = [(s, i) for s, i, n in runs for _ in range(n)]
+    if numeric:
+        return _numeric(text, symbols, max_digits)
+    if edited_sign and symbols[0][0] == "S":
+        symbols = symbols[1:]  # Micro Focus, GnuCOBOL: no position, the editing shows the sign
     return _numeric_edited(text, symbols, point)
 
 
-def _numeric(text: str, symbols: list[tuple[str, int]]) -> Picture:
+def _numeric(text: str, symbols: list[tuple[str, int]], max_digits: int) -> Picture:
     seq = [s for s, _ in symbols]
     for k, (s, i) in enumerate(symbols):
         if s == "S" and k != 0:
@@ -104,8 +141,8 @@ def _numeric(text: str, symbols: list[tuple[str, int]]) -> Picture:
     digits = body.count("9")
     if digits == 0:
         raise PictureError("a numeric PICTURE needs at least one 9", 0)
-    if digits > MAX_DIGITS:
-        raise PictureError(f"more than {MAX_DIGITS} digits", 0)
+    if digits > max_digits:
+        raise PictureError(f"more than {max_digits} digits", 0)
     core = [s for s in body if s != "V"]
     first9, last9 = core.index("9"), len(core) - 1 - core[::-1].index("9")
     leading_p, trailing_p = first9, len(core) - 1 - last9

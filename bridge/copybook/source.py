@@ -5,6 +5,13 @@ the indicator (``*`` and ``/`` comment, ``D`` debugging line -- a comment here, 
 columns 8-72 the code, 73-80 ignored. Free format: the whole line is code. In both, ``*>`` starts
 a comment that runs to the end of the line.
 
+Copybooks as transfers and many hands leave them are read the way other compilers read them,
+each with a warning naming the lines (never silently, and only where the reading is unambiguous):
+a ``*`` comment in column 8 instead of 7 (banner lines of asterisks), a level number starting in
+column 7 (the indicator column: the sequence area was cut by one column), and in free format a
+line starting with ``*`` (a fixed-format comment whose sequence area was cut off). A ``*`` that
+may start a PICTURE string continued from the line before stays code.
+
 Tabs are expanded to stops every 8 columns before columns are counted, as IBM's ISPF/Rational
 editors do when they import a file; columns in diagnostics count the expanded line.
 
@@ -28,6 +35,9 @@ MEMBER_SUFFIXES = ("", ".cpy", ".cbl", ".cob")
 TAB_STOP = 8
 _INDICATORS = frozenset(" *-/Dd")
 _MAX_COPY_DEPTH = 20
+# Members expanded in one compile: real copybooks copy dozens; members that each copy the
+# next twice would double the text at every level.
+_MAX_COPIES = 1000
 
 
 @dataclass(frozen=True)
@@ -118,6 +128,14 @@ def read_text(path: Path) -> str:
 
 
 _LEVEL_IN_SEQUENCE_AREA = re.compile(r"^\s*\d{1,2}\s+[A-Za-z]")
+# A level number in column 7 (then a name, FILLER, or the end of the entry).
+_LEVEL_IN_INDICATOR_COLUMN = re.compile(r"^\d{1,2}(\s+\S|\s*\.?\s*$)")
+_PICTURE_OPEN = re.compile(r"(?i)\b(PIC|PICTURE)(\s+IS)?\s*$")
+
+
+def level_in_indicator_column(line: str) -> bool:
+    """True when a level number starts in column 7, where the indicator belongs."""
+    return len(line) > 6 and bool(_LEVEL_IN_INDICATOR_COLUMN.match(line[6:72]))
 
 
 def looks_free_format(lines: Sequence[str]) -> bool:
@@ -131,7 +149,7 @@ def looks_free_format(lines: Sequence[str]) -> bool:
             continue
         if line.lstrip().startswith("*>") and line.index("*") < 6:
             return True
-        if len(line) > 6 and line[6] not in _INDICATORS:
+        if len(line) > 6 and line[6] not in _INDICATORS and not level_in_indicator_column(line):
             return True
         if _LEVEL_IN_SEQUENCE_AREA.match(line[:7]):
             return True
@@ -177,9 +195,16 @@ def scan_file(
     """One file's code text (no COPY expansion yet); logical lines end with a newline.
 
     ``lines`` are tab-expanded; ``raw_lines`` (as read) tell where a tab sat in the sequence area.
+    Lenient readings are reported in ``diagnostics`` as warnings, one per kind and file.
     """
     out = _Builder()
     pending: _Pending | None = None
+    lenient: dict[str, list[int]] = {}  # kind of lenient reading -> the lines read that way
+    last_code = ""  # the code before this line, to tell a continued PICTURE from a comment
+
+    def picture_open() -> bool:
+        code = pending.pieces[-1][0] if pending is not None else last_code
+        return bool(_PICTURE_OPEN.search(code))
 
     def flush() -> None:
         nonlocal pending
@@ -198,6 +223,9 @@ def scan_file(
             stripped = line.lstrip()
             if not stripped or stripped.startswith("*>") or stripped.startswith(">>D"):
                 continue
+            if stripped.startswith("*") and not picture_open():
+                lenient.setdefault("free-star", []).append(number)
+                continue
             indicator, code, first_col = " ", line, 1
         else:
             if len(line) < 7 or not line[6:72].strip():
@@ -207,8 +235,19 @@ def scan_file(
                 continue  # "000100<tab>* ..." : a tab pushed the comment indicator past column 7
             if indicator in "*/Dd":
                 continue  # comment, page eject, or debugging line (WITH DEBUGGING MODE is off)
-            if indicator not in _INDICATORS:
-                diag(number, 7, f"invalid indicator {indicator!r} in column 7")
+            if indicator == " " and code[:1] == "*" and code[:2] != "*>" and not picture_open():
+                lenient.setdefault("column-8", []).append(number)
+                continue
+            if indicator not in _INDICATORS and level_in_indicator_column(line):
+                lenient.setdefault("column-7", []).append(number)
+                indicator, code, first_col = " ", line[6:72], 7
+            elif indicator not in _INDICATORS:
+                diag(
+                    number,
+                    7,
+                    f"invalid indicator {indicator!r} in column 7: was the sequence area cut "
+                    "off? try --free",
+                )
                 continue
         if code.lstrip().startswith(">>"):
             # >>SOURCE FORMAT and friends: reported rather than half-honoured.
@@ -219,6 +258,8 @@ def scan_file(
             flush()
             code, quote = _strip_inline_comment(code, None)
             pending = _Pending([(code, number, first_col)], quote)
+            if free:
+                last_code = code
             continue
         if pending is None:
             diag(number, 7, "continuation line with nothing to continue")
@@ -239,7 +280,35 @@ def scan_file(
         body, pending.quote = _strip_inline_comment(body, pending.quote)
         pending.pieces.append((body, number, col))
     flush()
+    for kind, numbers in lenient.items():
+        first = numbers[0]
+        text = lines[first - 1]
+        column = {"column-8": 8, "column-7": 7}.get(kind, len(text) - len(text.lstrip()) + 1)
+        others = ""
+        if len(numbers) > 1:
+            shown = ", ".join(str(n) for n in numbers[1:11])
+            more = f" and {len(numbers) - 11} more" if len(numbers) > 11 else ""
+            others = f" (also line{'s' if len(numbers) > 2 else ''} {shown}{more})"
+        diagnostics.append(
+            Diagnostic(
+                file,
+                first,
+                column,
+                _LENIENT_MESSAGES[kind] + others,
+                text.rstrip(),
+                severity="warning",
+            )
+        )
     return out
+
+
+_LENIENT_MESSAGES = {
+    "column-8": "'*' in column 8 read as a comment line (the indicator column is 7)",
+    "column-7": "level number in column 7, the indicator column, read as code: the sequence "
+    "area looks cut by one column",
+    "free-star": "line starting with '*' read as a comment (a fixed-format comment line; "
+    "free format comments start with '*>')",
+}
 
 
 # --------------------------------------------------------------------------- text words
@@ -336,6 +405,8 @@ class Expander:
         self.free_format = free_format
         self.lines: dict[str, tuple[str, ...]] = {}
         self.diagnostics: list[Diagnostic] = []
+        self.copies = 0  # members expanded so far, against _MAX_COPIES
+        self.over_limit = False
 
     def load_text(self, text: str, file: str, base_dir: Path | None) -> SourceText:
         return self._expand(text, file, base_dir, ())
@@ -465,8 +536,21 @@ class Expander:
                 f"{pos.file}:{pos.line}:{pos.column}: COPY member {name} not found in "
                 + (", ".join(str(d) for d in self.include_dirs) or "the copybook's directory")
             )
-        if str(path) in stack or len(stack) > _MAX_COPY_DEPTH:
+        if str(path) in stack:
             self.diagnostics.append(src.diagnostic(pos, f"COPY {name} copies itself"))
+            return None
+        if self.over_limit:  # said once, where a limit was reached; expand nothing more
+            return None
+        self.copies += 1
+        if len(stack) > _MAX_COPY_DEPTH or self.copies > _MAX_COPIES:
+            self.over_limit = True
+            message = (
+                f"COPY nesting deeper than {_MAX_COPY_DEPTH} (at {name})"
+                if len(stack) > _MAX_COPY_DEPTH
+                else f"COPY {name}: more than {_MAX_COPIES} COPY statements expanded "
+                "(members that copy others several times?)"
+            )
+            self.diagnostics.append(src.diagnostic(pos, message))
             return None
         return self._expand(read_text(path), str(path), path.parent, stack)
 

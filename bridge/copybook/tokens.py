@@ -56,6 +56,8 @@ USAGES: dict[str, str] = {
     "COMP-4": "COMP",
     "COMPUTATIONAL-4": "COMP",
     "BINARY": "COMP",
+    "COMP-0": "COMP-0",  # not IBM's: binary in the gnucobol and microfocus dialects
+    "COMPUTATIONAL-0": "COMP-0",
     "COMP-5": "COMP-5",
     "COMPUTATIONAL-5": "COMP-5",
     "COMP-3": "COMP-3",

@@ -10,6 +10,9 @@ Framings:
 - ``fixed``: records of ``record_length`` bytes back to back (z/OS RECFM=F/FB unloaded).
 - ``rdw`` / ``rdw-le``: each record starts with a 4-byte RDW: a 2-byte length (big- or
   little-endian; including the RDW unless ``rdw_includes_header=False``), then 2 zero bytes.
+  Some PC transfer tools write ``rdw-le`` the other way round: 2 zero bytes, then the
+  little-endian length. ``rdw-le`` reads both: the first RDW tells which (its length is never
+  0), and every later RDW must be the same.
 - ``vb``: blocks, each with a 4-byte BDW (2-byte length including the BDW and 2 zero bytes, or
   with the high bit set an extended 4-byte length) holding RDW records (RECFM=VB).
 - ``vbs``: like ``vb``, but the RDW's third byte is a segment code (0 complete, 1 first,
@@ -44,7 +47,15 @@ from bridge.decode.reference import record_extent
 from bridge.decode.verdict import DecodeOptions, RecordResult, record_end, relocate
 from bridge.errors import BridgeError
 
-__all__ = ["FRAMINGS", "FramingError", "RecordSpan", "frame", "line_start", "long_line_error"]
+__all__ = [
+    "FRAMINGS",
+    "FileChangedError",
+    "FramingError",
+    "RecordSpan",
+    "frame",
+    "line_start",
+    "long_line_error",
+]
 
 FRAMINGS = ("fixed", "rdw", "rdw-le", "vb", "vbs", "odo", "lines")
 
@@ -61,6 +72,15 @@ class FramingError(BridgeError):
         self.hint = hint
         text = f"offset {offset}: {message}"
         super().__init__(f"{text} ({hint})" if hint else text)
+
+
+class FileChangedError(FramingError):
+    """The file got shorter while it was read (another process truncated or rewrote it)."""
+
+    def __init__(self, offset: int) -> None:
+        super().__init__(
+            offset, "file changed while reading (cut short by another process: run it again)"
+        )
 
 
 @dataclass(frozen=True)
@@ -113,8 +133,16 @@ def mapped(path: str | os.PathLike[str]) -> Iterator[memoryview]:
         if fh.seek(0, 2) == 0:
             yield memoryview(b"")
             return
-        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm, memoryview(mm) as view:
+        mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
+        view = memoryview(mm)
+        try:
             yield view
+        finally:
+            # A slice still alive (held by an exception's traceback) keeps the mapping until it
+            # goes: closing it now would raise BufferError in place of the real error.
+            with contextlib.suppress(BufferError):
+                view.release()
+                mm.close()
 
 
 def frame(
@@ -176,7 +204,15 @@ def frame(
         pieces = _fixed(data, skip_header, end, lrecl + record_prefix, at)
     elif framing in ("rdw", "rdw-le"):
         little = framing == "rdw-le"
-        pieces = _rdw(data, at, end, little=little, inclusive=rdw_includes_header, number=n)
+        pieces = _rdw(
+            data,
+            at,
+            end,
+            little=little,
+            inclusive=rdw_includes_header,
+            number=n,
+            first=skip_header,
+        )
     elif framing in ("vb", "vbs"):
         pieces = _vb(data, at, end, spanned=framing == "vbs", number=n, block_end=block_end)
     else:
@@ -264,16 +300,42 @@ def _text_mode_hint(data: memoryview, step: int) -> str | None:
 # --- RDW, VB, VBS ----------------------------------------------------------------------------
 
 
+def rdw_length_last(first: bytes) -> bool:
+    """True when an ``rdw-le`` file's first RDW holds its length in bytes 2-3 (bytes 0-1 zero)."""
+    return len(first) >= 4 and first[0] == 0 and first[1] == 0 and (first[2] or first[3]) != 0
+
+
 def _rdw(
-    data: memoryview, start: int, end: int, *, little: bool, inclusive: bool, number: int = 0
+    data: memoryview,
+    start: int,
+    end: int,
+    *,
+    little: bool,
+    inclusive: bool,
+    number: int = 0,
+    first: int | None = None,
 ) -> Iterator[tuple[list[tuple[int, int]], None]]:
+    first = start if first is None else first
     at = start
+    # The variant the file's first RDW shows (at ``first``), for the whole file: a resumed
+    # run reads it there too.
+    last = little and rdw_length_last(bytes(data[first : first + 4]))
     while at < end:
         if end - at < 4:
             raise FramingError(at, f"record {number}: the file ends inside its RDW")
-        length = int.from_bytes(data[at : at + 2], "little" if little else "big")
-        total = length if inclusive else length + 4
-        if data[at + 2] or data[at + 3]:
+        if last:
+            length = int.from_bytes(data[at + 2 : at + 4], "little")
+            total = length if inclusive else length + 4
+            if data[at] or data[at + 1]:
+                raise FramingError(
+                    at,
+                    f"record {number}: RDW {bytes(data[at : at + 4]).hex()} has non-zero "
+                    "bytes 0-1, and the file's first RDW had its length in bytes 2-3",
+                )
+        else:
+            length = int.from_bytes(data[at : at + 2], "little" if little else "big")
+            total = length if inclusive else length + 4
+        if not last and (data[at + 2] or data[at + 3]):
             raise FramingError(
                 at,
                 f"record {number}: RDW {bytes(data[at : at + 4]).hex()} has non-zero bytes 2-3",

@@ -32,11 +32,13 @@ from bridge.copybook.layout import Field, Layout, Usage
 from bridge.decode.edited import EditedPicture
 from bridge.decode.framing import (
     FRAMINGS,
+    FileChangedError,
     FramingError,
     RecordSpan,
     frame,
     line_start,
     long_line_error,
+    rdw_length_last,
 )
 from bridge.decode.plan import REASONS, Plan, compile_plan
 from bridge.decode.verdict import (
@@ -45,6 +47,7 @@ from bridge.decode.verdict import (
     Reason,
     RecordResult,
     Segments,
+    no_count_value,
     record_bytes,
     record_end,
     relocate,
@@ -325,8 +328,8 @@ class NativeDecoder:
         root = self.layout.root
         if root.is_group:
             _floats_in(doc, root)
-        elif root.name in doc:
-            doc[root.name] = _float_values(doc[root.name], root)
+        elif root.key in doc:
+            doc[root.key] = _float_values(doc[root.key], root)
         return doc
 
     def decode_file(
@@ -397,8 +400,8 @@ class NativeDecoder:
 def _floats_in(members: dict[str, Any], group: Field) -> None:
     """COMP-1/COMP-2 values parsed as Decimal back to float, in place."""
     for child in group.children:
-        if child.name in members:
-            members[child.name] = _float_values(members[child.name], child)
+        if child.key in members:
+            members[child.key] = _float_values(members[child.key], child)
 
 
 def _float_values(value: Any, f: Field) -> Any:
@@ -449,14 +452,24 @@ class _FileWalk:
     def __exit__(self, *exc: object) -> None:
         self.fh.close()
 
-    def window(self, pos: int, length: int) -> tuple[int, mmap.mmap]:
-        """An mmap from ``pos`` (rounded down to the granularity) of about ``length`` bytes."""
+    def window(self, pos: int, length: int) -> tuple[int, bytearray]:
+        """The bytes from ``pos`` (rounded down to the granularity) of about ``length`` bytes.
+
+        Read, not mapped: a file cut short while it is read (another process truncating it)
+        is then a short read and a FramingError naming the offset, where a mapped page past
+        the new end would kill the process with SIGBUS.
+        """
         start = pos - pos % mmap.ALLOCATIONGRANULARITY
         stop = min(self.end, start + max(length, pos - start + 1))
-        mm = mmap.mmap(self.fh.fileno(), stop - start, access=mmap.ACCESS_READ, offset=start)
-        if hasattr(mmap, "MADV_SEQUENTIAL"):
-            mm.madvise(mmap.MADV_SEQUENTIAL)
-        return start, mm
+        buf = bytearray(stop - start)
+        got = 0
+        with memoryview(buf) as view:
+            while got < len(buf):
+                n = os.preadv(self.fh.fileno(), [view[got:]], start + got)
+                if n == 0:
+                    raise FileChangedError(start + got)
+                got += n
+        return start, buf
 
     def batches(
         self,
@@ -497,7 +510,7 @@ class _FileWalk:
             try:
                 whole = (start + len(mm) - pos) // step
                 if whole == 0:  # a record larger than the window
-                    mm.close()
+                    _close(mm)
                     start, mm = self.window(pos, step)
                     whole = 1
                 yield from self.fixed_window(
@@ -508,7 +521,7 @@ class _FileWalk:
             pos += whole * step
 
     def fixed_window(
-        self, mm: mmap.mmap, at: int, whole: int, *, lrecl: int, step: int, base: int
+        self, mm: bytearray, at: int, whole: int, *, lrecl: int, step: int, base: int
     ) -> Iterator[Batch]:
         for first in range(0, whole, self.batch_records):
             n = min(self.batch_records, whole - first)
@@ -537,6 +550,10 @@ class _FileWalk:
     # -- rdw, rdw-le, vb ----------------------------------------------------------------
 
     def described(self, kind: int, *, inclusive: bool) -> Iterator[Batch]:
+        if kind == _native.FRAME_RDW_LE:
+            self.fh.seek(self.skip_header)
+            if rdw_length_last(self.fh.read(4)):
+                kind = _native.FRAME_RDW_LE_HIGH  # the variant the first RDW shows, for the file
         cap = self.batch_records
         offsets = array("Q", bytes(8 * cap))
         lengths = array("I", bytes(4 * cap))
@@ -619,9 +636,18 @@ class _FileWalk:
             d = head[:4]
             if self.end - at < 4:
                 raise FramingError(at, f"record {number}: the file ends inside its RDW")
-            length = int.from_bytes(d[:2], "little" if kind == _native.FRAME_RDW_LE else "big")
+            if kind == _native.FRAME_RDW_LE_HIGH:
+                length = int.from_bytes(d[2:4], "little")
+                if d[0] or d[1]:
+                    raise FramingError(
+                        at,
+                        f"record {number}: RDW {d.hex()} has non-zero bytes 0-1, and the "
+                        "file's first RDW had its length in bytes 2-3",
+                    )
+            else:
+                length = int.from_bytes(d[:2], "little" if kind == _native.FRAME_RDW_LE else "big")
             total = length if inclusive else length + 4
-            if d[2] or d[3]:
+            if kind != _native.FRAME_RDW_LE_HIGH and (d[2] or d[3]):
                 raise FramingError(
                     at,
                     f"record {number}: RDW {d.hex()} has non-zero bytes 2-3",
@@ -858,7 +884,7 @@ class _LineFrames:
         self._padded: Any = ffi.new("size_t *")
 
     def frame(
-        self, mm: mmap.mmap, at: int, *, final: bool, space: int
+        self, mm: bytearray, at: int, *, final: bool, space: int
     ) -> tuple[int, int, int, int]:
         """Lines from ``at`` in ``mm``: (records, where to go on, status, short lines)."""
         f = self._f
@@ -890,7 +916,7 @@ def _block_ends(offsets: array[int], lengths: array[int], n: int, base: int) -> 
     return ends
 
 
-def _bdw_length(bdw: bytes) -> int:
+def _bdw_length(bdw: bytes | bytearray) -> int:
     """The block length a (valid) BDW gives."""
     if bdw[0] & 0x80:
         return int.from_bytes(bdw, "big") & 0x7FFFFFFF
@@ -902,10 +928,11 @@ def _buffer(mm: mmap.mmap) -> Any:
     return mm
 
 
-def _close(mm: mmap.mmap) -> None:
+def _close(mm: mmap.mmap | bytearray) -> None:
     """Unmap now, or (while an exception's traceback still holds views of it) when freed."""
-    with contextlib.suppress(BufferError):
-        mm.close()
+    if isinstance(mm, mmap.mmap):
+        with contextlib.suppress(BufferError):
+            mm.close()
 
 
 def _message(decoder: NativeDecoder, e: Any, reason: Reason, raw: bytes, rec_start: int) -> str:
@@ -927,7 +954,8 @@ def _message(decoder: NativeDecoder, e: Any, reason: Reason, raw: bytes, rec_sta
         count = f.occurs.depending_on
         if i == 0:
             return f"count {count} was not decoded before the table"
-        shown = "did not decode" if i == 1 else f"is {int(e.value)}"
+        pic = decoder.layout.field(count).picture
+        shown = no_count_value(pic) if i == 1 else f"is {int(e.value)}"
         return f"count {count} {shown}; the table takes {f.occurs.min} to {f.occurs.max}"
     if reason is Reason.BLANK_NUMERIC:
         kind = "packed" if f.usage is Usage.COMP3 else "numeric"

@@ -11,7 +11,7 @@ its own. Each op keeps a path template (``REC.T[{}].ITEM``) for error messages.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +27,18 @@ __all__ = ["REASONS", "Plan", "PlanOp", "compile_plan"]
 
 # C reason codes -> Reason, in the contract's order (BRIDGE_R_* are 1-based).
 REASONS: tuple[Reason, ...] = tuple(Reason)
+
+
+def check_redefines(layout: Layout, chosen: Mapping[str, str]) -> None:
+    """Each ORIGINAL=ALTERNATIVE choice names an item and an alternative that redefines it."""
+    for original, alternative in chosen.items():
+        try:
+            alt = layout.field(alternative)
+            layout.field(original)
+        except KeyError as exc:
+            raise DecodeOptionsError(f"redefines: no item {exc.args[0]}") from None
+        if alt.redefines != original:
+            raise DecodeOptionsError(f"redefines: {alternative} does not redefine {original}")
 
 
 class PlanError(DecodeOptionsError):
@@ -125,14 +137,7 @@ class _Builder:
         self._check_redefines()
 
     def _check_redefines(self) -> None:
-        for original, alternative in self.chosen.items():
-            try:
-                alt = self.layout.field(alternative)
-                self.layout.field(original)
-            except KeyError as exc:
-                raise DecodeOptionsError(f"redefines: no item {exc.args[0]}") from None
-            if alt.redefines != original:
-                raise DecodeOptionsError(f"redefines: {alternative} does not redefine {original}")
+        check_redefines(self.layout, self.chosen)
 
     # -- which items appear ---------------------------------------------------------------
 
@@ -160,7 +165,7 @@ class _Builder:
         if root.is_group:
             self.members(root, template, 0)
         else:
-            self.item(root, template, _key(root.name, True), 0)
+            self.item(root, template, _key(root.key, True), 0)
         self.close(0, _native.OP_CLOSE_OBJ)
         for table, count in self.pending:
             if count not in self.count_ops:
@@ -174,9 +179,9 @@ class _Builder:
     def members(self, group: Field, template: str, tables: int) -> None:
         first = True
         for child in group.children:
-            path = f"{template}.{child.name}"
+            path = f"{template}.{child.key}"
             if self._shown(child):
-                self.item(child, path, _key(child.name, first), tables)
+                self.item(child, path, _key(child.key, first), tables)
                 first = False
             elif self._decodable(child):
                 self.hidden_counts(child, path, tables)
@@ -187,7 +192,7 @@ class _Builder:
             self.field_op(f, template, b"", tables, hidden=True)
         for child in f.children:
             if self._decodable(child):
-                self.hidden_counts(child, f"{template}.{child.name}", tables)
+                self.hidden_counts(child, f"{template}.{child.key}", tables)
 
     def item(self, f: Field, template: str, key: bytes, tables: int) -> None:
         if f.occurs is None:

@@ -50,6 +50,7 @@ from bridge.decode.verdict import (
     FieldError,
     Reason,
     RecordResult,
+    no_count_value,
 )
 from bridge.decode.zoned import zoned_bytes
 
@@ -280,7 +281,7 @@ class _Decoder:
             if root.is_group:
                 self.group(root, 0, (), document)
             else:
-                self.item(root, 0, (), lambda value: document.__setitem__(root.name, value))
+                self.item(root, 0, (), lambda value: document.__setitem__(root.key, value))
         except _Stop:
             pass
         return document
@@ -307,7 +308,7 @@ class _Decoder:
             if field.is_filler:
                 continue
 
-            def put(value: Value, name: str = field.name) -> None:
+            def put(value: Value, name: str = field.key) -> None:
                 out[name] = value
 
             shift += field.total_length - self.item(field, at, subs, put)
@@ -355,7 +356,8 @@ class _Decoder:
             return None
         value, count_path, at, raw = known
         if value is None or not low <= value <= high:
-            shown = "did not decode" if value is None else f"is {value}"
+            pic = self.layout.field(table.occurs.depending_on).picture
+            shown = no_count_value(pic) if value is None else f"is {value}"
             message = f"count {count_path} {shown}; the table takes {low} to {high}"
             self.error(path, at, len(raw), Reason.ODO_OUT_OF_RANGE, message)
             return None

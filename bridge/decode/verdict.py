@@ -49,6 +49,9 @@ class Reason(enum.StrEnum):
     # Multi-layout files only: the discriminator names no known record type. Last, because
     # the native core numbers the reasons above in this order and never reports this one.
     UNKNOWN_RECORD_TYPE = "unknown-record-type"
+    # Never reported by the native core either: a record longer than its layout, rejected
+    # only on request (bridge decode --strict-length).
+    RECORD_TOO_LONG = "record-too-long"
 
 
 @dataclass(frozen=True)
@@ -101,6 +104,14 @@ class RecordResult:
     def raw(self, buf: Any) -> bytes:
         """The record's bytes in ``buf`` (the whole file): its pieces joined when spanned."""
         return record_bytes(buf, self.offset, self.length, self.segments)
+
+
+def no_count_value(picture: str | None) -> str:
+    """Why an ODO count has no value, in the words both decoders use (the reason's raw bytes
+    show which)."""
+    return (
+        f"did not decode (no PIC {picture} value: past its digits under TRUNC(STD), or bad bytes)"
+    )
 
 
 def record_bytes(buf: Any, offset: int, length: int, segments: Segments = ()) -> bytes:

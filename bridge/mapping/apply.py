@@ -271,7 +271,7 @@ def _resolve(
         rest = tokens[n:]
         item = member.item
         if isinstance(member, TablePlan):
-            if not rest or not rest[0].isdigit():
+            if not rest or not (rest[0].isascii() and rest[0].isdigit()):
                 return _site(item, subscripts, extra, whole=True)
             i = int(rest[0])
             return _resolve(
@@ -281,7 +281,7 @@ def _resolve(
                 extra + i * item.length,
                 plan,
             ) or _site(item, (*subscripts, (item.path, i)), extra + i * item.length)
-        if member.repeated and rest and rest[0].isdigit():
+        if member.repeated and rest and rest[0].isascii() and rest[0].isdigit():
             i = int(rest[0])
             return _site(item, (*subscripts, (item.path, i)), extra + i * item.length)
         return _site(item, subscripts, extra, whole=member.repeated)

@@ -3,7 +3,9 @@
 It carries everything needed to find, understand and replay the rejection without the source
 system: which file (path and SHA-256), which record (number, byte offset, length, the raw bytes),
 which layout and mapping judged it, at which stage, and every reason in the shared format
-(reasons.py). The raw bytes hold clear PII: the audit queue is an access-controlled store.
+(reasons.py). Under a mapping with protected fields (PII, masked, hashed) the context's
+redaction plan (redact.py, docs/audit.md) withholds their bytes and values; otherwise the raw
+bytes are the record's as it is.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from bridge.copybook.layout import Layout
 from bridge.decode.verdict import FieldError, Segments
 from bridge.mapping.model import SCHEMA_DIR
 from bridge.mapping.reasons import Violation
+from bridge.mapping.redact import Redaction
 
 AUDIT_SCHEMA_PATH = SCHEMA_DIR / "audit-record.schema.json"
 AUDIT_VERSION = 1
@@ -55,6 +58,7 @@ class AuditContext:
     mapping_version: str | None = None
     schema_id: str | None = None
     pii_key_id: str | None = None
+    redaction: Redaction | None = None  # what the documents withhold (None: nothing)
 
     @classmethod
     def for_file(cls, path: str | Path, **kwargs: Any) -> AuditContext:
@@ -94,7 +98,7 @@ class AuditContext:
         }
         if segments:
             record["segments"] = [{"offset": at, "length": n} for at, n in segments]
-        return {
+        document = {
             "audit_version": AUDIT_VERSION,
             "time": moment.isoformat(timespec="microseconds").replace("+00:00", "Z"),
             "stage": stage,
@@ -118,6 +122,11 @@ class AuditContext:
             "case": case,
             "reasons": listed,
         }
+        if self.redaction is None:
+            return document
+        return self.redaction.apply(
+            document, raw, listed, case=case, offset=offset, segments=segments
+        )
 
 
 def audit_json(record: Mapping[str, Any]) -> str:

@@ -386,7 +386,7 @@ class _EventBuilder:
             if hidden_counts_in is not None and not open_path and self.prefix:
                 key, self.prefix = self.prefix + key, b""  # the root's first property
             firsts[-1] = False
-            path_template = f"{template}.{m.item.name}" if tables == 0 else m.item.path
+            path_template = f"{template}.{m.item.key}" if tables == 0 else m.item.path
             if isinstance(m, TablePlan):
                 self.table(m, key, tables)
             elif m.repeated:

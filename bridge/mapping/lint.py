@@ -11,17 +11,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from bridge.codepages import UnknownCodepageError, decode_table
 from bridge.copybook.compiler import compile_copybook
 from bridge.copybook.layout import Category, Field, Layout, Usage
+from bridge.decode.plan import PlanError, compile_plan
+from bridge.decode.verdict import DecodeOptions, DecodeOptionsError
+from bridge.errors import CopybookError, Diagnostic
+from bridge.inputs import input_problem
 from bridge.mapping.model import (
     CASE_PROPERTY,
     FieldSpec,
     MappingDoc,
+    MappingError,
     MappingNotFoundError,
     PiiPolicyKind,
     Problem,
@@ -57,6 +62,10 @@ TEXT_FORMAT_LENGTH = {
 
 
 JSON_SAFE_DIGITS = 15  # every 15-digit integer survives an IEEE-754 double
+MAX_TARGET_DEPTH = 32  # nested event objects; deeper is a typo or an attack, never a design
+MAX_RECORD_LENGTH = 2**31 - 1  # what the C core's record lengths can hold
+# A copybook a mapping names is echoed line by line in errors only when named like one.
+COPYBOOK_SUFFIXES = frozenset({".cpy", ".cbl", ".cob", ".copy", ".txt"})
 
 
 @dataclass(frozen=True)
@@ -175,6 +184,15 @@ def check_mapping(mapping: MappingDoc, layouts: Sequence[Layout]) -> list[Proble
                     )
                 )
 
+    if framing.record_length is not None and framing.record_length > MAX_RECORD_LENGTH:
+        problems.append(
+            Problem(
+                "/source/framing/record_length",
+                f"record_length {framing.record_length} is larger than any record "
+                f"(at most {MAX_RECORD_LENGTH:,} bytes)",
+            )
+        )
+
     if framing.type == "odo":
         for sel in selections:
             if sel.layout.min_length == sel.layout.record_length:
@@ -269,6 +287,32 @@ def check_mapping(mapping: MappingDoc, layouts: Sequence[Layout]) -> list[Proble
                 Problem(drop.pointer + "/source", "both mapped and dropped", drop.source)
             )
 
+    for drop in mapping.drops:
+        group = items.get(drop.source)
+        if group is None or not group.is_group:
+            continue
+        inside = [src for src in seen_sources if src.startswith(drop.source + ".")]
+        if inside:
+            problems.append(
+                Problem(
+                    drop.pointer + "/source",
+                    f"drops group {drop.source}, whose item(s) {', '.join(inside)} are mapped: "
+                    "they would vanish from the events, and their checks with them",
+                    drop.source,
+                )
+            )
+
+    for spec in mapping.fields:
+        depth = spec.target.count(".") + 1
+        if depth > MAX_TARGET_DEPTH:
+            problems.append(
+                Problem(
+                    spec.pointer + "/target",
+                    f"target nests {depth} levels; at most {MAX_TARGET_DEPTH}",
+                    spec.source,
+                )
+            )
+
     problems.extend(_check_keys(mapping, items))
 
     if mapping.discriminator is not None:
@@ -277,6 +321,19 @@ def check_mapping(mapping: MappingDoc, layouts: Sequence[Layout]) -> list[Proble
     for sel in selections:
         plan = build_plan(mapping, sel.layout, dict(sel.redefines), sel.case)
         problems.extend(plan.problems)
+        try:  # the record stage decodes natively only: say so here, not as a crash mid-run
+            compile_plan(sel.layout, DecodeOptions(redefines=dict(sel.redefines)))
+        except PlanError as exc:
+            problems.append(
+                Problem(
+                    "/copybook",
+                    f"record {sel.layout.name} cannot be decoded natively ({exc}), and mappings "
+                    "run natively only (bridge decode COPYBOOK FILE decodes it with the "
+                    "reference decoder)",
+                )
+            )
+        except DecodeOptionsError:
+            pass  # a REDEFINES choice the checks above report
 
     unique = {(p.pointer, p.field, p.message): p for p in problems}
     return list(unique.values())
@@ -497,6 +554,8 @@ def check_field(spec: FieldSpec, item: Field) -> list[Problem]:
                 if ev.target in targets:
                     err(f"/values/{i}/target", f"target {ev.target!r} is listed twice")
                 targets.add(ev.target)
+                if not ev.source and not ev.ranges:
+                    err(f"/values/{i}/source", "an empty list: no value would ever match")
                 values += [(f"/values/{i}/source/{j}", v) for j, v in enumerate(ev.source)]
                 for j, (low, high) in enumerate(ev.ranges):
                     if not numeric:
@@ -520,8 +579,39 @@ def check_field(spec: FieldSpec, item: Field) -> list[Problem]:
             if not numeric and not isinstance(value, str):
                 err(pointer, f"{value!r} is not text; {pic} is {item.category.value}")
 
+    for j, value in enumerate(spec.null_values):
+        pointer = f"/null_values/{j}"
+        if numeric:
+            number = _num(value)
+            if number is None:
+                err(pointer, f"{value!r} is not a number; {pic} is numeric")
+            elif not _fits(number, item):
+                err(pointer, f"{value} cannot be held by {pic}: it would never match")
+        elif not isinstance(value, str):
+            err(pointer, f"{value!r} is not text; {pic} is {item.category.value}")
+        elif len(value) > char_length(item):
+            err(pointer, f"{value!r} is longer than {pic}: it would never match")
+
+    for name, bound in (("maxLength", spec.max_length), ("minLength", spec.min_length)):
+        if bound is not None and bound > MAX_RECORD_LENGTH:
+            err(f"/{name}", f"{name} is larger than any field can be ({MAX_RECORD_LENGTH:,})")
+
     _check_constraints(spec, item, err)
     return problems
+
+
+def _fits(number: Decimal, item: Field) -> bool:
+    """Could ``item`` (a numeric PIC) hold ``number``?"""
+    scale = item.scale or 0
+    if number < 0 and not item.signed:
+        return False
+    if scale >= 0:
+        try:
+            if number != number.quantize(Decimal(1).scaleb(-scale)):
+                return False  # more decimal places than the PIC has
+        except InvalidOperation:
+            return False
+    return abs(number) < Decimal(10) ** integer_digits(item)
 
 
 def _num(value: Scalar) -> Decimal | None:
@@ -572,9 +662,38 @@ def load_checked(path: str | Path) -> tuple[MappingDoc, tuple[Layout, ...], list
     copybook are returned (errors and warnings), not raised.
     """
     mapping = load_mapping(path)
-    if not mapping.copybook_path.is_file():
-        raise MappingNotFoundError(
-            f"copybook not found: {mapping.copybook_path} (named at /copybook/path)"
+    problem = input_problem(mapping.copybook_path)
+    if problem is not None:
+        what = "copybook not found" if problem == "no such file" else f"copybook {problem}"
+        raise MappingNotFoundError(f"{what}: {mapping.copybook_path} (named at /copybook/path)")
+    missing = [
+        Problem(f"/copybook/include_dirs/{i}", f"no such directory: {d}")
+        for i, d in enumerate(mapping.include_dirs)
+        if not d.is_dir()
+    ]
+    if missing:
+        raise MappingError(missing)
+    found: list[Diagnostic] = []
+    try:
+        layouts = compile_copybook(
+            mapping.copybook_path,
+            include_dirs=mapping.include_dirs,
+            dialect=mapping.copybook.dialect,
+            warnings=found,
         )
-    layouts = compile_copybook(mapping.copybook_path, include_dirs=mapping.include_dirs)
-    return mapping, layouts, check_mapping(mapping, layouts)
+    except CopybookError as exc:
+        if mapping.copybook_path.suffix.lower() in COPYBOOK_SUFFIXES:
+            raise
+        # Not named like a copybook (/etc/passwd, say): none of its text is echoed.
+        first = exc.diagnostics[0]
+        message = (
+            "does not compile as a copybook (its text is not shown: the file is not named "
+            f"like one, {', '.join(sorted(COPYBOOK_SUFFIXES))})"
+        )
+        raise CopybookError([replace(first, message=message, text="")]) from None
+    # What the compiler accepted with a warning is a warning of the mapping's copybook too.
+    read_as = [
+        Problem("/copybook/path", f"{d.file}:{d.line}:{d.column}: {d.message}", severity="warning")
+        for d in found
+    ]
+    return mapping, layouts, read_as + check_mapping(mapping, layouts)

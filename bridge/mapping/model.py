@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import enum
 import json
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -20,6 +21,7 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker
 
 from bridge.errors import BridgeError
+from bridge.inputs import input_problem
 
 # The schemas folder sits beside the package in the source tree (an editable install).
 # bridge/schemas links to the repository's schemas/, so the meta-schemas ship inside the wheel
@@ -115,6 +117,7 @@ class CopybookRef:
     fingerprint: str
     include_dirs: tuple[str, ...] = ()
     record: str | None = None
+    dialect: str = "ibm"  # the compiler dialect the copybook is read in (copybook/dialect.py)
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,14 @@ class PiiKeySource:
     env: str | None = None
     file: str | None = None
     key_id: str | None = None
+
+
+@dataclass(frozen=True)
+class AuditPolicy:
+    """What the audit documents of a mapping with protected fields withhold (docs/audit.md)."""
+
+    redact_dropped: bool = False  # dropped fields are redacted like PII
+    seal_key: PiiKeySource | None = None  # the operator's public key: a sealed copy of the record
 
 
 @dataclass(frozen=True)
@@ -225,6 +236,7 @@ class MappingDoc:
     keys: Keys = Keys()
     discriminator: Discriminator | None = None
     pii_key: PiiKeySource | None = None
+    audit: AuditPolicy = AuditPolicy()
     description: str | None = None
     base_dir: Path = field(default=Path("."), compare=False)
     document: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -273,7 +285,7 @@ def meta_problems(document: Any) -> list[Problem]:
 
 def _pointer_key(pointer: str) -> list[tuple[int, int | str]]:
     """Document order: /fields/3 before /fields/10."""
-    return [(0, int(t)) if t.isdigit() else (1, t) for t in pointer.split("/")[1:]]
+    return [(0, int(t)) if t.isascii() and t.isdigit() else (1, t) for t in pointer.split("/")[1:]]
 
 
 def _forbidden_keys(schema: Any) -> list[str]:
@@ -313,19 +325,54 @@ def _leaf_errors(error: Any) -> list[Any]:
 
 
 def read_document(path: Path) -> dict[str, Any]:
+    problem = input_problem(path)
+    if problem is not None:
+        if problem == "no such file":
+            raise MappingNotFoundError(f"mapping not found: {path}")
+        raise MappingNotFoundError(f"mapping {path}: {problem}")
+    data = path.read_bytes()
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as exc:
-        raise MappingNotFoundError(f"mapping not found: {path}") from exc
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        bad = data[exc.start : exc.start + 1].hex().upper()
+        where = f"byte offset {exc.start} (line {line}): X'{bad}'"
+        raise MappingError([Problem("", f"not UTF-8 text: {where}")]) from None
     try:
         # parse_float keeps any decimal a person wrote exact.
-        document = json.loads(text, parse_float=Decimal)
+        document = json.loads(text, parse_float=Decimal, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
-        problem = Problem("", f"not JSON: line {exc.lineno} column {exc.colno}: {exc.msg}")
-        raise MappingError([problem]) from exc
+        problem = f"not JSON: line {exc.lineno} column {exc.colno}: {exc.msg}"
+        raise MappingError([Problem("", problem)]) from exc
+    except _DuplicateKeyError as exc:
+        raise MappingError([Problem("", f"{exc}{_line_of_last(text, exc.key)}")]) from None
+    except RecursionError:
+        problem = "JSON nested too deeply (a mapping is a few levels deep)"
+        raise MappingError([Problem("", problem)]) from None
     if not isinstance(document, dict):
         raise MappingError([Problem("", "a mapping is a JSON object")])
     return document
+
+
+class _DuplicateKeyError(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(f"key {json.dumps(key)} given twice in one object (readers keep one)")
+        self.key = key
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    document: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in document:
+            raise _DuplicateKeyError(key)
+        document[key] = value
+    return document
+
+
+def _line_of_last(text: str, key: str) -> str:
+    """Where the repeated key is (the last time it is written), as ``: line N``."""
+    found = [m.start() for m in re.finditer(re.escape(json.dumps(key)) + r"\s*:", text)]
+    return f": line {text.count(chr(10), 0, found[-1]) + 1}" if found else ""
 
 
 def load_mapping(path: str | Path) -> MappingDoc:
@@ -344,6 +391,8 @@ def parse_mapping(document: Mapping[str, Any], base_dir: Path = Path(".")) -> Ma
     src = doc["source"]
     keys = doc.get("keys", {})
     pii_key = doc.get("pii_key")
+    audit = doc.get("audit", {})
+    seal_key = audit.get("seal_key")
     disc = doc.get("discriminator")
     return MappingDoc(
         name=doc["name"],
@@ -354,6 +403,7 @@ def parse_mapping(document: Mapping[str, Any], base_dir: Path = Path(".")) -> Ma
             fingerprint=cb["fingerprint"],
             include_dirs=tuple(cb.get("include_dirs", ())),
             record=cb.get("record"),
+            dialect=cb.get("dialect", "ibm"),
         ),
         framing=Framing(
             type=src["framing"]["type"],
@@ -399,6 +449,14 @@ def parse_mapping(document: Mapping[str, Any], base_dir: Path = Path(".")) -> Ma
             PiiKeySource(pii_key.get("env"), pii_key.get("file"), pii_key.get("key_id"))
             if pii_key
             else None
+        ),
+        audit=AuditPolicy(
+            redact_dropped=audit.get("redact_dropped", False),
+            seal_key=(
+                PiiKeySource(seal_key.get("env"), seal_key.get("file"), seal_key.get("key_id"))
+                if seal_key
+                else None
+            ),
         ),
         base_dir=base_dir,
         document=document,

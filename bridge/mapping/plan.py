@@ -109,7 +109,7 @@ def build_plan(
                 continue
             if item.path in chosen or dropped(item):
                 continue
-            here = (*keys, item.name)
+            here = (*keys, item.key)
             if item.is_group and item.occurs is not None:
                 tspec = tables.get(item.path)
                 if tspec is None:

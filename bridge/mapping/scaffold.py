@@ -80,6 +80,8 @@ def default_mapping(
         copy["include_dirs"] = list(include_dirs)
     if len(layouts) > 1:
         copy["record"] = layout.name
+    if layout.dialect != "ibm":
+        copy["dialect"] = layout.dialect
     copy["fingerprint"] = layouts_fingerprint([layout])
     doc: dict[str, Any] = {
         "name": name,
@@ -152,6 +154,8 @@ def default_multi_mapping(
     copy: dict[str, Any] = {"path": copybook}
     if include_dirs:
         copy["include_dirs"] = list(include_dirs)
+    if chosen[0].dialect != "ibm":
+        copy["dialect"] = chosen[0].dialect
     copy["fingerprint"] = layouts_fingerprint(chosen)
     doc: dict[str, Any] = {
         "name": name,

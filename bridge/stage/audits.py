@@ -12,6 +12,7 @@ from bridge.decode.verdict import FieldError, RecordResult, in_file
 from bridge.mapping.audit import AuditContext
 from bridge.mapping.program import Program
 from bridge.mapping.reasons import Violation
+from bridge.mapping.redact import redaction_plan
 from bridge.stage.batch import RejectedRecord
 
 __all__ = ["FRAMING_RAW_LIMIT", "audit_context", "framing_audit", "reject", "unknown_type"]
@@ -31,6 +32,7 @@ def audit_context(program: Program, path: str | Path) -> AuditContext:
         mapping_version=mapping.version,
         schema_id=program.schema_id,
         pii_key_id=mapping.pii_key.key_id if mapping.pii_key else None,
+        redaction=redaction_plan(program),
     )
 
 
@@ -91,7 +93,7 @@ def framing_audit(
         size = fh.seek(0, 2)
         fh.seek(start)
         raw = fh.read(FRAMING_RAW_LIMIT)
-    reason = Violation("framing", "framing", str(exc), offset=at, length=size - start)
+    reason = Violation("framing", "framing", str(exc), offset=at, length=max(0, size - at))
     return context.record(
         stage="framing",
         record_number=number,

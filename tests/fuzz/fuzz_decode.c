@@ -199,7 +199,7 @@ static uint32_t assemble(cursor *c, bridge_op *ops, uint32_t *slots, const uint3
             op->scale = (int16_t)((int8_t)ds / 4);
             op->reason = (uint8_t)(1 + aux % 12);
             if (op->kind == BRIDGE_OP_BINARY)
-                op->length = 1u + len % 8;
+                op->length = 1u + len % 16; /* 9-16 bytes: 19-38 digit dialects */
             if (op->kind == BRIDGE_OP_FLOAT)
                 op->length = len & 1 ? 8 : 4;
             if (op->kind == BRIDGE_OP_EDITED) {

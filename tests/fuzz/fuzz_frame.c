@@ -19,7 +19,7 @@
  *   [1]      the width (lines; mode 3: the fixed record length): 0-239, or >= 0xF0 one of
  *            0, 1, 2, 65535, 65536, 2**31 - 1, 2**31, 2**32 - 2, 2**32 - 1
  *   [2]      lines: a prefix of [2] % 8 bytes added to the width (as decode_file does);
- *            records: [2] % 3 the kind, [2] >> 6 the RDW length is inclusive (any nonzero)
+ *            records: [2] % 4 the kind, [2] >> 6 the RDW length is inclusive (any nonzero)
  *   [3] [4]  header and trailer bytes skipped (walks), or start and end (single calls)
  *   [5]      the first window's size, 1-256 bytes
  *   [6]      % 8: windows start at multiples of 2**([6] % 8); / 16: misuse (single calls)
@@ -153,7 +153,7 @@ static void ref_lines(const uint8_t *d, size_t start, size_t end, uint64_t width
 static size_t be16(const uint8_t *p) { return (size_t)p[0] << 8 | p[1]; }
 
 /* RDW records of d[start, end), as bridge/decode/framing.py's _rdw reads them. */
-static void ref_rdw(const uint8_t *d, size_t start, size_t end, int little, int inclusive,
+static void ref_rdw(const uint8_t *d, size_t start, size_t end, uint32_t kind, int inclusive,
                     ref_frame *r)
 {
     size_t at = start;
@@ -164,9 +164,15 @@ static void ref_rdw(const uint8_t *d, size_t start, size_t end, int little, int 
             ref_stop(r, BRIDGE_FRAME_PARTIAL, at, 0);
             return;
         }
-        length = little ? (size_t)d[at + 1] << 8 | d[at] : be16(d + at);
+        if (kind == BRIDGE_FRAME_RDW_LE_HIGH) /* two zero bytes, then a little-endian length */
+            length = (size_t)d[at + 3] << 8 | d[at + 2];
+        else if (kind == BRIDGE_FRAME_RDW_LE)
+            length = (size_t)d[at + 1] << 8 | d[at];
+        else
+            length = be16(d + at);
         total = inclusive ? length : length + 4;
-        if (d[at + 2] || d[at + 3] || total < 4) {
+        if ((kind == BRIDGE_FRAME_RDW_LE_HIGH ? d[at] || d[at + 1] : d[at + 2] || d[at + 3]) ||
+            total < 4) {
             ref_stop(r, BRIDGE_FRAME_BROKEN, at, at);
             return;
         }
@@ -490,7 +496,7 @@ static void ref_records(const uint8_t *d, size_t start, size_t end, uint32_t kin
     if (kind == BRIDGE_FRAME_VB)
         *capped = ref_vb(d, start, end, cap, r) || cap != SIZE_MAX;
     else
-        ref_rdw(d, start, end, kind == BRIDGE_FRAME_RDW_LE, inclusive, r);
+        ref_rdw(d, start, end, kind, inclusive, r);
 }
 
 static void check_records(bridge_frame *f, ref_frame *r, size_t cap)
@@ -570,7 +576,7 @@ static void single_records(const uint8_t *data, size_t len, uint8_t kind_b, uint
                            uint8_t start_b, uint8_t end_b, uint8_t misuse, uint8_t cap_b)
 {
     size_t end = len - end_b % (len + 1), start = start_b % (end + 1), cap, n = 7, next = 7;
-    uint32_t kind = kind_b % 3;
+    uint32_t kind = kind_b % 4;
     ref_frame r;
     bridge_frame f;
     uint8_t *copy;
@@ -596,10 +602,11 @@ static void single_records(const uint8_t *data, size_t len, uint8_t kind_b, uint
     case 2: f.start = end + 1 + (misuse & 7); break;
     case 3: f.offsets = NULL; break;
     case 4: f.lengths = NULL; break;
-    case 5: f.kind = 3 + (misuse & 7); break;
+    case 5: f.kind = 4 + (misuse & 7); break;
     default: break;
     }
-    arg = (f.data == NULL && f.end != 0) || f.start > f.end || f.kind > BRIDGE_FRAME_VB ||
+    arg = (f.data == NULL && f.end != 0) || f.start > f.end ||
+          f.kind > BRIDGE_FRAME_RDW_LE_HIGH ||
           ((f.offsets == NULL || f.lengths == NULL) && f.cap != 0) || misuse >> 4 == 6;
     rc = bridge_frame_records(misuse >> 4 == 6 ? NULL : &f);
     check(rc == (arg ? BRIDGE_E_ARG : BRIDGE_OK));
@@ -659,9 +666,15 @@ static size_t shape_records(cursor *c, uint32_t kind, int inclusive, uint8_t *ou
             size_t len = take(c) % 40u, field = kind == BRIDGE_FRAME_VB || inclusive ? len + 4 : len;
             if (n + 4 + len > cap)
                 return n;
-            out[n] = (uint8_t)(kind == BRIDGE_FRAME_RDW_LE ? field : field >> 8);
-            out[n + 1] = (uint8_t)(kind == BRIDGE_FRAME_RDW_LE ? field >> 8 : field);
-            out[n + 2] = out[n + 3] = 0;
+            if (kind == BRIDGE_FRAME_RDW_LE_HIGH) {
+                out[n] = out[n + 1] = 0;
+                out[n + 2] = (uint8_t)field;
+                out[n + 3] = (uint8_t)(field >> 8);
+            } else {
+                out[n] = (uint8_t)(kind == BRIDGE_FRAME_RDW_LE ? field : field >> 8);
+                out[n + 1] = (uint8_t)(kind == BRIDGE_FRAME_RDW_LE ? field >> 8 : field);
+                out[n + 2] = out[n + 3] = 0;
+            }
             for (size_t i = 0; i < len; i++)
                 out[n + 4 + i] = take(c);
             n += 4 + len;
@@ -703,7 +716,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size)
     if (mode >= 2 && shaped) {
         size_t room = 4 * c.n + 64;
         data = malloc(room);
-        len = shape_records(&c, head[2] % 3u, head[2] >> 6 != 0, data, room);
+        len = shape_records(&c, head[2] % 4u, head[2] >> 6 != 0, data, room);
     } else {
         len = c.n;
         data = malloc(len ? len : 1);
@@ -719,7 +732,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *input, size_t size)
                 if (wide > 0 && wide <= UINT32_MAX) /* decode_file refuses a width of 0 */
                     walk_lines(&w, (uint32_t)wide, (head[0] & 8) != 0, head[8]);
             } else {
-                walk_records(&w, head[2] % 3u, head[2] >> 6 != 0);
+                walk_records(&w, head[2] % 4u, head[2] >> 6 != 0);
             }
         }
     } else if (mode == 1) {

@@ -77,10 +77,6 @@ CASES = {
         "           05 C REDEFINES A PIC X.",
         (4, 27, "must be the one just before"),
     ),
-    "redefines larger": (
-        "       01 R.\n           05 A PIC X.\n           05 B REDEFINES A PIC XX.",
-        (3, 27, "larger than A"),
-    ),
     "redefines an ODO table": (
         "       01 R.\n           05 N PIC 9.\n"
         "           05 A OCCURS 1 TO 3 DEPENDING ON N PIC X.\n"

@@ -94,3 +94,14 @@ def test_help_documents_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
         main(["layout", "--help"])
     out = capsys.readouterr().out
     assert '{"records": [...]}' in out and "--record" in out
+
+
+def test_lenient_source_warns_on_stderr_and_exits_0(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    cpy = tmp_path / "shifted.cpy"
+    cpy.write_text("       ****************\n      01 REC.\n         05 A PIC X(4).\n")
+    code, out, err = run(capsys, str(cpy))
+    assert code == 0 and "REC  length 4" in out
+    assert f"{cpy}:1:8: warning: '*' in column 8 read as a comment line" in err
+    assert f"{cpy}:2:7: warning: level number in column 7" in err

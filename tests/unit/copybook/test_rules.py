@@ -6,7 +6,7 @@ import pytest
 
 from bridge.copybook.compiler import compile_text
 from bridge.copybook.layout import Category, Layout, Literal, Usage, ValueRange
-from bridge.errors import CopybookError
+from bridge.errors import CopybookError, Diagnostic
 
 from .conftest import fixed
 
@@ -250,9 +250,40 @@ def test_redefines_elementary_group_and_chain() -> None:
     assert layout.record_length == 11
 
 
-def test_larger_redefines_below_01_is_an_error() -> None:
-    with pytest.raises(CopybookError, match="larger than A"):
-        one("01 R.\n   05 A PIC X(2).\n   05 B REDEFINES A PIC X(3).")
+def test_larger_redefines_below_01_is_accepted_with_a_warning() -> None:
+    # IBM compiles this with IGYDS1154-W: the pair takes the larger size, what follows moves.
+    text = """
+01 R.
+   05 HEAD PIC X(2).
+   05 GRP OCCURS 2.
+      10 SHORT PIC X(3).
+      10 LONG REDEFINES SHORT.
+         15 L1 PIC 9(3).
+         15 L2 PIC S9(3) COMP-3.
+      10 ALSO REDEFINES SHORT PIC X(4).
+      10 AFTER PIC X.
+   05 TAIL PIC X(2).
+"""
+    warnings: list[Diagnostic] = []
+    (layout,) = compile_text(fixed(text), warnings=warnings)
+    assert spans(layout) == {
+        "R": (0, 16),
+        "R.HEAD": (0, 2),
+        "R.GRP": (2, 6),  # one occurrence: SHORT/LONG/ALSO take 5 bytes, then AFTER
+        "R.GRP.SHORT": (2, 3),
+        "R.GRP.LONG": (2, 5),
+        "R.GRP.LONG.L1": (2, 3),
+        "R.GRP.LONG.L2": (5, 2),
+        "R.GRP.ALSO": (2, 4),
+        "R.GRP.AFTER": (7, 1),
+        "R.TAIL": (14, 2),
+    }
+    assert (layout.record_length, layout.min_length) == (16, 16)
+    assert [(w.severity, w.line) for w in warnings] == [("warning", 5), ("warning", 8)]
+    assert warnings[0].message == (
+        "LONG (5 bytes) is larger than SHORT (3 bytes) that it redefines (IBM IGYDS1154-W): "
+        "both start at offset 2, the next item at 7"
+    )
 
 
 def test_level_01_redefines_may_be_larger() -> None:

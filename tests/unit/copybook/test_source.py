@@ -8,7 +8,7 @@ import pytest
 
 from bridge.copybook.compiler import compile_copybook, compile_text
 from bridge.copybook.source import find_member, looks_free_format
-from bridge.errors import CopybookError, CopybookNotFoundError
+from bridge.errors import CopybookError, CopybookNotFoundError, Diagnostic
 
 
 def card(seq: str, indicator: str, code: str, tail: str = "") -> str:
@@ -221,3 +221,77 @@ def test_compiler_directives_are_reported() -> None:
     (d,) = info.value.diagnostics
     assert (d.line, d.column) == (1, 8)
     assert "not supported" in d.message
+
+
+# --------------------------------------------------------------------------- lenient source
+
+
+def test_comment_asterisk_in_column_8_is_a_comment_with_a_warning() -> None:
+    text = "\n".join(
+        [
+            "      " + "*" * 66,
+            "       " + "*" * 60,
+            "       * banner text in column 8",
+            card("000100", " ", "01  REC."),
+            card("000200", " ", "    05  A  PIC X(3)."),
+            card("000300", " ", "    05  C  PIC"),
+            card("000400", " ", "***9.99."),  # a PICTURE string continued: code, not a comment
+        ]
+    )
+    warnings: list[Diagnostic] = []
+    (layout,) = compile_text(text, warnings=warnings)
+    assert layout.field("REC.C").picture == "***9.99"
+    assert layout.record_length == 10
+    (w,) = warnings
+    assert (w.severity, w.line, w.column) == ("warning", 2, 8)
+    assert "column 8" in w.message and "also line 3" in w.message
+    assert "column 8" in str(w) and "warning:" in str(w)
+
+
+def test_level_numbers_in_column_7_are_read_with_a_warning() -> None:
+    text = "\n".join(
+        [
+            "      * a comment in column 7",
+            "      01 REC.",
+            "000200   05 A PIC X(2).",
+            "000300 05 B PIC 9(3).",  # the mix: column 8 here
+            "      05 C PIC X.",
+        ]
+    )
+    assert not looks_free_format(text.splitlines())
+    warnings: list[Diagnostic] = []
+    (layout,) = compile_text(text, warnings=warnings)
+    assert [(f.name, f.offset, f.length) for f in layout.fields()] == [
+        ("REC", 0, 6),
+        ("A", 0, 2),
+        ("B", 2, 3),
+        ("C", 5, 1),
+    ]
+    (w,) = warnings
+    assert (w.line, w.column) == (2, 7) and "also line 5" in w.message
+    assert "level number in column 7" in w.message
+    # Forced fixed format reads them the same way.
+    assert compile_text(text, free_format=False, warnings=[]) == (layout,)
+
+
+def test_fixed_comments_in_a_cut_free_format_file_are_comments_with_a_warning() -> None:
+    text = "* header\n01 REC.\n  05 A PIC X(2).\n*****\n  05 B PIC X.\n  05 C PIC\n  **9."
+    warnings: list[Diagnostic] = []
+    (layout,) = compile_text(text, warnings=warnings)
+    assert layout.record_length == 6 and layout.field("REC.C").picture == "**9"
+    (w,) = warnings
+    assert (w.line, w.column) == (1, 1) and "also line 4" in w.message
+
+
+def test_ambiguous_column_7_keeps_the_located_error_with_a_hint() -> None:
+    with pytest.raises(CopybookError) as info:
+        compile_text("       01 REC.\n      PIC X.\n", free_format=False)
+    (d,) = [d for d in info.value.diagnostics if d.line == 2]
+    assert d.column == 7
+    assert "invalid indicator 'P' in column 7: was the sequence area cut off? try --free" in str(d)
+
+
+def test_warnings_without_a_list_go_to_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("WARNING", logger="bridge.copybook"):
+        compile_text("      01 REC.\n         05 A PIC X.")
+    assert "level number in column 7" in caplog.text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
+
 import pytest
 
 from bridge.codepages import (
@@ -12,6 +14,11 @@ from bridge.codepages import (
     is_ebcdic,
     space_byte,
 )
+from bridge.copybook.compiler import compile_text
+from bridge.decode.encoder import encode_record
+from bridge.decode.native import NativeDecoder
+from bridge.decode.reference import decode_to_dict
+from bridge.decode.verdict import DecodeOptions
 from bridge.errors import BridgeError
 
 
@@ -65,3 +72,54 @@ def test_unknown_code_page_lists_supported_names() -> None:
         decode_table("cp9999")
     assert isinstance(info.value, BridgeError)
     assert "cp9999" in str(info.value) and "cp1047" in str(info.value)
+
+
+# Every difference between a Python codec and IBM's CCSID table (ICU's ibm-NNN converters, as
+# scripts/codepage_audit.py found them; docs/codepages.md). IBM wins, in every decoder.
+NL_IS_X15 = [
+    "cp277",
+    "cp278",
+    "cp280",
+    "cp284",
+    "cp285",
+    "cp297",
+    "cp871",
+    "cp1025",
+    "cp1141",
+    "cp1142",
+    "cp1143",
+    "cp1144",
+    "cp1145",
+    "cp1146",
+    "cp1147",
+    "cp1148",
+    "cp1149",
+]
+IBM_DIFFERENCES = [
+    ("cp273", 0xBC, "\u00af", "\u203e"),  # MACRON; the codec has OVERLINE and no U+00AF at all
+    ("cp1047", 0x15, "\x85", "\n"),  # NL; the codec swaps NL and LF (z/OS UNIX's variant)
+    ("cp1047", 0x25, "\n", "\x85"),
+    *[(name, 0x15, "\x85", "\n") for name in NL_IS_X15],  # NL; the codec has LF twice
+]
+
+
+@pytest.mark.parametrize(("name", "byte", "ibm", "codec"), IBM_DIFFERENCES)
+def test_ibm_mapping_wins_over_the_codec(name: str, byte: int, ibm: str, codec: str) -> None:
+    assert codecs.decode(bytes([byte]), name) == codec  # the codec still differs ...
+    assert decode_table(name)[byte] == ibm  # ... and bridge reads IBM's character
+    assert encode_table(name)[ibm] == byte
+    assert encode_table(name)["\n"] == 0x25  # LF is X'25' in every EBCDIC table
+    # Both decoders and the encoder share the table.
+    (layout,) = compile_text("01 R.\n 05 T PIC X(3).", free_format=True)
+    options = DecodeOptions(codepage=name, trim="none")
+    record = bytes([0xC1, byte, 0xC2])
+    want = {"T": f"{decode_table(name)[0xC1]}{ibm}{decode_table(name)[0xC2]}"}
+    assert decode_to_dict(layout, record, options=options) == want
+    assert NativeDecoder(layout, options).decode_to_dict(record) == want
+    assert encode_record(layout, want, codepage=name) == record
+
+
+def test_cp273_has_a_macron_and_is_a_latin1_permutation() -> None:
+    table = decode_table("cp273")
+    assert "\u00af" in table and "\u203e" not in table
+    assert sorted(c for c in table if c is not None) == [chr(i) for i in range(256)]

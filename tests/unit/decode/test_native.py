@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from bridge.copybook.compiler import compile_text
 from bridge.copybook.layout import Layout, Usage
 from bridge.decode.encoder import EncodeError, encode_record
 from bridge.decode.native import NativeDecoder
@@ -289,3 +290,29 @@ def test_floats_print_as_python_repr() -> None:
     for v in (0.1, 1e16, 123456789.0, 5e-324, -2.5e-5, 2.0**132, 1 / 3, 0.0, -0.0):
         doc = native.decode(struct.pack(">d", v)).document
         assert doc == decode_record(layout, struct.pack(">d", v), options=native.options).document
+
+
+def test_a_larger_redefines_below_01_decodes_either_way() -> None:
+    # The pair takes the larger size (IBM IGYDS1154-W); both decoders agree on both readings.
+    text = (
+        "01 R.\n 05 HEAD PIC X(2).\n 05 SHORT PIC X(3).\n 05 LONG REDEFINES SHORT.\n"
+        "  10 L1 PIC 9(3).\n  10 L2 PIC S9(3) COMP-3.\n 05 AFTER PIC X.\n"
+    )
+    (layout,) = compile_text(text, free_format=True, warnings=[])
+    data = "AB123".encode("cp037") + b"\x12\x3c" + "Z".encode("cp037")
+    assert layout.record_length == len(data) == 8
+    plain = DecodeOptions()
+    assert decode_to_dict(layout, data, options=plain) == {
+        "HEAD": "AB",
+        "SHORT": "123",
+        "AFTER": "Z",
+    }
+    chosen = DecodeOptions(redefines={"R.SHORT": "R.LONG"})
+    assert decode_to_dict(layout, data, options=chosen) == {
+        "HEAD": "AB",
+        "LONG": {"L1": 123, "L2": 123},
+        "AFTER": "Z",
+    }
+    for options in (plain, chosen):
+        native = NativeDecoder(layout, options)
+        assert native.decode_to_dict(data) == decode_to_dict(layout, data, options=options)

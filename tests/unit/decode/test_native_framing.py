@@ -161,3 +161,50 @@ def test_rdw_frame_status_codes() -> None:
     assert (offsets[0], lengths[0], offsets[1], lengths[1]) == (4, 3, 11, 0)
     f.kind = 7
     assert _native.lib.bridge_frame_records(f) == _native.lib.BRIDGE_E_ARG
+
+
+def _length_last(seed: int) -> tuple[bytes, dict[str, Any]]:
+    """The same kind of file with every RDW as some PC transfer tools write rdw-le: two zero
+    bytes, then the little-endian length."""
+    rng = random.Random(seed)
+    n = rng.randint(1, 300)
+    inclusive = rng.random() < 0.8
+    data = bytearray()
+    for _ in range(n):
+        body = bytes(rng.choice(b"\x40\xc1\xf1\x00") for _ in range(rng.randint(0, 30)))
+        data += b"\0\0" + (len(body) + 4 * inclusive).to_bytes(2, "little") + body
+    if rng.random() < 0.3 and data:
+        data[rng.randrange(len(data))] = rng.choice([0, 1, 0xFF])
+    return bytes(data), {"rdw_includes_header": inclusive}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.integers(0, 2**32), st.sampled_from([1, 7, 4096]))
+def test_rdw_le_with_the_length_in_bytes_2_3(
+    tmp_path_factory: pytest.TempPathFactory, seed: int, batch: int
+) -> None:
+    data, kw = _length_last(seed)
+    path = tmp_path_factory.mktemp("f") / "data.bin"
+    path.write_bytes(data)
+    want = reference(data, "rdw-le", kw)
+    got = native(path, "rdw-le", kw, batch, 1 << 16)
+    assert got == want
+
+
+def test_rdw_le_variant_is_held_for_the_file(tmp_path: Path) -> None:
+    one = b"\0\0\x08\0" + bytes.fromhex("c1c2c3c4")
+    other = b"\x08\0\0\0" + bytes.fromhex("c1c2c3c4")  # the usual rdw-le, after the first
+    path = tmp_path / "mixed.bin"
+    path.write_bytes(one + one + other)
+    want = reference(path.read_bytes(), "rdw-le", {})
+    got = native(path, "rdw-le", {}, 100, 1 << 16)
+    assert got == want
+    assert [r.offset for r in got[0]] == [4, 12]
+    assert got[1] == (
+        16,
+        "offset 16: record 2: RDW 08000000 has non-zero bytes 0-1, and the file's first "
+        "RDW had its length in bytes 2-3",
+    )
+    # A file whose first RDW is the usual kind is read the usual way.
+    path.write_bytes(other + other)
+    assert [r.offset for r in native(path, "rdw-le", {}, 100, 1 << 16)[0]] == [4, 12]

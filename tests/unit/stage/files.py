@@ -90,6 +90,14 @@ SHAPES = {
         multi=True,
     ),
 }
+# Fields classified pii (besides those `mapping init` classifies by name: ACCT-NAME): their
+# bytes are redacted in every audit document (docs/audit.md), each case's in its own layout,
+# every case's in a record of no known case; an ODO table's elements as far as the record goes.
+PII = {
+    "flat": {"ACCT-REC.ACCT-NAME"},
+    "odo": {"ORDER-REC.ORDER-LINE.SKU"},
+    "multi": {"HEAD-REC.RUN-DATE", "ITEM-REC.NOTE"},
+}
 FRAMINGS = ["fixed", "lines", "rdw", "rdw-le", "vb", "vbs", "odo"]
 CASES = [
     (f, s)
@@ -258,6 +266,10 @@ def load_runtime(tmp_path: Path, shape: str, framing: dict[str, Any], keys: bool
     for spec in doc["fields"]:
         if spec["source"] in SHAPES[shape].limits:
             spec["maximum"] = SHAPES[shape].limits[spec["source"]]
+        if spec["source"] in PII[shape] and spec["classification"] != "pii":
+            spec["classification"] = "pii"  # kept in clear in events, still not in audits
+            spec["pii"] = {"policy": "keep"}
+    assert {s["source"] for s in doc["fields"] if s["classification"] == "pii"} == PII[shape]
     if keys:
         doc["keys"] = {"kafka": SHAPES[shape].keys, "redis": SHAPES[shape].keys}
     path = tmp_path / f"{shape}.mapping.json"

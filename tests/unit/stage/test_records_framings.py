@@ -32,6 +32,7 @@ from ..descriptors import rdw
 from .files import (
     CASES,
     DAMAGE,
+    PII,
     comparable,
     damaged,
     layouts_of,
@@ -81,7 +82,11 @@ def _check_record(
         return
     assert outcome.stage in ("decode", "validate")
     record = outcome.audit["record"]
-    assert base64.b64decode(record["raw_base64"]) == own
+    pii = _pii_ranges(outcome.audit, layouts, len(own))
+    redacted = bytearray(own)
+    for at, n in pii:
+        redacted[at : at + n] = bytes(n)
+    assert base64.b64decode(record["raw_base64"]) == redacted
     assert (record["number"], record["offset"], record["length"]) == (
         span.number,
         span.offset,
@@ -94,14 +99,50 @@ def _check_record(
     pieces = span.segments or ((span.offset, span.length),)
     end = pieces[-1][0] + pieces[-1][1]
     places = [at + k for at, n in pieces for k in range(n)] + list(range(end, end + 64))
+    ranges = outcome.audit["redaction"]["ranges"]
+    assert [(r["offset"], r["length"]) for r in ranges] == pii
+    for r in ranges:  # where each range's bytes are in the file, piece by piece
+        in_file = [p["offset"] + k for p in r["file"] for k in range(p["length"])]
+        assert in_file == places[r["offset"] : r["offset"] + r["length"]]
     padded = bytes(span.data(data))
     for reason in outcome.audit["reasons"]:
-        if reason["offset"] is None:
+        hidden = re.sub(r"\[\d+\]", "", reason["path"] or "") in PII_FIELDS
+        if reason["offset"] is not None:
+            at, length = _field_place(layouts, reason)
+            assert (reason["offset"], reason["length"]) == (places[at], length), (reason, span)
+            hidden = hidden or any(a < at + length and at < a + n for a, n in pii)
+        if hidden:
+            assert (reason["raw"], reason["actual"]) == (None, None), reason
+            assert reason["redacted"]["hmac_sha256"] is None  # the mapping names no pii_key
             continue
-        at, length = _field_place(layouts, reason)
-        assert (reason["offset"], reason["length"]) == (places[at], length), (reason, span)
-        if reason["raw"] is not None:  # fewer bytes when the record ends inside the field
+        assert "redacted" not in reason
+        if reason["offset"] is not None and reason["raw"] is not None:
+            # fewer bytes when the record ends inside the field
             assert bytes.fromhex(reason["raw"]) == padded[at : at + length], (reason, span)
+
+
+PII_FIELDS = frozenset(p for paths in PII.values() for p in paths)
+
+
+def _pii_ranges(
+    audit: dict[str, Any], layouts: dict[str, Layout], size: int
+) -> list[tuple[int, int]]:
+    """(offset, length) in the record of every pii field occurrence the record holds: its
+    case's layout, or every layout for a record of no known case."""
+    named = [layouts[audit["layout"]["name"]]] if audit["case"] or len(layouts) == 1 else []
+    out = []
+    for layout in named or layouts.values():
+        for path in PII_FIELDS:
+            if path.split(".")[0] != layout.name:
+                continue
+            item = layout.field(path)
+            table = layout.field(path.rpartition(".")[0])
+            count, stride = (table.occurs.max, table.length) if table.occurs else (1, 0)
+            for i in range(count):
+                at = item.offset + i * stride
+                if at < size:
+                    out.append((at, min(item.length, size - at)))
+    return sorted(out)
 
 
 def _check_framing(
@@ -123,7 +164,12 @@ def _check_framing(
         start,
         len(data) - start,
     )
-    assert base64.b64decode(record["raw_base64"]) == data[start : start + FRAMING_RAW_LIMIT]
+    # A framing audit of a mapping with pii fields carries no clear byte (docs/audit.md).
+    assert record["raw_base64"] == ""
+    assert outcome.audit["redaction"]["withheld"] == {
+        "offset": start,
+        "length": len(data[start : start + FRAMING_RAW_LIMIT]),
+    }
     [reason] = outcome.audit["reasons"]
     assert (reason["check"], reason["offset"], reason["message"]) == (
         "framing",
