@@ -25,13 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from bridge.config import Config, TopicNames
+from bridge.engine.chain import CHAIN_RUN, ChainHead
+from bridge.engine.progress import Counts, FileRef, Progress, now
 from bridge.errors import BridgeError
 from bridge.exitcodes import RET_FATAL_DATA, RET_INVALID_RECORDS, RET_OK, RET_UNRECONCILED
 from bridge.mapping.audit import AuditContext, audit_json
 from bridge.mapping.program import Program
 from bridge.mapping.record_schema import record_schema
-from bridge.replay.chain import CHAIN_RUN, ChainHead
-from bridge.replay.progress import Counts, FileRef, Progress, now
 from bridge.sinks import headers as h
 from bridge.sinks.kafka import (
     Headers,
