@@ -9,9 +9,10 @@ The public API is what this package exports (``__all__``), documented in docs/ap
         ...
 
 Everything else (the subpackages ``bridge.copybook``, ``bridge.decode``, ``bridge.mapping``,
-``bridge.stage``, ``bridge.sinks``, ``bridge.commands`` and every other module) is private: its
-names and signatures may change in any release. The exports load on first use, so
-``import bridge`` (and ``bridge --version``) pays for no C core, jsonschema or Kafka client.
+``bridge.stage``, ``bridge.sinks``, ``bridge.engine``, ``bridge.commands`` and every other
+module) is private: its names and signatures may change in any release. The exports load on
+first use, so ``import bridge`` (and ``bridge --version``) pays for no C core, jsonschema or
+Kafka client.
 """
 
 from __future__ import annotations
@@ -33,11 +34,14 @@ if TYPE_CHECKING:
         decode_bytes,
         load_copybook,
         load_mapping,
+        replay,
     )
     from bridge.codepages import UnknownCodepageError
+    from bridge.config import Config, ConfigError, load_config
     from bridge.copybook.layout import Field, Layout
     from bridge.decode.framing import FramingError
     from bridge.decode.verdict import DecodeOptionsError, FieldError, Reason
+    from bridge.engine.engine import ReplayConflictError, Summary
     from bridge.errors import (
         BridgeError,
         CopybookError,
@@ -48,6 +52,7 @@ if TYPE_CHECKING:
         RecordNotFoundError,
     )
     from bridge.mapping.model import MappingError, MappingNotFoundError, Problem
+    from bridge.sinks.kafka import KafkaFatalError, KafkaUnavailableError
 
 # Public name -> the private module that defines it.
 _EXPORTS = {
@@ -55,6 +60,14 @@ _EXPORTS = {
     "decode": "bridge.api",
     "decode_bytes": "bridge.api",
     "load_mapping": "bridge.api",
+    "replay": "bridge.api",
+    "Summary": "bridge.engine.engine",
+    "Config": "bridge.config",
+    "load_config": "bridge.config",
+    "ConfigError": "bridge.config",
+    "KafkaUnavailableError": "bridge.sinks.kafka",
+    "KafkaFatalError": "bridge.sinks.kafka",
+    "ReplayConflictError": "bridge.engine.engine",
     "Record": "bridge.api",
     "Mapping": "bridge.api",
     "Event": "bridge.api",
@@ -80,6 +93,8 @@ _EXPORTS = {
 
 __all__ = [
     "BridgeError",
+    "Config",
+    "ConfigError",
     "CopybookError",
     "CopybookNotFoundError",
     "DecodeOptionsError",
@@ -89,6 +104,8 @@ __all__ = [
     "FieldError",
     "FramingError",
     "InputNotFoundError",
+    "KafkaFatalError",
+    "KafkaUnavailableError",
     "Layout",
     "Mapping",
     "MappingError",
@@ -99,12 +116,16 @@ __all__ = [
     "Record",
     "RecordNotFoundError",
     "Rejected",
+    "ReplayConflictError",
+    "Summary",
     "UnknownCodepageError",
     "__version__",
     "decode",
     "decode_bytes",
+    "load_config",
     "load_copybook",
     "load_mapping",
+    "replay",
 ]
 
 

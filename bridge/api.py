@@ -15,10 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bridge.config import Config, load_config
 from bridge.copybook.compiler import compile_copybook
+from bridge.copybook.dialect import DIALECTS
 from bridge.copybook.layout import Layout
+from bridge.decode.framing import FRAMINGS
 from bridge.decode.native import Batch, NativeDecoder
 from bridge.decode.verdict import DecodeOptions, FieldError
+from bridge.engine.engine import Summary
+from bridge.engine.engine import replay as run_replay
 from bridge.errors import InputNotFoundError, RecordNotFoundError
 from bridge.mapping.program import Program, load_program
 from bridge.mapping.record_schema import record_schema
@@ -33,6 +38,7 @@ __all__ = [
     "decode_bytes",
     "load_copybook",
     "load_mapping",
+    "replay",
 ]
 
 StrPath = str | os.PathLike[str]
@@ -68,19 +74,25 @@ def load_copybook(
     record: str | None = None,
     free_format: bool | None = None,
     decimal_point_is_comma: bool = False,
+    dialect: str = "ibm",
 ) -> Layout:
     """Compile the copybook at ``path`` into the layout of one record (as ``bridge layout``).
 
     ``include``: directories searched for COPY members after the copybook's own. ``record``:
     the level-01 record to return (required when the copybook has several). ``free_format``:
-    None detects the source format. Raises CopybookNotFoundError, CopybookError (with every
-    diagnostic, file:line:column) or RecordNotFoundError.
+    None detects the source format. ``dialect``: the compiler whose rules apply (ibm, the
+    default, IBM Enterprise COBOL; or one of the others ``bridge layout --dialect`` lists).
+    Raises CopybookNotFoundError, CopybookError (with every diagnostic, file:line:column) or
+    RecordNotFoundError; ValueError for an unknown dialect.
     """
+    if dialect not in DIALECTS:
+        raise ValueError(f"dialect must be one of {', '.join(DIALECTS)}, not {dialect!r}")
     layouts = compile_copybook(
         path,
         include_dirs=include,
         free_format=free_format,
         decimal_point_is_comma=decimal_point_is_comma,
+        dialect=dialect,
     )
     names = ", ".join(lay.name for lay in layouts)
     if record is None:
@@ -117,9 +129,12 @@ def decode(
     ``framing`` is one of fixed, rdw, rdw-le, vb, vbs, odo, lines (``record_length`` defaults to
     the layout's); the value options are those of docs/decoding.md. Raises InputNotFoundError
     before the first record when ``file`` is missing, DecodeOptionsError or
-    UnknownCodepageError for options that cannot apply, and FramingError (with its byte
-    ``offset``) after the last record that framed when the rest of the file does not.
+    UnknownCodepageError for options that cannot apply (ValueError for an unknown framing),
+    and FramingError (with its byte ``offset``) after the last record that framed when the rest
+    of the file does not.
     """
+    if framing not in FRAMINGS:
+        raise ValueError(f"framing must be one of {', '.join(FRAMINGS)}, not {framing!r}")
     lay = layout if isinstance(layout, Layout) else load_copybook(layout)
     options = _options(codepage, trim, decimals_as_strings, float_format, trunc, redefines)
     decoder = NativeDecoder(lay, options)
@@ -270,3 +285,47 @@ def load_mapping(
     """
     where = Path(path)
     return Mapping(load_program(where, environ=environ, pii_key=pii_key), where)
+
+
+def replay(
+    file: StrPath,
+    mapping: Mapping | StrPath,
+    *,
+    config: Config | StrPath | None = None,
+    environ: abc.Mapping[str, str] | None = None,
+    force: bool = False,
+    from_record: int | None = None,
+    dry_run: bool = False,
+    timeout: float | None = None,
+    chunk_records: int | None = None,
+) -> Summary:
+    """Publish ``file`` to Kafka exactly once with ``mapping`` (a Mapping, or a mapping
+    document's path), as ``bridge replay`` does: the same engine, the same topics, progress
+    records and audit chain (README: ``bridge replay``).
+
+    ``config``: a Config, or a bridge.toml path; None reads ./bridge.toml when present, else
+    the environment (BRIDGE_KAFKA_BOOTSTRAP ...). ``environ`` stands for os.environ in both
+    the configuration and a mapping loaded from a path. A file already published returns a
+    Summary with outcome ``already-complete`` (``force``: publish it again, a new run);
+    ``dry_run`` judges and reconciles without publishing; ``timeout``: seconds to wait for
+    Kafka (default: the configuration's). ``Summary.exit_code`` is what ``bridge replay``
+    exits with. Raises InputNotFoundError, ConfigError, KafkaUnavailableError (Kafka did not
+    answer in time; nothing half-committed is left), KafkaFatalError (fenced, not authorized)
+    or ReplayConflictError (an unfinished run of the file was started with another mapping).
+    """
+    path = _existing(file)
+    chosen = mapping if isinstance(mapping, Mapping) else load_mapping(mapping, environ=environ)
+    if isinstance(config, Config):
+        settings = config
+    else:
+        settings = load_config(None if config is None else Path(config), environ)
+    return run_replay(
+        chosen._program,
+        path,
+        settings,
+        force=force,
+        from_record=from_record,
+        dry_run=dry_run,
+        timeout=timeout,
+        chunk_records=chunk_records,
+    )

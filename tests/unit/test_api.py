@@ -239,3 +239,41 @@ def test_mapping_errors_say_where(tmp_path: Path) -> None:
     mapping = bridge.load_mapping(MAPPING, environ=ENV)
     with pytest.raises(bridge.InputNotFoundError):
         mapping.judge(tmp_path / "none.dat")
+
+
+# -- replay (publishing itself: tests/integration/test_api_replay.py) -------------------------
+
+
+def test_replay_dry_run_needs_no_broker(tmp_path: Path) -> None:
+    # A bootstrap nobody listens on: a dry run judges and reconciles without connecting.
+    config = tmp_path / "bridge.toml"
+    config.write_text('[kafka]\n"bootstrap.servers" = "127.0.0.1:9"\n')
+    summary = bridge.replay(SAMPLE, MAPPING, config=config, environ=ENV, dry_run=True)
+    assert isinstance(summary, bridge.Summary)
+    assert (summary.outcome, summary.published_now, summary.rejected_now) == ("dry-run", 988, 12)
+    assert summary.exit_code == 1
+    counts = summary.document()["counts"]
+    assert (counts["read"], counts["published"], counts["rejected"]) == (1000, 988, 12)
+    loaded = bridge.load_config(config, {})
+    assert isinstance(loaded, bridge.Config)
+    mapping = bridge.load_mapping(MAPPING, environ=ENV)
+    again = bridge.replay(SAMPLE, mapping, config=loaded, dry_run=True, from_record=500)
+    assert again.progress.counts.read == 500
+
+
+def test_replay_refusals(tmp_path: Path) -> None:
+    bad = tmp_path / "bridge.toml"
+    bad.write_text("[kafka\n")
+    with pytest.raises(bridge.ConfigError, match=r"bridge\.toml"):
+        bridge.replay(SAMPLE, MAPPING, config=bad, environ=ENV, dry_run=True)
+    with pytest.raises(bridge.InputNotFoundError):
+        bridge.replay(tmp_path / "none.dat", MAPPING, environ=ENV, dry_run=True)
+    with pytest.raises(bridge.MappingError):
+        bridge.replay(SAMPLE, MAPPING, environ={}, dry_run=True)
+
+
+def test_unknown_choices_are_value_errors() -> None:
+    with pytest.raises(ValueError, match="dialect"):
+        bridge.load_copybook(COPYBOOK, dialect="cobol-60")
+    with pytest.raises(ValueError, match="framing"):
+        bridge.decode(COPYBOOK, SAMPLE, framing="punched-cards")

@@ -60,6 +60,7 @@ def test_the_examples_run(
     assert "988 12" in out
     assert "(996, 27)" in out
     assert "[0, 1] 608" in out
+    assert "dry-run 988 12" in out
     frame = namespace["frame"]
     assert type(frame).__module__.startswith("pandas")
     assert len(frame) == len(namespace["rows"]) == 996
