@@ -65,6 +65,7 @@ class Summary:
 
     @property
     def exit_code(self) -> int:
+        """What ``bridge replay`` exits with for this outcome (bridge/exitcodes.py)."""
         p = self.progress
         if not p.counts.reconciled:
             return RET_UNRECONCILED
@@ -75,6 +76,8 @@ class Summary:
         return RET_INVALID_RECORDS if p.counts.rejected else RET_OK
 
     def document(self) -> dict[str, Any]:
+        """The JSON summary ``bridge replay --json`` prints (the file summary, and what this
+        invocation did)."""
         doc = self.progress.summary(self.progress.updated)
         doc["outcome"] = self.outcome
         doc["published_now"] = self.published_now

@@ -40,6 +40,20 @@ def test_every_exported_name_resolves_and_is_documented() -> None:
             assert (value.__doc__ or "").strip(), f"bridge.{name} has no docstring"
 
 
+def test_every_public_method_of_an_exported_class_is_documented() -> None:
+    undocumented = []
+    for name in bridge.__all__:
+        cls = getattr(bridge, name)
+        if not isinstance(cls, type) or issubclass(cls, BaseException):
+            continue
+        for attr, value in vars(cls).items():
+            if attr.startswith("_") or not hasattr(value, "__get__"):
+                continue
+            if not (value.__doc__ or "").strip():
+                undocumented.append(f"{name}.{attr}")
+    assert undocumented == []
+
+
 def test_an_unknown_name_is_an_attribute_error() -> None:
     with pytest.raises(AttributeError, match="no_such_thing"):
         getattr(bridge, "no_such_thing")  # noqa: B009
