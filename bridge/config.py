@@ -142,6 +142,9 @@ class ReplayConfig:
 
 @dataclass(frozen=True)
 class Config:
+    """Where bridge publishes and caches: Kafka properties, topic names, Redis, replay tuning
+    (``load_config``: a bridge.toml, or the environment)."""
+
     source: str  # the file read, or "environment"
     kafka: KafkaConfig
     topics: TopicsConfig

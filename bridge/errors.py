@@ -52,3 +52,11 @@ class CopybookError(BridgeError):
 
 class CopybookNotFoundError(BridgeError):
     """A copybook file (or a COPY member) does not exist on the search path."""
+
+
+class InputNotFoundError(BridgeError, FileNotFoundError):
+    """A record file to decode or judge does not exist (or is not a regular file)."""
+
+
+class RecordNotFoundError(BridgeError, LookupError):
+    """A copybook has no level-01 record of the name asked for, or several and none was named."""

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """`make demo`: `bridge replay` of the bundled sample, then what a consumer sees.
 
-The product does the work (bridge/replay/engine.py, as `bridge replay` runs it); this script
+The product does the work (bridge/engine/engine.py, as `bridge replay` runs it); this script
 only shows it: a replay of copybooks/samples/acctmast.dat into the demo topics, a second replay
 that publishes nothing (the file is complete), then a read_committed read-back of the events and
 audits, the reconciliation against the file summary, and the audit chain verified.
@@ -30,6 +30,8 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient
 
 from bridge.config import load_config
+from bridge.engine.engine import replay
+from bridge.engine.verify import check_chains
 from bridge.errors import BridgeError, CopybookNotFoundError
 from bridge.exitcodes import (
     RET_CONNECT,
@@ -40,8 +42,6 @@ from bridge.exitcodes import (
 )
 from bridge.mapping.model import MappingNotFoundError, load_mapping
 from bridge.mapping.program import Program, load_program
-from bridge.replay.engine import replay
-from bridge.replay.verify import check_chains
 from bridge.sinks.kafka import (
     KafkaFatalError,
     KafkaUnavailableError,

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bridge.config import ConfigError, load_config
+from bridge.engine.verify import verify
 from bridge.exitcodes import (
     RET_CONNECT,
     RET_COPYBOOK_INVALID,
@@ -23,7 +24,6 @@ from bridge.exitcodes import (
 )
 from bridge.mapping.audit import audit_json
 from bridge.mapping.sealing import SealError, key_from_text, key_id_of, new_key_pair, open_sealed
-from bridge.replay.verify import verify
 from bridge.sinks.kafka import KafkaFatalError, KafkaUnavailableError
 
 PRIVATE_KEY_ENV = "BRIDGE_AUDIT_PRIVATE_KEY"

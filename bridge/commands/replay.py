@@ -1,4 +1,4 @@
-"""``bridge replay FILE --mapping MAPPING``: the file to Kafka, exactly once (bridge/replay/)."""
+"""``bridge replay FILE --mapping MAPPING``: the file to Kafka, exactly once (bridge/engine/)."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ from tqdm import tqdm
 
 from bridge.commands.cache import fill_cache
 from bridge.config import ConfigError, load_config
+from bridge.engine.engine import ReplayConflictError, Summary, replay
+from bridge.engine.progress import Progress
 from bridge.errors import CopybookError, CopybookNotFoundError
 from bridge.exitcodes import RET_CONNECT, RET_COPYBOOK_INVALID, RET_NOT_FOUND, RET_USAGE
 from bridge.mapping.model import MappingError, MappingNotFoundError
 from bridge.mapping.program import load_program
-from bridge.replay.engine import ReplayConflictError, Summary, replay
-from bridge.replay.progress import Progress
 from bridge.sinks.kafka import KafkaFatalError, KafkaUnavailableError
 
 HELP = """\

@@ -150,6 +150,7 @@ class Field:
 
     @property
     def is_group(self) -> bool:
+        """A group item (it has children), not an elementary one."""
         return self.usage is Usage.GROUP
 
     @property
@@ -160,6 +161,7 @@ class Field:
 
     @property
     def is_filler(self) -> bool:
+        """Named FILLER: laid out, never decoded into a record's document."""
         return self.name == "FILLER"
 
     @property
@@ -213,10 +215,12 @@ class Layout:
 
     @property
     def name(self) -> str:
+        """The record's (level-01 item's) name."""
         return self.root.name
 
     @property
     def max_length(self) -> int:
+        """The record's length with every ODO table at its maximum (``record_length``)."""
         return self.record_length
 
     def fields(self) -> Iterator[Field]:
@@ -224,6 +228,7 @@ class Layout:
         return self.root.walk()
 
     def field(self, path: str) -> Field:
+        """The item at dotted ``path`` (``REC.GROUP.ITEM``); KeyError when there is none."""
         for f in self.fields():
             if f.path == path:
                 return f
@@ -262,6 +267,7 @@ class Layout:
         return hashlib.sha256(text.encode()).hexdigest()
 
     def to_json(self) -> dict[str, Any]:
+        """The layout document ``bridge layout --json`` prints for one record."""
         return {
             "name": self.name,
             "record_length": self.record_length,

@@ -1,4 +1,4 @@
-"""The daemon's loop: claim complete files, replay each (bridge/replay/engine.py, exactly
+"""The daemon's loop: claim complete files, replay each (bridge/engine/engine.py, exactly
 once), feed the Redis cache (bridge/sinks/materializer.py), write the receipt, and answer
 signals.
 
@@ -35,10 +35,10 @@ from bridge.daemon.claims import Claims, Heartbeat
 from bridge.daemon.health import HealthServer, Metrics, Readiness, sd_notify
 from bridge.daemon.inbox import Arrival, Scanner, Watcher, fair_order
 from bridge.daemon.settings import Inbox, Settings, load_settings
+from bridge.engine.engine import ReplayConflictError, Summary, replay
+from bridge.engine.progress import Progress
 from bridge.errors import BridgeError
 from bridge.exitcodes import RET_INTERRUPTED, RET_OK
-from bridge.replay.engine import ReplayConflictError, Summary, replay
-from bridge.replay.progress import Progress
 from bridge.sinks.cache_config import load_cache_config
 from bridge.sinks.kafka import KafkaFatalError, KafkaUnavailableError
 from bridge.sinks.materializer import Materializer, catch_up, rules_for

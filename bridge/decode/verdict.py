@@ -71,6 +71,7 @@ class FieldError:
     message: str
 
     def to_json(self) -> dict[str, Any]:
+        """The reason as audit documents carry it (``raw`` in hex)."""
         return {
             "path": self.path,
             "offset": self.offset,

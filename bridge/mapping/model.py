@@ -71,6 +71,7 @@ class Problem:
         return f"{self.severity}: {where}{item}: {self.message}"
 
     def to_json(self) -> dict[str, Any]:
+        """The problem as ``bridge mapping check --json`` reports it."""
         return {
             "severity": self.severity,
             "pointer": self.pointer,

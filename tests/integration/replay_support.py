@@ -18,9 +18,9 @@ from pathlib import Path
 from confluent_kafka.admin import AdminClient
 
 from bridge.config import TopicNames, load_config
+from bridge.engine.progress import SUMMARY_FORMAT
+from bridge.engine.verify import check_chains
 from bridge.mapping.program import load_program
-from bridge.replay.progress import SUMMARY_FORMAT
-from bridge.replay.verify import check_chains
 from bridge.sinks import headers as h
 from bridge.sinks.kafka import Patience, StoredMessage, read_topic
 from bridge.stage.records import Event, judge_file

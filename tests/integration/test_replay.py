@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from confluent_kafka.admin import AdminClient
 
-from bridge.replay.progress import Progress
+from bridge.engine.progress import Progress
 from tests.integration.replay_support import (
     MAPPING,
     PII_ENV,

@@ -9,8 +9,8 @@ from collections.abc import Callable
 
 import pytest
 
-from bridge.replay.chain import CHAIN_RUN, ChainHead, genesis, link
-from bridge.replay.verify import check_chains
+from bridge.engine.chain import CHAIN_RUN, ChainHead, genesis, link
+from bridge.engine.verify import check_chains
 from bridge.sinks.headers import FILE_SHA256, RECORD
 from bridge.sinks.kafka import StoredMessage
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bridge.replay.engine import _prefetched
+from bridge.engine.engine import _prefetched
 
 
 def items(n: int, fail_at: int | None = None) -> Iterator[Any]:

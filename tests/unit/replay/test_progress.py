@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+from bridge.engine.chain import ChainHead
+from bridge.engine.engine import Summary
+from bridge.engine.progress import SUMMARY_FORMAT, Counts, FileRef, Progress
 from bridge.exitcodes import RET_FATAL_DATA, RET_INVALID_RECORDS, RET_OK, RET_UNRECONCILED
-from bridge.replay.chain import ChainHead
-from bridge.replay.engine import Summary
-from bridge.replay.progress import SUMMARY_FORMAT, Counts, FileRef, Progress
 from bridge.stage.batch import Checkpoint
 
 SHA = "cd" * 32

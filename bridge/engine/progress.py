@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from bridge.replay.chain import ChainHead
+from bridge.engine.chain import ChainHead
 from bridge.stage.batch import Checkpoint
 
 __all__ = ["PROGRESS_FORMAT", "SUMMARY_FORMAT", "Counts", "FileRef", "Progress", "now"]

@@ -25,13 +25,13 @@ from pathlib import Path
 from typing import Any
 
 from bridge.config import Config, TopicNames
+from bridge.engine.chain import CHAIN_RUN, ChainHead
+from bridge.engine.progress import Counts, FileRef, Progress, now
 from bridge.errors import BridgeError
 from bridge.exitcodes import RET_FATAL_DATA, RET_INVALID_RECORDS, RET_OK, RET_UNRECONCILED
 from bridge.mapping.audit import AuditContext, audit_json
 from bridge.mapping.program import Program
 from bridge.mapping.record_schema import record_schema
-from bridge.replay.chain import CHAIN_RUN, ChainHead
-from bridge.replay.progress import Counts, FileRef, Progress, now
 from bridge.sinks import headers as h
 from bridge.sinks.kafka import (
     Headers,
@@ -65,6 +65,7 @@ class Summary:
 
     @property
     def exit_code(self) -> int:
+        """What ``bridge replay`` exits with for this outcome (bridge/exitcodes.py)."""
         p = self.progress
         if not p.counts.reconciled:
             return RET_UNRECONCILED
@@ -75,6 +76,8 @@ class Summary:
         return RET_INVALID_RECORDS if p.counts.rejected else RET_OK
 
     def document(self) -> dict[str, Any]:
+        """The JSON summary ``bridge replay --json`` prints (the file summary, and what this
+        invocation did)."""
         doc = self.progress.summary(self.progress.updated)
         doc["outcome"] = self.outcome
         doc["published_now"] = self.published_now

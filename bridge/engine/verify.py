@@ -15,8 +15,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from bridge.config import Config
-from bridge.replay.chain import CHAIN_HASH, CHAIN_PREV, CHAIN_RUN, CHAIN_SEQ, genesis, link
-from bridge.replay.progress import SUMMARY_FORMAT
+from bridge.engine.chain import CHAIN_HASH, CHAIN_PREV, CHAIN_RUN, CHAIN_SEQ, genesis, link
+from bridge.engine.progress import SUMMARY_FORMAT
 from bridge.sinks.headers import FILE_SHA256, RECORD
 from bridge.sinks.kafka import Patience, StoredMessage, read_topic
 
